@@ -1,0 +1,166 @@
+/*
+ * decode.h
+ *	  Turn one UDP datagram (legacy JSON or binary v1) into messages.
+ *
+ * Plain C, no PostgreSQL headers: the same code is linked into pg_mnemic.so,
+ * the decoder unit tests and the libFuzzer target.  See docs/protocol.md.
+ *
+ * A datagram decodes whole or not at all: decode_datagram() either returns
+ * DECODE_OK with every message filled in, or a reason and nothing usable.
+ * All memory comes from the caller's arena; the decoder never allocates.
+ */
+#ifndef MNEMIC_DECODE_H
+#define MNEMIC_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DG_MAX_DATAGRAM		65507	/* largest UDP payload over IPv4 */
+#define DG_MAX_METRICS		1024	/* metrics per run */
+#define DG_MAX_NAME			1024	/* bytes in one name or string */
+#define DG_MAX_JSON_DEPTH	32
+
+/* Why a datagram was dropped; keep decode_reason_name() in step. */
+typedef enum DecodeResult
+{
+	DECODE_OK = 0,
+	DECODE_EMPTY,
+	DECODE_BAD_MAGIC,
+	DECODE_BAD_VERSION,
+	DECODE_BAD_FLAGS,
+	DECODE_TRUNCATED,
+	DECODE_TRAILING_BYTES,
+	DECODE_BAD_COUNT,
+	DECODE_BAD_UTF8,
+	DECODE_BAD_JSON,
+	DECODE_TOO_DEEP,
+	DECODE_WRONG_TYPE,
+	DECODE_MISSING_FIELD,
+	DECODE_BAD_UUID,
+	DECODE_TOO_LONG,
+	DECODE_UNKNOWN_MSG_TYPE,
+	DECODE_OVERSIZED,
+	DECODE_NREASONS				/* must be last */
+} DecodeResult;
+
+/* "bad_magic" etc., as in docs/protocol.md; DECODE_OK gives "ok". */
+extern const char *decode_reason_name(DecodeResult r);
+
+typedef enum DgFormat
+{
+	DG_FORMAT_JSON = 1,
+	DG_FORMAT_V1 = 2
+} DgFormat;
+
+typedef enum DgKind
+{
+	DG_DESCRIBE = 1,			/* v1 run description */
+	DG_TICKS = 2,				/* v1 values */
+	DG_END = 3,					/* v1 end of run */
+	DG_LEGACY_HEADER = 100,		/* JSON create_trace_run */
+	DG_LEGACY_ROW = 101			/* JSON row */
+} DgKind;
+
+/* A validated UTF-8 string without NUL bytes; not NUL-terminated. */
+typedef struct DgString
+{
+	const char *ptr;
+	uint32_t	len;
+} DgString;
+
+typedef struct DgDescribe
+{
+	int64_t		start_us;		/* µs since the Unix epoch */
+	uint32_t	pid;
+	uint32_t	period_us;
+	uint16_t	metric_total;
+	uint16_t	first_metric;
+	uint16_t	metric_count;
+	DgString	tracer;
+	DgString	host;
+	DgString	program;
+	DgString	python_version;
+	DgString   *metrics;		/* metric_count names */
+} DgDescribe;
+
+/*
+ * Values of metrics first_metric .. first_metric+value_count-1 for each of
+ * tick_count ticks.  ts_us[t] is absolute (base + offset); values is
+ * row-major: values[t * value_count + v].  NaN means not measured.
+ */
+typedef struct DgTicks
+{
+	uint16_t	first_metric;
+	uint16_t	value_count;
+	uint16_t	tick_count;
+	int64_t    *ts_us;
+	double	   *values;
+} DgTicks;
+
+typedef struct DgLegacyHeader
+{
+	DgString	app_name;
+	uint32_t	column_count;
+	DgString   *columns;
+} DgLegacyHeader;
+
+/* One tick stamped on arrival; isnull[i] for JSON null. */
+typedef struct DgLegacyRow
+{
+	uint32_t	value_count;
+	double	   *values;
+	bool	   *isnull;
+} DgLegacyRow;
+
+typedef struct DgMessage
+{
+	DgKind		kind;
+	union
+	{
+		DgDescribe	describe;
+		DgTicks		ticks;
+		int64_t		end_us;
+		DgLegacyHeader legacy_header;
+		DgLegacyRow legacy_row;
+	}			u;
+} DgMessage;
+
+typedef struct DecodedDatagram
+{
+	DgFormat	format;
+	uint8_t		run[16];		/* run UUID, canonical byte order */
+	bool		has_seq;		/* v1 only */
+	uint32_t	seq;
+	bool		has_auth;		/* v1 AUTH trailer present (not verified) */
+	uint8_t		auth_key_id;
+	uint32_t	unknown_kinds;	/* v1 messages skipped for an unknown kind */
+	uint32_t	message_count;
+	DgMessage  *messages;
+} DecodedDatagram;
+
+/*
+ * Scratch memory for one decode.  DECODE_ARENA_SIZE bytes always suffice for
+ * any datagram of up to DG_MAX_DATAGRAM bytes.  Decoded strings point either
+ * into the datagram buffer or into the arena, so both must outlive the use of
+ * the result.
+ */
+#define DECODE_ARENA_SIZE	(16 * DG_MAX_DATAGRAM + 4096)
+
+typedef struct DecodeArena
+{
+	uint8_t    *base;
+	size_t		size;
+	size_t		used;
+} DecodeArena;
+
+extern DecodeResult decode_datagram(const uint8_t *buf, size_t len,
+									DecodeArena *arena, DecodedDatagram *out);
+
+/* Parse "xxxxxxxx-xxxx-..." (hyphens optional, any case) into 16 bytes. */
+extern bool decode_uuid_text(const char *s, size_t len, uint8_t out[16]);
+
+/* True if buf[0..len) is valid UTF-8 without NUL bytes. */
+extern bool decode_utf8_valid(const uint8_t *buf, size_t len);
+
+#endif							/* MNEMIC_DECODE_H */

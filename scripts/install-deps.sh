@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install what building, running and testing mnemic needs on Debian 12,
+# skipping what is already there.  Uses sudo when not root.
+set -eu
+
+PACKAGES="build-essential clang libclang-rt-14-dev
+postgresql-15 postgresql-server-dev-15 libpq-dev
+libcivetweb-dev
+python3 python3-dev python3-pip python3-setuptools python3-wheel
+python3-pytest python3-psutil python3-psycopg2
+nodejs npm chromium
+libipc-run-perl"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+echo "installing:$missing"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

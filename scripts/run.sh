@@ -1,0 +1,93 @@
+#!/bin/sh
+# Bring up the whole mnemic stack on this machine, from nothing:
+# install what is missing, build, install the extension, start a private
+# PostgreSQL 15 cluster under .run/ with pg_mnemic preloaded (listener on
+# 127.0.0.1:12013/udp), and mnemic-web on http://127.0.0.1:12111/.
+# Running it again is harmless: what is already there is left alone.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUN="$ROOT/.run"
+PGDATA="$RUN/pg"
+PG_PORT=${MNEMIC_PG_PORT:-15432}
+UDP_PORT=${MNEMIC_UDP_PORT:-12013}
+WEB_PORT=${FRONT_END_PORT:-12111}
+BINDIR=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+"$ROOT/scripts/install-deps.sh"
+BINDIR=$(pg_config --bindir)
+make -C "$ROOT" --no-print-directory all
+make -C "$ROOT" --no-print-directory install
+
+# Server programs refuse to run as root: then the cluster belongs to postgres,
+# which must be able to reach it through the project's parent folders.
+as_owner() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+mkdir -p "$RUN"
+if [ "$(id -u)" = 0 ]; then
+	chown postgres:postgres "$RUN"
+	d="$RUN"
+	while [ "$d" != / ]; do
+		if ! runuser -u postgres -- test -x "$d"; then
+			echo "note: letting postgres traverse $d (chmod o+x)"
+			chmod o+x "$d"
+		fi
+		d=$(dirname "$d")
+	done
+fi
+
+if [ ! -f "$PGDATA/PG_VERSION" ]; then
+	as_owner "$BINDIR/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 \
+		--locale=C >/dev/null
+	cat >> "$PGDATA/postgresql.auto.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = ''
+shared_preload_libraries = 'pg_mnemic'
+pg_mnemic.listen_address = '127.0.0.1'
+pg_mnemic.port = $UDP_PORT
+pg_mnemic.database = 'mnemic'
+CONF
+fi
+
+if ! as_owner "$BINDIR/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+	as_owner "$BINDIR/pg_ctl" -D "$PGDATA" -l "$RUN/postgresql.log" -w start >/dev/null
+fi
+
+PSQL="psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres"
+if [ "$($PSQL -d postgres -Atc "SELECT count(*) FROM pg_database WHERE datname = 'mnemic'")" = 0 ]; then
+	$PSQL -d postgres -c "CREATE DATABASE mnemic"
+fi
+$PSQL -d mnemic -c "CREATE EXTENSION IF NOT EXISTS pg_mnemic"
+
+WEB_STATUS="mnemic-web is not built (web/mnemic-web missing)"
+if [ -x "$ROOT/web/mnemic-web" ]; then
+	if [ -f "$RUN/web.pid" ] && kill -0 "$(cat "$RUN/web.pid")" 2>/dev/null; then
+		:
+	else
+		# The web tier reads as mnemic_reader; the local cluster trusts loopback.
+		POSTGRES_CONN_STR="postgresql://mnemic_reader@127.0.0.1:$PG_PORT/mnemic" \
+		FRONT_END_PORT=$WEB_PORT \
+			nohup "$ROOT/web/mnemic-web" --static "$ROOT/web/static" \
+			>"$RUN/web.log" 2>&1 &
+		echo $! > "$RUN/web.pid"
+		sleep 0.5
+	fi
+	WEB_STATUS="UI:       http://127.0.0.1:$WEB_PORT/"
+fi
+
+cat <<MSG
+
+mnemic is up.
+  listener: udp 127.0.0.1:$UDP_PORT (legacy dolon JSON and binary v1)
+  $WEB_STATUS
+  SQL:      psql -h 127.0.0.1 -p $PG_PORT -U postgres mnemic
+            e.g.  SELECT * FROM mnemic.listener_stats();
+                  SELECT * FROM mnemic.samples ORDER BY ts DESC LIMIT 10;
+  logs:     $RUN/postgresql.log $RUN/web.log
+  stop:     make stop
+MSG

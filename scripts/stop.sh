@@ -1,0 +1,17 @@
+#!/bin/sh
+# Stop what scripts/run.sh started; the data stays in .run/ for next time.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUN="$ROOT/.run"
+if [ -f "$RUN/web.pid" ]; then
+	kill "$(cat "$RUN/web.pid")" 2>/dev/null || true
+	rm -f "$RUN/web.pid"
+fi
+if [ -f "$RUN/pg/PG_VERSION" ]; then
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$(pg_config --bindir)/pg_ctl" -D "$RUN/pg" -m fast stop || true
+	else
+		"$(pg_config --bindir)/pg_ctl" -D "$RUN/pg" -m fast stop || true
+	fi
+fi
+echo "mnemic stopped (data kept in $RUN)"
