@@ -21,6 +21,14 @@
 #define DG_MAX_NAME			1024	/* bytes in one name or string */
 #define DG_MAX_JSON_DEPTH	32
 
+/*
+ * Every v1 timestamp the decoder returns lies in [DG_MIN_TIME_US, INT64_MAX]
+ * (µs since the Unix epoch).  The lower bound is PostgreSQL's earliest
+ * timestamptz (4714-11-24 BC); from there up to INT64_MAX, subtracting the
+ * 2000-01-01 epoch offset gives a valid TimestampTz without overflow.
+ */
+#define DG_MIN_TIME_US		(-INT64_C(210866803200000000))
+
 /* Why a datagram was dropped; keep decode_reason_name() in step. */
 typedef enum DecodeResult
 {
@@ -41,6 +49,7 @@ typedef enum DecodeResult
 	DECODE_TOO_LONG,
 	DECODE_UNKNOWN_MSG_TYPE,
 	DECODE_OVERSIZED,
+	DECODE_BAD_TIMESTAMP,		/* v1 time before DG_MIN_TIME_US or overflowing */
 	DECODE_NREASONS				/* must be last */
 } DecodeResult;
 
@@ -154,6 +163,13 @@ typedef struct DecodeArena
 	size_t		used;
 } DecodeArena;
 
+/*
+ * Decode buf[0..len).  Starts by emptying the arena (arena->used = 0), so one
+ * arena serves datagram after datagram; the result stays valid until the
+ * next decode into the same arena.  An arena smaller than DECODE_ARENA_SIZE
+ * may run out, which is reported as DECODE_OVERSIZED.  On failure *out holds
+ * no messages (message_count 0).
+ */
 extern DecodeResult decode_datagram(const uint8_t *buf, size_t len,
 									DecodeArena *arena, DecodedDatagram *out);
 

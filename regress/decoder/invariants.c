@@ -1,0 +1,132 @@
+/*
+ * invariants.c
+ *	  What every DECODE_OK result must satisfy (decode.h's promises), checked
+ *	  after each decode in the unit tests and the fuzz target.
+ */
+#include "testutil.h"
+
+#include <math.h>
+
+/* Every decoded byte lies inside the datagram or the used part of the arena. */
+static bool
+string_ok(DgString s, const uint8_t *buf, size_t len, const DecodeArena *arena)
+{
+	const uint8_t *p = (const uint8_t *) s.ptr;
+	bool		in_buf = p >= buf && p + s.len <= buf + len;
+	bool		in_arena = p >= arena->base &&
+		p + s.len <= arena->base + arena->used;
+
+	if (s.len > 0 && !in_buf && !in_arena)
+		return false;
+	return s.len <= DG_MAX_NAME && decode_utf8_valid(p, s.len);
+}
+
+static const char *
+check_describe(const DgDescribe *d, const uint8_t *buf, size_t len,
+			   const DecodeArena *arena)
+{
+	if (d->metric_total == 0 || d->metric_total > DG_MAX_METRICS)
+		return "describe: metric_total out of range";
+	if (d->first_metric + d->metric_count > d->metric_total)
+		return "describe: names beyond metric_total";
+	if (d->start_us < DG_MIN_TIME_US)
+		return "describe: start_us before DG_MIN_TIME_US";
+	if (!string_ok(d->tracer, buf, len, arena) ||
+		!string_ok(d->host, buf, len, arena) ||
+		!string_ok(d->program, buf, len, arena) ||
+		!string_ok(d->python_version, buf, len, arena))
+		return "describe: bad string";
+	for (int i = 0; i < d->metric_count; i++)
+		if (!string_ok(d->metrics[i], buf, len, arena))
+			return "describe: bad metric name";
+	return NULL;
+}
+
+static const char *
+check_ticks(const DgTicks *t)
+{
+	volatile double sink = 0;
+
+	if (t->value_count == 0 || t->tick_count == 0 ||
+		t->first_metric + t->value_count > DG_MAX_METRICS)
+		return "ticks: counts out of range";
+	for (int i = 0; i < t->tick_count; i++)
+	{
+		if (t->ts_us[i] < DG_MIN_TIME_US)
+			return "ticks: time before DG_MIN_TIME_US";
+		for (int v = 0; v < t->value_count; v++)
+			sink += t->values[(size_t) i * t->value_count + v];
+	}
+	(void) sink;
+	return NULL;
+}
+
+const char *
+check_decoded(const uint8_t *buf, size_t len, const DecodedDatagram *dg,
+			  const DecodeArena *arena)
+{
+	const char *problem;
+
+	if (arena->used > arena->size)
+		return "arena overrun";
+	if (dg->message_count > 0 && dg->messages == NULL)
+		return "messages missing";
+
+	if (dg->format == DG_FORMAT_JSON)
+	{
+		const DgMessage *m = &dg->messages[0];
+
+		if (dg->message_count != 1 || dg->has_seq || dg->has_auth ||
+			dg->unknown_kinds != 0)
+			return "json: not exactly one message";
+		if (m->kind == DG_LEGACY_HEADER)
+		{
+			if (!string_ok(m->u.legacy_header.app_name, buf, len, arena))
+				return "json: bad app_name";
+			if (m->u.legacy_header.column_count > DG_MAX_METRICS)
+				return "json: too many columns";
+			for (uint32_t i = 0; i < m->u.legacy_header.column_count; i++)
+				if (!string_ok(m->u.legacy_header.columns[i], buf, len, arena))
+					return "json: bad column name";
+		}
+		else if (m->kind == DG_LEGACY_ROW)
+		{
+			volatile double sink = 0;
+
+			if (m->u.legacy_row.value_count > DG_MAX_METRICS)
+				return "json: too many values";
+			for (uint32_t i = 0; i < m->u.legacy_row.value_count; i++)
+				if (!m->u.legacy_row.isnull[i])
+					sink += m->u.legacy_row.values[i];
+			(void) sink;
+		}
+		else
+			return "json: wrong message kind";
+		return NULL;
+	}
+
+	if (dg->format != DG_FORMAT_V1 || !dg->has_seq)
+		return "unknown format";
+	if (dg->message_count + dg->unknown_kinds == 0)
+		return "v1: no messages";
+	for (uint32_t i = 0; i < dg->message_count; i++)
+	{
+		const DgMessage *m = &dg->messages[i];
+
+		problem = NULL;
+		if (m->kind == DG_DESCRIBE)
+			problem = check_describe(&m->u.describe, buf, len, arena);
+		else if (m->kind == DG_TICKS)
+			problem = check_ticks(&m->u.ticks);
+		else if (m->kind == DG_END)
+		{
+			if (m->u.end_us < DG_MIN_TIME_US)
+				problem = "end: time before DG_MIN_TIME_US";
+		}
+		else
+			problem = "v1: wrong message kind";
+		if (problem != NULL)
+			return problem;
+	}
+	return NULL;
+}
