@@ -1,0 +1,56 @@
+"""python3 -m dolon --tracer NAME [options] script.py [args...]
+
+Run a script unchanged under a background tracer with the built-in
+measurements (and every @profiler-decorated function it imports).
+"""
+import argparse
+import os
+import runpy
+import sys
+
+from dolon import builtin_metrics
+from dolon.tracer import Tracer
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python3 -m dolon",
+        description="Trace a Python script into mnemic without changing it.")
+    parser.add_argument("--tracer", required=True,
+                        help="the tracer name the run is stored under")
+    parser.add_argument("--frequency", type=float, default=1.0,
+                        help="seconds between ticks (default 1)")
+    parser.add_argument("--host", help="pg_mnemic host (default $DOLON_HOST "
+                        "or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="pg_mnemic UDP port "
+                        "(default $DOLON_PORT or 12013)")
+    parser.add_argument("--protocol", choices=("v1", "json"),
+                        help="wire format (default $DOLON_PROTOCOL or v1)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print every tick")
+    parser.add_argument("-m", dest="module", action="store_true",
+                        help="run script as a module name, like python -m")
+    parser.add_argument("script", help="the script (or module with -m)")
+    parser.add_argument("args", nargs=argparse.REMAINDER,
+                        help="arguments for the script")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    sys.argv = [options.script] + options.args
+    if not options.module:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(options.script)))
+    tracer = Tracer(options.tracer, options.frequency, options.host,
+                    options.port, *builtin_metrics.FOR_THREADS,
+                    verbose=options.verbose, protocol=options.protocol)
+    with tracer:
+        if options.module:
+            runpy.run_module(options.script, run_name="__main__",
+                             alter_sys=True)
+        else:
+            runpy.run_path(options.script, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

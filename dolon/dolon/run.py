@@ -1,0 +1,229 @@
+"""One traced run: the metric layout, one tick, the end.
+
+Shared by the asyncio tracer (trace_client.start_tracer) and the thread
+tracer (dolon.Tracer).  The C Sender reads the built-ins and @profiler
+statistics and encodes and sends; this layer only calls the user's profiler
+functions and keeps the host program safe from them.
+"""
+import inspect
+import json
+import os
+import platform
+import socket
+import sys
+import time
+import uuid
+import warnings
+
+from dolon import _core, builtin_metrics, config
+
+DESCRIBE_INTERVAL_S = 10.0
+_PROFILE_STATS = (("hits", 0), ("active_instances", 1), ("average_time", 2))
+
+
+def metric_name(func):
+    """The metric a profiler function feeds, named as dolon 0.2.0 named it."""
+    name = getattr(func, "__name__", None)
+    return name if isinstance(name, str) else type(func).__name__
+
+
+def numeric_address(host, port):
+    """host as a numeric IP (resolving a name blocks; do it once, here)."""
+    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)
+    return infos[0][4][0]
+
+
+def clip_utf8(text, limit=1024):
+    """text cut to at most `limit` bytes of UTF-8 (the protocol's limit for
+    a string), on a character boundary, without NUL characters."""
+    data = text.replace("\0", "").encode("utf-8", "replace")[:limit]
+    return data.decode("utf-8", "ignore")
+
+
+def program_text():
+    argv = getattr(sys, "orig_argv", None) or [sys.executable] + sys.argv
+    return clip_utf8(" ".join(os.path.basename(a) if i == 0 else a
+                              for i, a in enumerate(argv)), 512)
+
+
+class TraceRun:
+    """Measure and send the ticks of one run."""
+
+    def __init__(self, tracer_name, frequency, ip, port, profilers,
+                 protocol="v1", verbose=False, loop=None,
+                 with_profiled=True, with_cost=True):
+        if not isinstance(tracer_name, str) or not tracer_name:
+            raise ValueError("dolon: the tracer name must be a non-empty str")
+        if not frequency or frequency <= 0:
+            raise ValueError("dolon: frequency must be a positive number of "
+                             "seconds, not %r" % (frequency,))
+        self.tracer_name = tracer_name
+        self.frequency = float(frequency)
+        self.protocol = protocol
+        self.verbose = verbose
+        self.loop = loop
+        self.loop_lag_ms = None
+        self.last_cost_us = None
+        self.uuid = uuid.uuid4()
+        self._with_profiled = with_profiled
+        self._externals = []        # (name, function, fast reader or None)
+        self._profiled = set()      # ids of ProfileStats already laid out
+        # (the Sender holds a reference to each, so ids are not reused)
+        self._registry_version = None
+        self._warned = set()
+        self._header_sent_at = None
+        self._headers_sent = 0
+        self._header_count = -1
+        self.sender = _core.Sender(
+            ip, port, self.uuid.bytes, str(self.uuid), tracer_name,
+            clip_utf8(socket.gethostname()), program_text(),
+            platform.python_version(), os.getpid(),
+            min(int(self.frequency * 1e6), 0xFFFFFFFF), _core.wallclock_us(),
+            _core.Sampler(), protocol=protocol,
+            describe_interval_us=int(DESCRIBE_INTERVAL_S * 1e6))
+        for func in profilers:
+            self._add_profiler(func)
+        if with_cost:
+            self._add_profiler(builtin_metrics.tracer_cost_us)
+        self._sync_profiled()
+
+    # -- layout ------------------------------------------------------------
+    def _add_profiler(self, func):
+        if not callable(func):
+            raise TypeError("dolon: a profiler function must be callable, "
+                            "not %r" % (func,))
+        name = metric_name(func)
+        code = builtin_metrics.READ_IN_C.get(func)
+        if code is not None:
+            self.sender.add_builtin(name, code)
+            return
+        self.sender.add_external(name)
+        self._externals.append((name, func, builtin_metrics.READ_IN_PYTHON.get(func)))
+
+    def _sync_profiled(self):
+        """Lay out @profiler statistics registered since the last look."""
+        if not self._with_profiled:
+            return
+        version = _core.registry_version()
+        if version == self._registry_version:
+            return
+        self._registry_version = version
+        for stats in _core.profile_stats():
+            if id(stats) in self._profiled:
+                continue
+            self._profiled.add(id(stats))
+            try:
+                for tag, which in _PROFILE_STATS:
+                    self.sender.add_profile("%s_%s" % (stats.name, tag),
+                                            stats, which)
+            except ValueError as exc:   # a name too long, too many metrics
+                self._warn_once(stats.name, "@profiler function %s is not "
+                                "traced: %s" % (stats.qualname, exc))
+
+    @property
+    def names(self):
+        return self.sender.names
+
+    # -- one tick ----------------------------------------------------------
+    def _warn_once(self, name, message):
+        if name not in self._warned:
+            self._warned.add(name)
+            warnings.warn("dolon: %s" % message, RuntimeWarning, stacklevel=3)
+
+    def _checked(self, name, value):
+        if value is None or type(value) in (int, float, bool):
+            return value
+        try:
+            return float(value)         # numpy scalars, Decimal, ...
+        except (TypeError, ValueError):
+            self._warn_once(name, "profiler function %s returned %r, not a "
+                            "number; its values are left out" % (name, value))
+            return None
+
+    def _begin_tick(self):
+        started = time.perf_counter_ns()
+        self._sync_profiled()
+        if self.protocol == "json":
+            self._send_json_header()
+        return started, _core.wallclock_us()
+
+    def _end_tick(self, started, ts_us, values):
+        self.sender.tick(ts_us, values)
+        self.last_cost_us = (time.perf_counter_ns() - started) / 1000.0
+        if self.verbose:
+            print("Sending:", dict(zip(self.sender.names,
+                                       self.sender.values)))
+
+    def _failed(self, name, exc):
+        self._warn_once(name, "profiler function %s raised %s: %s; its "
+                        "values are left out until it recovers"
+                        % (name, type(exc).__name__, exc))
+        return None
+
+    async def tick_async(self):
+        started, ts_us = self._begin_tick()
+        values = []
+        for name, func, fast in self._externals:
+            try:
+                if fast is not None:
+                    value = fast(self)
+                else:
+                    value = func()
+                    if inspect.isawaitable(value):
+                        value = await value
+                value = self._checked(name, value)
+            except Exception as exc:        # never harm the host program
+                value = self._failed(name, exc)
+            values.append(value)
+        self._end_tick(started, ts_us, values)
+
+    def tick_sync(self, run_coroutine):
+        started, ts_us = self._begin_tick()
+        values = []
+        for name, func, fast in self._externals:
+            try:
+                if fast is not None:
+                    value = fast(self)
+                else:
+                    value = func()
+                    if inspect.isawaitable(value):
+                        value = run_coroutine(value)
+                value = self._checked(name, value)
+            except Exception as exc:
+                value = self._failed(name, exc)
+            values.append(value)
+        self._end_tick(started, ts_us, values)
+
+    def _send_json_header(self):
+        """dolon 0.2.0's create_trace_run, again when metrics are added, and
+        repeated (after 1, 2, 4, 8 s, then every DESCRIBE_INTERVAL_S) so
+        that a lost header heals, as the v1 DESCRIBE does."""
+        now = time.monotonic()
+        count = self.sender.metric_count
+        wait = min(DESCRIBE_INTERVAL_S, 2.0 ** max(self._headers_sent - 1, 0))
+        if (count == self._header_count and self._header_sent_at is not None
+                and now - self._header_sent_at < wait):
+            return
+        header = {"msg_type": "create_trace_run",
+                  "app_name": self.tracer_name,
+                  "column_names": self.sender.names,
+                  "uuid": str(self.uuid)}
+        self.sender.send_raw(json.dumps(header).encode("utf-8"))
+        self._header_count = count
+        self._header_sent_at = now
+        self._headers_sent += 1
+
+    def end(self):
+        """Send what is pending and the end of the run; close the socket."""
+        try:
+            self.sender.end(_core.wallclock_us())
+        finally:
+            self.sender.close()
+
+
+def make_run(tracer_name, frequency, host, port, profilers, protocol=None,
+             verbose=False, loop=None, **kwargs):
+    host, port, protocol = config.resolve(host, port, protocol)
+    return TraceRun(tracer_name, frequency, numeric_address(host, port), port,
+                    profilers, protocol=protocol, verbose=verbose, loop=loop,
+                    **kwargs)

@@ -1,0 +1,142 @@
+/*
+ * module.c
+ *	  dolon._core: module state and multi-phase initialisation (PEP 489).
+ *
+ * Each instance of the module (one per interpreter) owns its types and its
+ * registry of profiled functions; nothing lives in C globals except the
+ * registry's change counter and the lazily loaded libpq symbols.
+ */
+#include "dolon_core.h"
+
+#if PY_VERSION_HEX < 0x03090000
+DolonState *dolon_state_for_py38 = NULL;
+#endif
+
+DolonState *
+dolon_state(PyObject *module)
+{
+	return (DolonState *) PyModule_GetState(module);
+}
+
+static PyObject *
+module_profile_stats(PyObject *module, PyObject *unused)
+{
+	return PyDict_Values(dolon_state(module)->registry);
+}
+
+static PyObject *
+module_registry_version(PyObject *module, PyObject *unused)
+{
+	return PyLong_FromLong(dolon_registry_version());
+}
+
+static PyObject *
+module_wallclock_us(PyObject *module, PyObject *unused)
+{
+	return PyLong_FromLongLong(dolon_wallclock_us());
+}
+
+static PyMethodDef module_methods[] = {
+	{"profile", dolon_profile, METH_VARARGS,
+	"profile(func, is_async) -> ProfiledFunction"},
+	{"clear", dolon_clear, METH_NOARGS,
+	"clear(): zero every profiler statistic and empty the registry"},
+	{"profile_stats", module_profile_stats, METH_NOARGS,
+	"profile_stats() -> list of the registered ProfileStats"},
+	{"registry_version", module_registry_version, METH_NOARGS,
+	"registry_version() -> int: changes whenever the registry does"},
+	{"wallclock_us", module_wallclock_us, METH_NOARGS,
+	"wallclock_us() -> int: µs since the Unix epoch"},
+	{NULL}
+};
+
+static int
+module_exec(PyObject *module)
+{
+	DolonState *st = dolon_state(module);
+	PyObject   *gc;
+
+#if PY_VERSION_HEX < 0x03090000
+	dolon_state_for_py38 = st;
+#endif
+	st->registry = PyDict_New();
+	if (st->registry == NULL)
+		return -1;
+	gc = PyImport_ImportModule("gc");
+	if (gc == NULL)
+		return -1;
+	st->gc_get_stats = PyObject_GetAttrString(gc, "get_stats");
+	Py_DECREF(gc);
+	if (st->gc_get_stats == NULL)
+		return -1;
+	if (dolon_profiler_init_types(module, st) < 0 ||
+		dolon_procstat_init_types(module, st) < 0 ||
+		dolon_sender_init_types(module, st) < 0 ||
+		dolon_libpq_init_types(module, st) < 0)
+		return -1;
+	if (PyModule_AddFunctions(module, dolon_encode_methods) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+	DolonState *st = dolon_state(module);
+
+	Py_VISIT(st->profile_stats_type);
+	Py_VISIT(st->profiled_function_type);
+	Py_VISIT(st->profiled_coroutine_type);
+	Py_VISIT(st->sampler_type);
+	Py_VISIT(st->sender_type);
+	Py_VISIT(st->pg_connection_type);
+	Py_VISIT(st->registry);
+	Py_VISIT(st->gc_get_stats);
+	return 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+	DolonState *st = dolon_state(module);
+
+	Py_CLEAR(st->profile_stats_type);
+	Py_CLEAR(st->profiled_function_type);
+	Py_CLEAR(st->profiled_coroutine_type);
+	Py_CLEAR(st->sampler_type);
+	Py_CLEAR(st->sender_type);
+	Py_CLEAR(st->pg_connection_type);
+	Py_CLEAR(st->registry);
+	Py_CLEAR(st->gc_get_stats);
+	return 0;
+}
+
+static void
+module_free(void *module)
+{
+	module_clear((PyObject *) module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+	{Py_mod_exec, module_exec},
+	{0, NULL}
+};
+
+static struct PyModuleDef dolon_core_module = {
+	PyModuleDef_HEAD_INIT,
+	.m_name = "dolon._core",
+	.m_doc = "dolon's C core: the @profiler wrapper, built-in measurements, "
+	"binary v1 encoding and the UDP sender.",
+	.m_size = sizeof(DolonState),
+	.m_methods = module_methods,
+	.m_slots = module_slots,
+	.m_traverse = module_traverse,
+	.m_clear = module_clear,
+	.m_free = module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+	return PyModuleDef_Init(&dolon_core_module);
+}

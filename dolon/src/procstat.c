@@ -1,0 +1,371 @@
+/*
+ * procstat.c
+ *	  The built-in measurements, read straight from /proc and the clocks.
+ *
+ * A Sampler remembers its previous CPU readings, so that CPU percentages
+ * cover the time since its last reading (as psutil.cpu_percent(None) does);
+ * it takes a first reading when created so its first answer already means
+ * something.  Figures match psutil's definitions:
+ *	- system CPU %: busy = total - idle - iowait, where total leaves out guest
+ *	  time (already counted in user time);
+ *	- memory %: (MemTotal - MemAvailable) / MemTotal;
+ *	- resident memory from /proc/self/statm.
+ */
+#include "dolon_core.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Read up to size-1 bytes of a /proc file; returns the length or -1. */
+static ssize_t
+read_proc_file(const char *path, char *buf, size_t size)
+{
+	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t		n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+static int
+read_system_cpu(CpuTimes *t)
+{
+	char		buf[1024];
+	unsigned long long v[10] = {0};
+	char	   *p;
+	int			i;
+
+	if (read_proc_file("/proc/stat", buf, sizeof(buf)) < 0 ||
+		strncmp(buf, "cpu ", 4) != 0)
+		return -1;
+	p = buf + 4;
+	for (i = 0; i < 10; i++)
+	{
+		char	   *end;
+
+		v[i] = strtoull(p, &end, 10);
+		if (end == p)
+			break;
+		p = end;
+	}
+	if (i < 4)
+		return -1;
+	/* user nice system idle iowait irq softirq steal guest guest_nice */
+	t->total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+	t->busy = t->total - v[3] - v[4];
+	t->wall_ns = dolon_monotonic_ns();
+	t->valid = 1;
+	return 0;
+}
+
+static void
+read_process_cpu(CpuTimes *t)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	t->proc_ns = (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+	t->wall_ns = dolon_monotonic_ns();
+	t->valid = 1;
+}
+
+static double
+system_cpu_percent(Sampler *s)
+{
+	CpuTimes	now;
+	double		busy,
+				total;
+
+	if (read_system_cpu(&now) < 0)
+		return NAN;
+	if (!s->prev_system.valid)
+	{
+		busy = (double) now.busy;
+		total = (double) now.total;
+	}
+	else
+	{
+		busy = (double) now.busy - (double) s->prev_system.busy;
+		total = (double) now.total - (double) s->prev_system.total;
+	}
+	/* no tick elapsed since the last reading: keep the last answer */
+	if (total <= 0)
+		return s->last_system_percent;
+	s->prev_system = now;
+	s->last_system_percent = busy <= 0 ? 0.0 : 100.0 * busy / total;
+	return s->last_system_percent;
+}
+
+static double
+process_cpu_percent(Sampler *s)
+{
+	CpuTimes	now;
+	double		wall;
+
+	read_process_cpu(&now);
+	wall = (double) (now.wall_ns - s->prev_process.wall_ns);
+	if (!s->prev_process.valid || wall <= 0)
+	{
+		s->prev_process = now;
+		return 0.0;
+	}
+	s->last_process_percent =
+		100.0 * (double) (now.proc_ns - s->prev_process.proc_ns) / wall;
+	s->prev_process = now;
+	return s->last_process_percent;
+}
+
+/* A "Key:   123 kB" line of /proc/meminfo, in kB; -1 if missing. */
+static long long
+meminfo_field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	if (p == NULL)
+		return -1;
+	return strtoll(p + strlen(key), NULL, 10);
+}
+
+static double
+virtual_memory_percent(void)
+{
+	char		buf[4096];
+	long long	total,
+				available;
+
+	if (read_proc_file("/proc/meminfo", buf, sizeof(buf)) < 0)
+		return NAN;
+	total = meminfo_field(buf, "MemTotal:");
+	available = meminfo_field(buf, "MemAvailable:");
+	if (total <= 0 || available < 0)
+		return NAN;
+	return 100.0 * (double) (total - available) / (double) total;
+}
+
+static double
+resident_bytes(void)
+{
+	char		buf[256];
+	unsigned long long size,
+				resident;
+
+	if (read_proc_file("/proc/self/statm", buf, sizeof(buf)) < 0 ||
+		sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		return NAN;
+	return (double) resident * (double) sysconf(_SC_PAGESIZE);
+}
+
+static double
+thread_count(void)
+{
+	char		buf[1024];
+	char	   *p;
+	int			field;
+
+	if (read_proc_file("/proc/self/stat", buf, sizeof(buf)) < 0)
+		return NAN;
+	/* the command name may hold spaces and parentheses: skip to the last ) */
+	p = strrchr(buf, ')');
+	if (p == NULL)
+		return NAN;
+	/* after ')' come fields 3 (state) onwards; num_threads is field 20 */
+	for (field = 2; field < 20 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		return NAN;
+	return (double) strtol(p + 1, NULL, 10);
+}
+
+static double
+open_fd_count(void)
+{
+	DIR		   *dir = opendir("/proc/self/fd");
+	struct dirent *de;
+	long		count = 0;
+
+	if (dir == NULL)
+		return NAN;
+	while ((de = readdir(dir)) != NULL)
+	{
+		if (de->d_name[0] != '.')
+			count++;
+	}
+	closedir(dir);
+	/* the directory stream's own descriptor is not the program's */
+	return (double) (count - 1);
+}
+
+static double
+gc_collections(Sampler *s)
+{
+	PyObject   *stats;
+	PyObject   *key;
+	double		total = 0;
+	Py_ssize_t	i;
+
+	if (s->gc_get_stats == NULL)
+		return NAN;
+	stats = PyObject_CallNoArgs(s->gc_get_stats);
+	if (stats == NULL || !PyList_Check(stats))
+	{
+		Py_XDECREF(stats);
+		PyErr_Clear();
+		return NAN;
+	}
+	key = PyUnicode_FromString("collections");
+	for (i = 0; key != NULL && i < PyList_GET_SIZE(stats); i++)
+	{
+		PyObject   *generation = PyList_GET_ITEM(stats, i);
+		PyObject   *n = PyDict_Check(generation) ?
+			PyDict_GetItemWithError(generation, key) : NULL;
+
+		if (n != NULL)
+			total += PyLong_AsDouble(n);
+	}
+	Py_XDECREF(key);
+	Py_DECREF(stats);
+	PyErr_Clear();
+	return total;
+}
+
+/* One measurement; NaN when it cannot be read.  Never raises. */
+double
+sampler_read(Sampler *s, int metric)
+{
+	switch (metric)
+	{
+		case BUILTIN_CPU_PERCENT:
+			return system_cpu_percent(s);
+		case BUILTIN_VIRTUAL_MEMORY_PERCENT:
+			return virtual_memory_percent();
+		case BUILTIN_MEMORY_USE:
+			return resident_bytes() / (1024.0 * 1024.0 * 1024.0);
+		case BUILTIN_RSS_MB:
+			return resident_bytes() / 1e6;
+		case BUILTIN_PROCESS_CPU_PERCENT:
+			return process_cpu_percent(s);
+		case BUILTIN_THREAD_COUNT:
+			return thread_count();
+		case BUILTIN_OPEN_FDS:
+			return open_fd_count();
+		case BUILTIN_GC_COLLECTIONS:
+			return gc_collections(s);
+	}
+	return NAN;
+}
+
+void
+sampler_prime(Sampler *s)
+{
+	s->prev_system.valid = 0;
+	s->prev_process.valid = 0;
+	s->last_system_percent = 0.0;
+	s->last_process_percent = 0.0;
+	read_system_cpu(&s->prev_system);
+	read_process_cpu(&s->prev_process);
+}
+
+static PyObject *
+sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+	DolonState *st = PyType_GetModuleState(type);
+	Sampler    *s;
+
+	if (kwds != NULL && PyDict_GET_SIZE(kwds) > 0)
+		return PyErr_Format(PyExc_TypeError, "Sampler() takes no arguments");
+	if (!PyArg_ParseTuple(args, ":Sampler"))
+		return NULL;
+	s = (Sampler *) type->tp_alloc(type, 0);
+	if (s == NULL)
+		return NULL;
+	s->gc_get_stats = st != NULL ? Py_XNewRef(st->gc_get_stats) : NULL;
+	sampler_prime(s);
+	return (PyObject *) s;
+}
+
+static void
+sampler_dealloc(Sampler *s)
+{
+	PyTypeObject *tp = Py_TYPE(s);
+
+	Py_XDECREF(s->gc_get_stats);
+	tp->tp_free((PyObject *) s);
+	Py_DECREF(tp);
+}
+
+static PyObject *
+sampler_py_read(Sampler *s, PyObject *arg)
+{
+	long		metric = PyLong_AsLong(arg);
+
+	if (metric == -1 && PyErr_Occurred())
+		return NULL;
+	if (metric <= 0 || metric >= BUILTIN_LAST)
+		return PyErr_Format(PyExc_ValueError, "unknown built-in metric %ld",
+							metric);
+	return PyFloat_FromDouble(sampler_read(s, (int) metric));
+}
+
+static PyMethodDef sampler_methods[] = {
+	{"read", (PyCFunction) sampler_py_read, METH_O,
+	"read(metric) -> float: one built-in measurement (NaN if unreadable)"},
+	{NULL}
+};
+
+static PyType_Slot sampler_slots[] = {
+	{Py_tp_new, sampler_new},
+	{Py_tp_dealloc, sampler_dealloc},
+	{Py_tp_methods, sampler_methods},
+	{Py_tp_doc, "Sampler(): reads built-in measurements; CPU percentages "
+	"cover the time since this sampler's previous reading."},
+	{0, NULL}
+};
+
+static PyType_Spec sampler_spec = {
+	.name = "dolon._core.Sampler",
+	.basicsize = sizeof(Sampler),
+	.flags = Py_TPFLAGS_DEFAULT,
+	.slots = sampler_slots,
+};
+
+int
+dolon_procstat_init_types(PyObject *module, DolonState *st)
+{
+	static const struct
+	{
+		const char *name;
+		int			value;
+	}			codes[] = {
+		{"CPU_PERCENT", BUILTIN_CPU_PERCENT},
+		{"VIRTUAL_MEMORY_PERCENT", BUILTIN_VIRTUAL_MEMORY_PERCENT},
+		{"MEMORY_USE", BUILTIN_MEMORY_USE},
+		{"PROCESS_CPU_PERCENT", BUILTIN_PROCESS_CPU_PERCENT},
+		{"THREAD_COUNT", BUILTIN_THREAD_COUNT},
+		{"OPEN_FDS", BUILTIN_OPEN_FDS},
+		{"GC_COLLECTIONS", BUILTIN_GC_COLLECTIONS},
+		{"RSS_MB", BUILTIN_RSS_MB},
+	};
+	size_t		i;
+
+	st->sampler_type = (PyTypeObject *)
+		PyType_FromModuleAndSpec(module, &sampler_spec, NULL);
+	if (st->sampler_type == NULL ||
+		PyModule_AddObjectRef(module, "Sampler",
+							  (PyObject *) st->sampler_type) < 0)
+		return -1;
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+	{
+		if (PyModule_AddIntConstant(module, codes[i].name, codes[i].value) < 0)
+			return -1;
+	}
+	return 0;
+}

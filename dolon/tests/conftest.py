@@ -1,0 +1,68 @@
+"""Shared fixtures: the package under test, a UDP receiver, a decoder."""
+import os
+import socket
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DOLON_ROOT = os.path.dirname(HERE)
+REPO_ROOT = os.path.dirname(DOLON_ROOT)
+sys.path.insert(0, DOLON_ROOT)
+sys.path.insert(0, os.path.join(REPO_ROOT, "regress"))
+sys.path.insert(0, HERE)
+
+
+class UdpReceiver:
+    """A real UDP socket on 127.0.0.1 collecting what dolon sends."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    def drain(self, wait=0.2):
+        """Every datagram that arrives until `wait` seconds pass quietly."""
+        out = []
+        self.sock.settimeout(wait)
+        while True:
+            try:
+                out.append(self.sock.recv(70000))
+            except socket.timeout:
+                return out
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def receiver():
+    r = UdpReceiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_profiler_registry():
+    from dolon import profiler
+    profiler.clear()
+    yield
+    profiler.clear()
+
+
+def wait_until(predicate, timeout=5.0, step=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,381 @@
+"""@dolon.profiler.profiler: counts, timing, methods, async, exceptions,
+recursion, clear(), threads -- all against what actually happened."""
+import asyncio
+import functools
+import gc
+import inspect
+import pickle
+import threading
+import time
+import weakref
+
+import pytest
+
+from dolon import _core, profiler
+
+
+def stats_by_name():
+    return {s.name: s for s in profiler.stats()}
+
+
+@profiler.profiler
+def module_level(x, *, y=0):
+    """docstring kept"""
+    return x + y
+
+
+def test_sync_call_counts_and_returns():
+    for i in range(5):
+        assert module_level(i, y=1) == i + 1
+    s = module_level.stats
+    assert (s.hits, s.active_instances, s.completed) == (5, 0, 5)
+    assert s.name == "module_level"
+    assert s.average_time >= 0
+
+
+def test_wrapper_looks_like_the_function():
+    assert module_level.__name__ == "module_level"
+    assert module_level.__doc__ == "docstring kept"
+    assert module_level.__wrapped__.__name__ == "module_level"
+    assert module_level.__module__ == __name__
+    assert inspect.signature(module_level) == inspect.signature(
+        module_level.__wrapped__)
+    assert pickle.loads(pickle.dumps(module_level)) is module_level
+    assert weakref.ref(module_level)() is module_level
+
+
+def test_average_time_measures_the_call():
+    @profiler.profiler
+    def sleepy():
+        time.sleep(0.05)
+
+    sleepy()
+    sleepy()
+    avg = sleepy.stats.average_time
+    assert 0.045 <= avg < 0.5, avg
+
+
+def test_nested_qualname_is_the_metric_prefix():
+    class Outer:
+        class Inner:
+            @profiler.profiler
+            def method(self):
+                return self
+
+    obj = Outer.Inner()
+    assert obj.method() is obj
+    name = Outer.Inner.method.stats.name
+    assert name == Outer.Inner.method.__qualname__.replace(".", "_")
+    assert "." not in name and name.endswith("Outer_Inner_method")
+
+
+def test_methods_static_and_class_methods_bind():
+    class Thing:
+        def __init__(self, v):
+            self.v = v
+
+        @profiler.profiler
+        def get(self, plus=0):
+            return self.v + plus
+
+        @classmethod
+        @profiler.profiler
+        def make(cls, v):
+            return cls(v)
+
+        @staticmethod
+        @profiler.profiler
+        def twice(v):
+            return 2 * v
+
+    t = Thing(3)
+    assert t.get() == 3 and t.get(plus=2) == 5
+    assert Thing.get(t, 1) == 4
+    bound = t.get
+    assert bound() == 3
+    assert Thing.make(4).v == 4
+    assert Thing.twice(5) == 10 and t.twice(1) == 2
+    assert Thing.get.stats.hits == 4
+    assert Thing.twice.stats.hits == 2
+
+
+def test_exception_propagates_unchanged_and_counts():
+    class Boom(Exception):
+        pass
+
+    err = Boom("x")
+
+    @profiler.profiler
+    def fails():
+        raise err
+
+    with pytest.raises(Boom) as info:
+        fails()
+    assert info.value is err
+    # the traceback still reaches the function's own frame
+    assert info.traceback[-1].name == "fails"
+    s = fails.stats
+    assert (s.hits, s.active_instances, s.completed) == (1, 0, 1)
+
+
+def test_wrong_arguments_raise_typeerror_and_count():
+    with pytest.raises(TypeError):
+        module_level()
+    assert module_level.stats.hits == 1
+    assert module_level.stats.active_instances == 0
+
+
+def test_recursion_counts_every_level_and_active_depth():
+    depth_seen = []
+
+    @profiler.profiler
+    def fact(n):
+        depth_seen.append(fact.stats.active_instances)
+        return 1 if n <= 1 else n * fact(n - 1)
+
+    assert fact(6) == 720
+    assert fact.stats.hits == 6
+    assert depth_seen == [1, 2, 3, 4, 5, 6]
+    assert fact.stats.active_instances == 0
+
+
+def test_async_function_timing_covers_the_await():
+    @profiler.profiler
+    async def slow(x):
+        await asyncio.sleep(0.05)
+        return x * 2
+
+    assert inspect.iscoroutinefunction(slow) or \
+        asyncio.iscoroutinefunction(slow)
+
+    async def main():
+        coro = slow(21)
+        # not counted until it runs (as 0.2.0's `async def` wrapper)
+        assert slow.stats.hits == 0
+        task = asyncio.ensure_future(coro)
+        await asyncio.sleep(0.01)
+        assert slow.stats.active_instances == 1
+        return await task
+
+    assert asyncio.run(main()) == 42
+    s = slow.stats
+    assert (s.hits, s.active_instances, s.completed) == (1, 0, 1)
+    assert 0.045 <= s.average_time < 0.5
+
+
+def test_async_concurrent_active_instances():
+    @profiler.profiler
+    async def job(release):
+        await release.wait()
+
+    async def main():
+        release = asyncio.Event()
+        tasks = [asyncio.ensure_future(job(release)) for _ in range(7)]
+        await asyncio.sleep(0.01)
+        active = job.stats.active_instances
+        release.set()
+        await asyncio.gather(*tasks)
+        return active
+
+    assert asyncio.run(main()) == 7
+    assert job.stats.active_instances == 0
+    assert job.stats.hits == 7
+
+
+def test_async_exception_and_cancellation():
+    class Boom(Exception):
+        pass
+
+    @profiler.profiler
+    async def fails():
+        await asyncio.sleep(0)
+        raise Boom()
+
+    @profiler.profiler
+    async def forever():
+        await asyncio.sleep(3600)
+
+    async def main():
+        with pytest.raises(Boom):
+            await fails()
+        task = asyncio.ensure_future(forever())
+        await asyncio.sleep(0.01)
+        assert forever.stats.active_instances == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert (fails.stats.hits, fails.stats.active_instances) == (1, 0)
+    assert (forever.stats.hits, forever.stats.active_instances) == (1, 0)
+
+
+def test_async_method_and_return_value_through_gather():
+    class Api:
+        @profiler.profiler
+        async def get(self, k):
+            await asyncio.sleep(0)
+            return {"k": k}
+
+    async def main():
+        api = Api()
+        return await asyncio.gather(*(api.get(i) for i in range(4)))
+
+    assert asyncio.run(main()) == [{"k": i} for i in range(4)]
+    assert Api.get.stats.hits == 4
+
+
+def test_coroutine_protocol_send_throw_close():
+    @profiler.profiler
+    async def two_steps():
+        await asyncio.sleep(0)
+        return "done"
+
+    coro = two_steps()
+    assert coro.send(None) is None          # asyncio.sleep(0) yields None
+    with pytest.raises(StopIteration) as info:
+        coro.send(None)
+    assert info.value.value == "done"
+
+    coro = two_steps()
+    coro.send(None)
+    with pytest.raises(KeyError):
+        coro.throw(KeyError("k"))
+
+    coro = two_steps()
+    coro.send(None)
+    coro.close()
+    s = two_steps.stats
+    assert (s.hits, s.active_instances, s.completed) == (3, 0, 3)
+
+
+def test_abandoned_coroutine_does_not_stay_active():
+    @profiler.profiler
+    async def step():
+        await asyncio.sleep(0)
+
+    coro = step()
+    coro.send(None)
+    assert step.stats.active_instances == 1
+    del coro
+    gc.collect()
+    assert step.stats.active_instances == 0
+
+
+def test_clear_resets_and_functions_keep_working():
+    @profiler.profiler
+    def f():
+        return 1
+
+    f()
+    f()
+    assert "f" in {s.qualname.rsplit(".", 1)[-1] for s in profiler.stats()}
+    profiler.clear()
+    assert profiler.stats() == []
+    assert f.stats.hits == 0
+    assert f() == 1                 # 0.2.0 raised KeyError here
+    assert f.stats.hits == 1
+    assert f.stats in profiler.stats()
+
+
+def test_clear_during_a_call_does_not_go_negative():
+    @profiler.profiler
+    def clears():
+        profiler.clear()
+
+    clears()
+    s = clears.stats
+    assert s.active_instances == 0 and s.hits == 0
+    clears()
+    assert clears.stats.active_instances == 0
+
+
+def test_same_qualname_shares_statistics():
+    def make():
+        @profiler.profiler
+        def closure():
+            return 1
+        return closure
+
+    a, b = make(), make()
+    a()
+    b()
+    b()
+    assert a.stats is b.stats and a.stats.hits == 3
+    names = [s.name for s in profiler.stats()]
+    assert names.count(a.stats.name) == 1
+
+
+def test_threads_counts_exact():
+    @profiler.profiler
+    def tiny(i):
+        return i
+
+    @profiler.profiler
+    def releases_gil():
+        time.sleep(0)
+
+    n_threads, per_thread = 8, 20000
+    barrier = threading.Barrier(n_threads)
+
+    def worker():
+        barrier.wait()
+        for i in range(per_thread):
+            tiny(i)
+            if i % 100 == 0:
+                releases_gil()
+
+    threads = [threading.Thread(target=worker) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert tiny.stats.hits == n_threads * per_thread
+    assert tiny.stats.completed == n_threads * per_thread
+    assert tiny.stats.active_instances == 0
+    assert releases_gil.stats.hits == n_threads * per_thread // 100
+    assert releases_gil.stats.active_instances == 0
+
+
+def test_get_profiling_functions_is_0_2_0_compatible():
+    @profiler.profiler
+    def g():
+        pass
+
+    g()
+    funcs = profiler.get_profiling_functions()
+    names = [f.__name__ for f in funcs]
+    prefix = g.stats.name
+    assert names == [prefix + "_hits", prefix + "_active_instances",
+                     prefix + "_average_time"]
+    assert funcs[0]() == 1
+    afuncs = profiler.get_profiling_functions(True)
+    assert asyncio.run(afuncs[0]()) == 1
+
+
+def test_not_callable_is_refused():
+    with pytest.raises(TypeError, match="callable"):
+        profiler.profiler(42)
+
+
+def test_wrapper_is_collected():
+    @profiler.profiler
+    def temp():
+        pass
+
+    ref = weakref.ref(temp)
+    del temp
+    gc.collect()
+    assert ref() is None
+
+
+def test_functools_partial_and_callable_objects():
+    class Callable:
+        def __call__(self, x):
+            return x
+
+    wrapped = profiler.profiler(Callable())
+    assert wrapped(3) == 3
+    p = profiler.profiler(functools.partial(pow, 2))
+    assert p(5) == 32
+    assert _core.ProfiledFunction is type(p)

@@ -1,0 +1,437 @@
+"""The tracers on the wire (real UDP on 127.0.0.1, decoded independently):
+start_tracer, dolon.Tracer, python3 -m dolon, JSON mode, never harming the
+host program."""
+import asyncio
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+import warnings
+
+import pytest
+
+import v1decode
+from conftest import DOLON_ROOT, free_udp_port
+from dolon import _core, profiler, trace_client, Tracer
+
+
+async def trace_for(seconds, *args, **kwargs):
+    task = asyncio.ensure_future(trace_client.start_tracer(*args, **kwargs))
+    await asyncio.sleep(seconds)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_start_tracer_v1_datagrams(receiver):
+    @profiler.profiler
+    async def handler(n):
+        await asyncio.sleep(0.001)
+        return n
+
+    async def main():
+        task = asyncio.ensure_future(trace_client.start_tracer(
+            "app-v1", 0.02, "127.0.0.1", receiver.port,
+            trace_client.cpu_percent, trace_client.active_tasks,
+            trace_client.memory_use))
+        for i in range(40):
+            await handler(i)
+        await asyncio.sleep(1.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    datagrams = receiver.drain()
+    decoded = [v1decode.decode(d) for d in datagrams]
+    assert all(len(d) <= 1400 for d in datagrams)
+    assert len({d["run"] for d in decoded}) == 1
+    assert [d["seq"] for d in decoded] == list(range(len(decoded)))
+    kinds = [m["kind"] for d in decoded for m in d["messages"]]
+    assert kinds[0] == "describe" and kinds[-1] == "end"
+    first = decoded[0]["messages"][0]
+    assert first["tracer"] == "app-v1"
+    assert first["pid"] == os.getpid()
+    assert first["period_us"] == 20000
+    assert first["python_version"] == "%d.%d.%d" % sys.version_info[:3]
+    names = v1decode.metric_names(datagrams)
+    p = handler.stats.name          # test_..._<locals>_handler
+    assert p.endswith("<locals>_handler")
+    assert [names[i] for i in sorted(names)] == [
+        "cpu_percent", "active_tasks", "memory_use", "tracer_cost_us",
+        p + "_hits", p + "_active_instances", p + "_average_time"]
+    rows = v1decode.rows(datagrams)
+    assert len(rows) >= 30
+    # many ticks per datagram
+    assert max(len(m["ticks"]) for d in decoded for m in d["messages"]
+               if m["kind"] == "ticks") >= 10
+    ts = [r[0] for r in rows]
+    assert ts == sorted(ts)
+    now_us = time.time() * 1e6
+    assert now_us - 10e6 < ts[0] <= ts[-1] <= now_us
+    last = rows[-1][2]
+    assert last[4] == 40 and last[5] == 0           # hits, active
+    assert 0.0009 < last[6] < 0.1                    # average seconds
+    assert last[1] >= 1                              # the tracer task itself
+    assert 0 < last[2] < 1                           # GiB
+    assert not math.isnan(last[3]) and last[3] > 0   # tracer cost µs
+
+
+def test_describe_is_repeated_and_metrics_added_later(receiver):
+    sender = _core.Sender(
+        "127.0.0.1", receiver.port, uuid.uuid4().bytes, "x", "t", "h", "p",
+        "3.11.2", 1, 1000, 0, _core.Sampler(), flush_interval_us=0,
+        describe_interval_us=1_000_000)
+    sender.add_external("a")
+    base = 1_700_000_000_000_000
+    for i in range(5):                      # 0.5 s apart
+        sender.tick(base + i * 500_000, [float(i)])
+    sender.add_external("b")
+    sender.tick(base + 5 * 500_000, [5.0, 50.0])
+    sender.end(base + 6 * 500_000)
+    decoded = [v1decode.decode(d) for d in receiver.drain()]
+    describes = [(d["seq"], m) for d in decoded for m in d["messages"]
+                 if m["kind"] == "describe"]
+    # at 0, after 1 s, after 2 s, and when "b" was added
+    assert [m["metric_total"] for _, m in describes] == [1, 1, 1, 2]
+    assert describes[-1][1]["metrics"] == ["a", "b"]
+    values = [t["values"] for d in decoded for m in d["messages"]
+              if m["kind"] == "ticks" for t in m["ticks"]]
+    assert values == [[0.0], [1.0], [2.0], [3.0], [4.0], [5.0, 50.0]]
+
+
+def test_describe_backs_off_to_its_interval(receiver):
+    sender = _core.Sender(
+        "127.0.0.1", receiver.port, uuid.uuid4().bytes, "x", "t", "h", "p",
+        "3.11.2", 1, 1000, 0, _core.Sampler(), flush_interval_us=0)
+    sender.add_external("a")
+    base = 1_700_000_000_000_000
+    for i in range(61):                         # 30 s, a tick every 0.5 s
+        sender.tick(base + i * 500_000, [float(i)])
+    sender.end(base + 61 * 500_000)
+    seconds = []
+    for d in receiver.drain():
+        for m in v1decode.decode(d)["messages"]:
+            if m["kind"] == "describe":
+                seconds.append(None)
+        # the ticks of a datagram carry its time
+        ticks = [m for m in v1decode.decode(d)["messages"]
+                 if m["kind"] == "ticks"]
+        if seconds and seconds[-1] is None and ticks:
+            seconds[-1] = (ticks[0]["base_us"] - base) / 1e6
+    # 1, 2, 4, 8 s apart, then every 10 s
+    assert seconds == [0.0, 1.0, 3.0, 7.0, 15.0, 25.0]
+
+
+def test_wide_run_is_sliced_within_1400_bytes(receiver):
+    funcs = []
+    for i in range(80):                         # 240 metrics
+        def f():
+            return None
+        f.__qualname__ = "wide_%03d" % i
+        funcs.append(profiler.profiler(f))
+    for i, f in enumerate(funcs):
+        for _ in range(i):
+            f()
+
+    async def main():
+        await trace_for(0.25, "wide", 0.05, "127.0.0.1", receiver.port)
+
+    asyncio.run(main())
+    datagrams = receiver.drain()
+    assert all(len(d) <= 1400 for d in datagrams)
+    names = v1decode.metric_names(datagrams)
+    assert len(names) == 241
+    by_tick = {}
+    for ts, first, values in v1decode.rows(datagrams):
+        for i, v in enumerate(values):
+            by_tick.setdefault(ts, {})[first + i] = v
+    complete = [t for t in by_tick.values() if len(t) == 241]
+    assert complete
+    tick = complete[-1]
+    hits = {names[i]: tick[i] for i in tick if names[i].endswith("_hits")}
+    assert hits["wide_079_hits"] == 79 and hits["wide_000_hits"] == 0
+
+
+def test_verbose_as_fifth_positional_and_failing_profilers(receiver, capsys):
+    calls = []
+
+    async def broken():
+        calls.append(1)
+        raise ZeroDivisionError("boom")
+
+    def not_a_number():
+        return "high"
+
+    def plain():
+        return 7
+
+    async def main():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            await trace_for(0.35, "verbose", 0.05, "127.0.0.1",
+                            receiver.port, True, broken, not_a_number, plain)
+        return caught
+
+    caught = asyncio.run(main())
+    assert len(calls) >= 3                       # kept calling it
+    messages = [str(w.message) for w in caught]
+    assert sum("broken raised ZeroDivisionError" in m for m in messages) == 1
+    assert sum("not_a_number returned 'high'" in m for m in messages) == 1
+    assert "Sending:" in capsys.readouterr().out
+    rows = v1decode.rows(receiver.drain())
+    assert rows and all(math.isnan(r[2][0]) and math.isnan(r[2][1])
+                        and r[2][2] == 7 for r in rows)
+
+
+def test_legacy_json_mode_is_0_2_0_format(receiver):
+    async def main():
+        await trace_for(0.3, "legacy", 0.05, "127.0.0.1", receiver.port,
+                        trace_client.cpu_percent, protocol="json")
+
+    asyncio.run(main())
+    msgs = [json.loads(d) for d in receiver.drain()]
+    header = msgs[0]
+    assert header == {"msg_type": "create_trace_run", "app_name": "legacy",
+                      "column_names": ["cpu_percent", "tracer_cost_us"],
+                      "uuid": header["uuid"]}
+    uuid.UUID(header["uuid"])
+    rows = [m for m in msgs if m["msg_type"] == "row"]
+    assert len(rows) >= 3
+    for r in rows:
+        assert set(r) == {"msg_type", "row_data", "uuid"}
+        assert r["uuid"] == header["uuid"] and len(r["row_data"]) == 2
+
+
+def test_env_vars_choose_host_port_protocol(receiver, monkeypatch):
+    monkeypatch.setenv("DOLON_HOST", "127.0.0.1")
+    monkeypatch.setenv("DOLON_PORT", str(receiver.port))
+    monkeypatch.setenv("DOLON_PROTOCOL", "json")
+
+    async def main():
+        await trace_for(0.15, "env", 0.05, None, None)
+
+    asyncio.run(main())
+    msgs = [json.loads(d) for d in receiver.drain()]
+    assert msgs and msgs[0]["app_name"] == "env"
+
+
+def test_bad_arguments_are_clear_errors():
+    async def main(*args, **kw):
+        await trace_client.start_tracer(*args, **kw)
+
+    with pytest.raises(ValueError, match="protocol"):
+        asyncio.run(main("x", 1, "127.0.0.1", 1, protocol="xml"))
+    with pytest.raises(ValueError, match="frequency"):
+        asyncio.run(main("x", 0, "127.0.0.1", 1))
+    with pytest.raises(ValueError, match="port"):
+        asyncio.run(main("x", 1, "127.0.0.1", "http"))
+
+
+def test_no_backend_program_runs_to_completion():
+    port = free_udp_port()                      # nothing listens there
+
+    @profiler.profiler
+    async def work(i):
+        await asyncio.sleep(0.002)
+        return i
+
+    async def main():
+        task = asyncio.ensure_future(trace_client.start_tracer(
+            "nobody", 0.01, "127.0.0.1", port, trace_client.cpu_percent))
+        total = sum([await work(i) for i in range(100)])
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return total
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # not even a warning
+        assert asyncio.run(main()) == 4950
+
+
+def test_unroutable_host_is_ignored():
+    with Tracer("unroutable", 0.02, "192.0.2.1", 9) as t:
+        time.sleep(0.1)
+    assert t.run.sender.counters["ticks"] >= 2
+
+
+def test_thread_tracer_start_stop_and_context_manager(receiver):
+    @profiler.profiler
+    def step(i):
+        return i * i
+
+    tracer = Tracer("threads", 0.05, "127.0.0.1", receiver.port)
+    tracer.start()
+    for i in range(1000):
+        step(i)
+    time.sleep(0.3)
+    tracer.stop()
+    datagrams = receiver.drain()
+    decoded = [v1decode.decode(d) for d in datagrams]
+    assert decoded[-1]["messages"][-1]["kind"] == "end"
+    names = v1decode.metric_names(datagrams)
+    assert set(names.values()) >= {
+        "cpu_percent", "virtual_memory_percent", "memory_use",
+        "process_cpu_percent", "thread_count", "open_fds", "gc_collections",
+        "tracer_cost_us", step.stats.name + "_hits"}
+    index = {n: i for i, n in names.items()}
+    last = v1decode.rows(datagrams)[-1][2]
+    assert last[index[step.stats.name + "_hits"]] == 1000
+    assert last[index["thread_count"]] >= 2          # main + tracer
+
+    with Tracer("threads-cm", 0.05, "127.0.0.1", receiver.port,
+                trace_client.thread_count):
+        pass
+    decoded = [v1decode.decode(d) for d in receiver.drain()]
+    # even a program shorter than one period leaves a tick and an END
+    kinds = [m["kind"] for d in decoded for m in d["messages"]]
+    assert "ticks" in kinds and kinds[-1] == "end"
+
+
+def test_cli_traces_an_unchanged_script(receiver, tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time
+        print("args", sys.argv[1:])
+        time.sleep(0.3)
+        sys.exit(3)
+    """))
+    env = dict(os.environ, PYTHONPATH=DOLON_ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dolon", "--tracer", "cli-job",
+         "--frequency", "0.05", "--port", str(receiver.port), str(script),
+         "a", "--b"], env=env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 3, proc.stderr
+    assert "args ['a', '--b']" in proc.stdout
+    datagrams = receiver.drain()
+    decoded = [v1decode.decode(d) for d in datagrams]
+    assert decoded[0]["messages"][0]["tracer"] == "cli-job"
+    assert "job.py" in decoded[0]["messages"][0]["program"]
+    assert len(v1decode.rows(datagrams)) >= 3
+    assert decoded[-1]["messages"][-1]["kind"] == "end"
+
+
+def test_tracer_never_stopped_still_ends_at_exit(receiver, tmp_path):
+    script = tmp_path / "forgetful.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        from dolon import Tracer
+        Tracer("forgetful", 10.0, "127.0.0.1", int(sys.argv[1])).start()
+        print("bye")
+    """))
+    proc = subprocess.run([sys.executable, str(script), str(receiver.port)],
+                          env=dict(os.environ, PYTHONPATH=DOLON_ROOT),
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0 and proc.stdout == "bye\n", proc.stderr
+    decoded = [v1decode.decode(d) for d in receiver.drain()]
+    kinds = [m["kind"] for d in decoded for m in d["messages"]]
+    assert kinds == ["describe", "ticks", "end"]
+
+
+def test_number_like_values_are_accepted(receiver):
+    from decimal import Decimal
+
+    class Gauge:
+        def __float__(self):
+            return 2.5
+
+    def decimal_value():
+        return Decimal("1.25")
+
+    def gauge():
+        return Gauge()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with Tracer("numbers", 10.0, "127.0.0.1", receiver.port,
+                    decimal_value, gauge):
+            pass
+    rows = v1decode.rows(receiver.drain())
+    assert rows[-1][2][:2] == [1.25, 2.5]
+
+
+def test_untraceable_profiled_names_are_skipped_not_fatal(receiver):
+    def long_one():
+        return None
+    long_one.__qualname__ = "x" * 1100          # beyond the 1,024-byte limit
+    long_one = profiler.profiler(long_one)
+    long_one()
+
+    @profiler.profiler
+    def fine():
+        return None
+
+    fine()
+    with pytest.warns(RuntimeWarning, match="not traced"):
+        with Tracer("skips", 10.0, "127.0.0.1", receiver.port,
+                    trace_client.thread_count):
+            pass
+    datagrams = receiver.drain()
+    names = set(v1decode.metric_names(datagrams).values())
+    assert fine.stats.name + "_hits" in names
+    assert not any(n.startswith("xxxx") for n in names)
+    assert v1decode.rows(datagrams)
+
+
+def test_hostile_and_unicode_names_travel_intact(receiver):
+    def weird():
+        return 1.0
+    weird.__name__ = "temp °C'; DROP TABLE x;--<script>"
+
+    with Tracer("naïve ☃ tracer", 10.0, "127.0.0.1", receiver.port, weird):
+        pass
+    datagrams = receiver.drain()
+    first = v1decode.decode(datagrams[0])["messages"][0]
+    assert first["tracer"] == "naïve ☃ tracer"
+    assert first["metrics"][0] == "temp °C'; DROP TABLE x;--<script>"
+
+
+def test_tracer_name_with_nul_is_refused():
+    with pytest.raises(ValueError, match="NUL"):
+        Tracer("bad\0name", 1.0, "127.0.0.1", 9).start()
+
+
+def test_long_non_ascii_strings_are_clipped_to_the_protocol_limit():
+    from dolon.run import clip_utf8
+    clipped = clip_utf8("a" + "é" * 600 + "\0", 1024)
+    assert len(clipped.encode()) == 1023 and "\0" not in clipped
+    assert clipped == ("a" + "é" * 600)[:len(clipped)]
+
+
+def test_cli_runs_a_module(receiver, tmp_path):
+    (tmp_path / "jobmod.py").write_text(
+        "import sys\nprint('module', __name__, sys.argv[1:])\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([DOLON_ROOT,
+                                                       str(tmp_path)]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "dolon", "--tracer", "cli-mod", "--port",
+         str(receiver.port), "--protocol", "json", "-m", "jobmod", "x"],
+        env=env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "module __main__ ['x']\n"
+    msgs = [json.loads(d) for d in receiver.drain()]
+    assert msgs[0]["app_name"] == "cli-mod"
+    assert any(m["msg_type"] == "row" for m in msgs)
+
+
+def test_traced_event_loop_lag_sees_blocking(receiver):
+    async def main():
+        task = asyncio.ensure_future(trace_client.start_tracer(
+            "lag", 0.05, "127.0.0.1", receiver.port,
+            trace_client.event_loop_lag_ms))
+        await asyncio.sleep(0.2)
+        for _ in range(3):
+            time.sleep(0.2)                 # the program blocks its loop
+            await asyncio.sleep(0.1)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(main())
+    lags = [r[2][0] for r in v1decode.rows(receiver.drain())]
+    assert max(lags) >= 100
+    assert min(lags) < 50
