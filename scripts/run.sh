@@ -80,11 +80,24 @@ if [ -x "$ROOT/web/mnemic-web" ]; then
 	WEB_STATUS="UI:       http://127.0.0.1:$WEB_PORT/"
 fi
 
+# A traced demo program, so a new user sees charts at once; it stops by
+# itself after ten minutes.
+DEMO_STATUS=""
+if [ "${MNEMIC_DEMO:-1}" != 0 ]; then
+	if ! { [ -f "$RUN/demo.pid" ] && kill -0 "$(cat "$RUN/demo.pid")" 2>/dev/null; }; then
+		PYTHONPATH="$ROOT/dolon" nohup /usr/bin/python3 "$ROOT/examples/demo.py" \
+			--port "$UDP_PORT" --seconds 600 >"$RUN/demo.log" 2>&1 &
+		echo $! > "$RUN/demo.pid"
+	fi
+	DEMO_STATUS="demo:     tracer 'demo' sends data for 10 minutes (MNEMIC_DEMO=0 to skip)"
+fi
+
 cat <<MSG
 
 mnemic is up.
   listener: udp 127.0.0.1:$UDP_PORT (legacy dolon JSON and binary v1)
   $WEB_STATUS
+  $DEMO_STATUS
   SQL:      psql -h 127.0.0.1 -p $PG_PORT -U postgres mnemic
             e.g.  SELECT * FROM mnemic.listener_stats();
                   SELECT * FROM mnemic.samples ORDER BY ts DESC LIMIT 10;

@@ -3,10 +3,12 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN="$ROOT/.run"
-if [ -f "$RUN/web.pid" ]; then
-	kill "$(cat "$RUN/web.pid")" 2>/dev/null || true
-	rm -f "$RUN/web.pid"
-fi
+for p in demo web; do
+	if [ -f "$RUN/$p.pid" ]; then
+		kill "$(cat "$RUN/$p.pid")" 2>/dev/null || true
+		rm -f "$RUN/$p.pid"
+	fi
+done
 if [ -f "$RUN/pg/PG_VERSION" ]; then
 	if [ "$(id -u)" = 0 ]; then
 		runuser -u postgres -- "$(pg_config --bindir)/pg_ctl" -D "$RUN/pg" -m fast stop || true
