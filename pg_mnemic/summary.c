@@ -2,14 +2,581 @@
  * summary.c
  *	  Per-metric time-bucket summaries maintained on the insert path.
  *
- * Placeholder until the series work fills it in: keeps no summaries.
+ * For every block the store writes, SummaryAppend() aggregates the block's
+ * points in C per (level, bucket) and upserts the few resulting rows into
+ * mnemic.summary with one prepared statement, merging with what earlier
+ * blocks put in the same buckets.  The merge follows the tie rules of
+ * BucketAggMerge (downsample.c), so a bucket ends up the same whatever order
+ * its points arrived in, which is what makes M4 from summaries identical to
+ * M4 over the raw points.
+ *
+ * Which levels a metric keeps is decided once, at its first block: the
+ * finest level whose buckets hold about SUMMARY_POINTS_PER_BUCKET points at
+ * the block's median spacing, and SUMMARY_LEVELS_KEPT levels up from there.
+ * Finer levels would cost more rows than the raw points they stand for;
+ * series() reads raw blocks when zoomed in below the finest level.
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "downsample.h"
 #include "summary.h"
+
+PG_FUNCTION_INFO_V1(mnemic_summary_append);
+PG_FUNCTION_INFO_V1(mnemic_summary_rebuild);
+
+#define SUMMARY_POINTS_PER_BUCKET 16
+#define SUMMARY_LEVELS_KEPT 11
+/* assumed when the first block cannot tell (one point, no run period) */
+#define SUMMARY_DEFAULT_SPACING_US INT64CONST(100000)
+
+/* the columns of mnemic.summary after metric_id, as parallel arrays */
+#define SUMMARY_NCOLS 14
+
+typedef struct SummaryRows
+{
+	int			n;
+	int			capacity;
+	Datum	   *values[SUMMARY_NCOLS];
+	bool	   *nulls[SUMMARY_NCOLS];
+} SummaryRows;
+
+static const Oid summary_col_types[SUMMARY_NCOLS] = {
+	INT2OID, TIMESTAMPTZOID, INT8OID, FLOAT8OID,
+	TIMESTAMPTZOID, FLOAT8OID, TIMESTAMPTZOID, FLOAT8OID,
+	TIMESTAMPTZOID, FLOAT8OID, TIMESTAMPTZOID, FLOAT8OID,
+	INT8OID, TIMESTAMPTZOID
+};
+
+static SPIPlanPtr grid_select_plan = NULL;
+static SPIPlanPtr grid_insert_plan = NULL;
+static SPIPlanPtr grid_spacing_plan = NULL;
+static SPIPlanPtr run_period_plan = NULL;
+static SPIPlanPtr upsert_plan = NULL;
+
+/*
+ * Merge rule per column: see BucketAggMerge.  A row comparison with a NULL
+ * side is NULL, so an all-missing incoming bucket keeps what is stored.
+ */
+static const char *const upsert_sql =
+"INSERT INTO mnemic.summary AS s (metric_id, level, bucket, n, sum,"
+" first_ts, first_v, last_ts, last_v, min_ts, min_v, max_ts, max_v,"
+" missing, missing_ts)"
+" SELECT $1, u.* FROM unnest($2::int2[], $3::timestamptz[], $4::int8[],"
+" $5::float8[], $6::timestamptz[], $7::float8[], $8::timestamptz[],"
+" $9::float8[], $10::timestamptz[], $11::float8[], $12::timestamptz[],"
+" $13::float8[], $14::int8[], $15::timestamptz[]) AS u"
+" ON CONFLICT (metric_id, level, bucket) DO UPDATE SET"
+" n = s.n + excluded.n,"
+" sum = s.sum + excluded.sum,"
+" first_ts = CASE WHEN s.n = 0 OR (excluded.first_ts, excluded.first_v) < (s.first_ts, s.first_v)"
+"  THEN excluded.first_ts ELSE s.first_ts END,"
+" first_v = CASE WHEN s.n = 0 OR (excluded.first_ts, excluded.first_v) < (s.first_ts, s.first_v)"
+"  THEN excluded.first_v ELSE s.first_v END,"
+" last_ts = CASE WHEN s.n = 0 OR (excluded.last_ts, excluded.last_v) > (s.last_ts, s.last_v)"
+"  THEN excluded.last_ts ELSE s.last_ts END,"
+" last_v = CASE WHEN s.n = 0 OR (excluded.last_ts, excluded.last_v) > (s.last_ts, s.last_v)"
+"  THEN excluded.last_v ELSE s.last_v END,"
+" min_ts = CASE WHEN s.n = 0 OR (excluded.min_v, excluded.min_ts) < (s.min_v, s.min_ts)"
+"  THEN excluded.min_ts ELSE s.min_ts END,"
+" min_v = CASE WHEN s.n = 0 OR (excluded.min_v, excluded.min_ts) < (s.min_v, s.min_ts)"
+"  THEN excluded.min_v ELSE s.min_v END,"
+" max_ts = CASE WHEN s.n = 0 OR excluded.max_v > s.max_v"
+"  OR (excluded.max_v = s.max_v AND excluded.max_ts < s.max_ts)"
+"  THEN excluded.max_ts ELSE s.max_ts END,"
+" max_v = CASE WHEN s.n = 0 OR excluded.max_v > s.max_v"
+"  OR (excluded.max_v = s.max_v AND excluded.max_ts < s.max_ts)"
+"  THEN excluded.max_v ELSE s.max_v END,"
+" missing = s.missing + excluded.missing,"
+" missing_ts = CASE WHEN s.missing = 0 OR excluded.missing_ts < s.missing_ts"
+"  THEN excluded.missing_ts ELSE s.missing_ts END";
+
+static SPIPlanPtr
+prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+static void
+prepare_plans(void)
+{
+	Oid			int4arg[1] = {INT4OID};
+	Oid			grid_args[4] = {INT4OID, INT2OID, INT2OID, INT8OID};
+	Oid			spacing_args[2] = {INT4OID, INT8OID};
+	Oid			upsert_args[SUMMARY_NCOLS + 1];
+	int			i;
+
+	if (upsert_plan != NULL)
+		return;
+	grid_select_plan = prepare_kept(
+		"SELECT finest, coarsest, spacing FROM mnemic.summary_grid"
+		" WHERE metric_id = $1", 1, int4arg);
+	grid_insert_plan = prepare_kept(
+		"INSERT INTO mnemic.summary_grid (metric_id, finest, coarsest, spacing)"
+		" VALUES ($1, $2, $3, $4) ON CONFLICT (metric_id) DO NOTHING",
+		4, grid_args);
+	grid_spacing_plan = prepare_kept(
+		"UPDATE mnemic.summary_grid SET spacing = $2"
+		" WHERE metric_id = $1 AND spacing IS NULL", 2, spacing_args);
+	run_period_plan = prepare_kept(
+		"SELECT (extract(epoch FROM r.period) * 1000000)::int8"
+		" FROM mnemic.metric m JOIN mnemic.run r ON r.id = m.run_id"
+		" WHERE m.id = $1", 1, int4arg);
+	upsert_args[0] = INT4OID;
+	for (i = 0; i < SUMMARY_NCOLS; i++)
+		upsert_args[i + 1] = get_array_type(summary_col_types[i]);
+	upsert_plan = prepare_kept(upsert_sql, SUMMARY_NCOLS + 1, upsert_args);
+}
+
+static int
+compare_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Median of the positive steps between sorted points; 0 if there are none. */
+static int64
+median_spacing(const SeriesPoint *points, int n)
+{
+	int64	   *steps = palloc(sizeof(int64) * Max(n, 1));
+	int			nsteps = 0;
+	int64		median = 0;
+	int			i;
+
+	for (i = 1; i < n; i++)
+		if (points[i].ts > points[i - 1].ts)
+			steps[nsteps++] = points[i].ts - points[i - 1].ts;
+	if (nsteps > 0)
+	{
+		qsort(steps, nsteps, sizeof(int64), compare_int64);
+		median = steps[nsteps / 2];
+	}
+	pfree(steps);
+	return median;
+}
+
+static int
+finest_level_for(int64 spacing)
+{
+	int			level = 0;
+
+	while (level < SUMMARY_MAX_LEVEL &&
+		   SummaryLevelWidth(level) < spacing * SUMMARY_POINTS_PER_BUCKET)
+		level++;
+	return level;
+}
+
+static bool
+fetch_grid(int32 metric_id, int *finest, int *coarsest, bool *has_spacing)
+{
+	Datum		arg = Int32GetDatum(metric_id);
+	bool		isnull;
+
+	if (SPI_execute_plan(grid_select_plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading mnemic.summary_grid failed");
+	if (SPI_processed == 0)
+		return false;
+	*finest = DatumGetInt16(SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull));
+	*coarsest = DatumGetInt16(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 2, &isnull));
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3,
+						 &isnull);
+	*has_spacing = !isnull;
+	return true;
+}
+
+/*
+ * The levels this metric keeps, deciding them now if this is its first
+ * block.  A concurrent first block may win the insert; both then read the
+ * same row.
+ */
+static void
+metric_levels(int32 metric_id, const SeriesPoint *points, int n,
+			  int *finest, int *coarsest)
+{
+	int64		spacing = median_spacing(points, n);
+	bool		has_spacing;
+
+	if (!fetch_grid(metric_id, finest, coarsest, &has_spacing))
+	{
+		int64		basis = spacing;
+		Datum		args[4];
+		char		nulls[4] = {' ', ' ', ' ', ' '};
+		int			level;
+
+		if (basis <= 0)
+		{
+			Datum		arg = Int32GetDatum(metric_id);
+			bool		isnull = true;
+
+			if (SPI_execute_plan(run_period_plan, &arg, NULL, true, 1) == SPI_OK_SELECT &&
+				SPI_processed == 1)
+				basis = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1,
+													&isnull));
+			if (isnull || basis <= 0)
+				basis = SUMMARY_DEFAULT_SPACING_US;
+		}
+		level = finest_level_for(basis);
+		args[0] = Int32GetDatum(metric_id);
+		args[1] = Int16GetDatum(level);
+		args[2] = Int16GetDatum(Min(level + SUMMARY_LEVELS_KEPT - 1,
+									SUMMARY_MAX_LEVEL));
+		args[3] = Int64GetDatum(spacing);
+		if (spacing <= 0)
+			nulls[3] = 'n';
+		if (SPI_execute_plan(grid_insert_plan, args, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "writing mnemic.summary_grid failed");
+		if (!fetch_grid(metric_id, finest, coarsest, &has_spacing))
+			elog(ERROR, "mnemic.summary_grid row of metric %d vanished", metric_id);
+	}
+	if (!has_spacing && spacing > 0)
+	{
+		Datum		args[2] = {Int32GetDatum(metric_id), Int64GetDatum(spacing)};
+
+		if (SPI_execute_plan(grid_spacing_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "updating mnemic.summary_grid failed");
+	}
+}
+
+static void
+rows_init(SummaryRows *rows, int capacity)
+{
+	int			c;
+
+	rows->n = 0;
+	rows->capacity = capacity;
+	for (c = 0; c < SUMMARY_NCOLS; c++)
+	{
+		rows->values[c] = palloc(sizeof(Datum) * capacity);
+		rows->nulls[c] = palloc(sizeof(bool) * capacity);
+	}
+}
+
+static void
+rows_set(SummaryRows *rows, int c, Datum value, bool isnull)
+{
+	rows->values[c][rows->n] = value;
+	rows->nulls[c][rows->n] = isnull;
+}
+
+static void
+rows_add(SummaryRows *rows, int level, TimestampTz bucket, const BucketAgg *agg)
+{
+	bool		empty = agg->n == 0;
+	int			c;
+
+	if (rows->n == rows->capacity)
+	{
+		rows->capacity *= 2;
+		for (c = 0; c < SUMMARY_NCOLS; c++)
+		{
+			rows->values[c] = repalloc(rows->values[c],
+									   sizeof(Datum) * rows->capacity);
+			rows->nulls[c] = repalloc(rows->nulls[c],
+									  sizeof(bool) * rows->capacity);
+		}
+	}
+	rows_set(rows, 0, Int16GetDatum(level), false);
+	rows_set(rows, 1, TimestampTzGetDatum(bucket), false);
+	rows_set(rows, 2, Int64GetDatum(agg->n), false);
+	rows_set(rows, 3, Float8GetDatum(agg->sum), false);
+	rows_set(rows, 4, TimestampTzGetDatum(agg->first.ts), empty);
+	rows_set(rows, 5, Float8GetDatum(agg->first.value), empty);
+	rows_set(rows, 6, TimestampTzGetDatum(agg->last.ts), empty);
+	rows_set(rows, 7, Float8GetDatum(agg->last.value), empty);
+	rows_set(rows, 8, TimestampTzGetDatum(agg->min.ts), empty);
+	rows_set(rows, 9, Float8GetDatum(agg->min.value), empty);
+	rows_set(rows, 10, TimestampTzGetDatum(agg->max.ts), empty);
+	rows_set(rows, 11, Float8GetDatum(agg->max.value), empty);
+	rows_set(rows, 12, Int64GetDatum(agg->missing), false);
+	rows_set(rows, 13, TimestampTzGetDatum(agg->missing_ts), agg->missing == 0);
+	rows->n++;
+}
+
+/* One row per bucket of the level that the sorted points fall in. */
+static void
+summarise_level(const SeriesPoint *points, int n, int level, SummaryRows *rows)
+{
+	int64		width = SummaryLevelWidth(level);
+	TimestampTz bucket = 0;
+	BucketAgg	agg;
+	bool		open = false;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		TimestampTz b = FloorDiv(points[i].ts, width) * width;
+
+		if (!open || b != bucket)
+		{
+			if (open)
+				rows_add(rows, level, bucket, &agg);
+			BucketAggInit(&agg);
+			bucket = b;
+			open = true;
+		}
+		BucketAggAddPoint(&agg, &points[i]);
+	}
+	if (open)
+		rows_add(rows, level, bucket, &agg);
+}
+
+static void
+upsert_rows(int32 metric_id, const SummaryRows *rows)
+{
+	Datum		args[SUMMARY_NCOLS + 1];
+	int			c;
+
+	args[0] = Int32GetDatum(metric_id);
+	for (c = 0; c < SUMMARY_NCOLS; c++)
+	{
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		int			dims[1] = {rows->n};
+		int			lbs[1] = {1};
+
+		get_typlenbyvalalign(summary_col_types[c], &typlen, &typbyval,
+							 &typalign);
+		args[c + 1] = PointerGetDatum(construct_md_array(rows->values[c],
+														 rows->nulls[c], 1,
+														 dims, lbs,
+														 summary_col_types[c],
+														 typlen, typbyval,
+														 typalign));
+	}
+	if (SPI_execute_plan(upsert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "writing mnemic.summary failed");
+}
 
 void
 SummaryAppend(int32 metric_id, const TimestampTz *ts, const double *values,
 			  const bool *isnull, int n)
 {
+	MemoryContext work;
+	MemoryContext old;
+	SeriesPoint *points;
+	SummaryRows rows;
+	bool		pushed_snapshot = false;
+	int			npoints = 0;
+	int			finest;
+	int			coarsest;
+	int			level;
+	int			i;
+
+	if (n <= 0)
+		return;
+	work = AllocSetContextCreate(CurrentMemoryContext, "mnemic summary",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+
+	/* infinite timestamps belong to no bucket */
+	points = palloc(sizeof(SeriesPoint) * n);
+	for (i = 0; i < n; i++)
+	{
+		if (TIMESTAMP_NOT_FINITE(ts[i]))
+			continue;
+		points[npoints].ts = ts[i];
+		points[npoints].isnull = isnull != NULL && isnull[i];
+		points[npoints].value = points[npoints].isnull ? 0.0 : values[i];
+		npoints++;
+	}
+	SortPoints(points, npoints);
+
+	if (npoints > 0)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (!ActiveSnapshotSet())
+		{
+			PushActiveSnapshot(GetTransactionSnapshot());
+			pushed_snapshot = true;
+		}
+		prepare_plans();
+		metric_levels(metric_id, points, npoints, &finest, &coarsest);
+		rows_init(&rows, 64);
+		for (level = finest; level <= coarsest; level++)
+			summarise_level(points, npoints, level, &rows);
+		upsert_rows(metric_id, &rows);
+		if (pushed_snapshot)
+			PopActiveSnapshot();
+		SPI_finish();
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+}
+
+/* SQL: mnemic.summary_append(metric_id int, ts timestamptz[], value float8[]) */
+Datum
+mnemic_summary_append(PG_FUNCTION_ARGS)
+{
+	int32		metric_id = PG_GETARG_INT32(0);
+	ArrayType  *ts_array = PG_GETARG_ARRAYTYPE_P(1);
+	ArrayType  *value_array = PG_GETARG_ARRAYTYPE_P(2);
+	Datum	   *ts_datums;
+	bool	   *ts_nulls;
+	Datum	   *value_datums;
+	bool	   *value_nulls;
+	int			nts;
+	int			nvalues;
+	TimestampTz *ts;
+	double	   *values;
+	int			i;
+
+	deconstruct_array(ts_array, TIMESTAMPTZOID, sizeof(TimestampTz), true,
+					  TYPALIGN_DOUBLE, &ts_datums, &ts_nulls, &nts);
+	deconstruct_array(value_array, FLOAT8OID, sizeof(float8), true,
+					  TYPALIGN_DOUBLE, &value_datums, &value_nulls, &nvalues);
+	if (nts != nvalues)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("ts and value arrays differ in length (%d and %d)",
+						nts, nvalues)));
+	ts = palloc(sizeof(TimestampTz) * Max(nts, 1));
+	values = palloc(sizeof(double) * Max(nts, 1));
+	for (i = 0; i < nts; i++)
+	{
+		if (ts_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("timestamp %d of the points is NULL", i + 1)));
+		ts[i] = DatumGetTimestampTz(ts_datums[i]);
+		values[i] = value_nulls[i] ? 0.0 : DatumGetFloat8(value_datums[i]);
+	}
+	SummaryAppend(metric_id, ts, values, value_nulls, nts);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Points gathered from blocks before one SummaryAppend() call: each call
+ * rewrites the metric's coarse buckets, so calling once per block would
+ * rewrite the same rows thousands of times in one transaction.
+ */
+#define REBUILD_CHUNK 262144
+
+typedef struct RebuildBuffer
+{
+	int32		metric_id;
+	int			n;
+	TimestampTz ts[REBUILD_CHUNK];
+	double		values[REBUILD_CHUNK];
+	bool		isnull[REBUILD_CHUNK];
+} RebuildBuffer;
+
+static void
+rebuild_flush(RebuildBuffer *buf)
+{
+	if (buf->n > 0)
+		SummaryAppend(buf->metric_id, buf->ts, buf->values, buf->isnull, buf->n);
+	buf->n = 0;
+}
+
+/* Add the points of one block row (ts[], value[]) to the buffer. */
+static int64
+rebuild_add_block(RebuildBuffer *buf, Datum ts_array, Datum value_array)
+{
+	Datum	   *ts_datums;
+	Datum	   *value_datums;
+	bool	   *value_nulls;
+	int			nts;
+	int			nvalues;
+	int			k;
+
+	deconstruct_array(DatumGetArrayTypeP(ts_array), TIMESTAMPTZOID,
+					  sizeof(TimestampTz), true, TYPALIGN_DOUBLE,
+					  &ts_datums, NULL, &nts);
+	deconstruct_array(DatumGetArrayTypeP(value_array), FLOAT8OID,
+					  sizeof(float8), true, TYPALIGN_DOUBLE,
+					  &value_datums, &value_nulls, &nvalues);
+	nts = Min(nts, nvalues);
+	for (k = 0; k < nts; k++)
+	{
+		if (buf->n == REBUILD_CHUNK)
+			rebuild_flush(buf);
+		buf->ts[buf->n] = DatumGetTimestampTz(ts_datums[k]);
+		buf->isnull[buf->n] = value_nulls[k];
+		buf->values[buf->n] = value_nulls[k] ? 0.0 : DatumGetFloat8(value_datums[k]);
+		buf->n++;
+	}
+	pfree(ts_datums);
+	pfree(value_datums);
+	pfree(value_nulls);
+	return nts;
+}
+
+/*
+ * SQL: mnemic.summary_rebuild(metric_id int): forget the metric's summaries
+ * and build them again from its blocks, in time order.  Returns the points
+ * summarised.
+ */
+Datum
+mnemic_summary_rebuild(PG_FUNCTION_ARGS)
+{
+	int32		metric_id = PG_GETARG_INT32(0);
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(metric_id)};
+	RebuildBuffer *buf;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	int64		total = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("DELETE FROM mnemic.summary WHERE metric_id = $1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE ||
+		SPI_execute_with_args("DELETE FROM mnemic.summary_grid WHERE metric_id = $1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "clearing the summaries of metric %d failed", metric_id);
+
+	buf = palloc(sizeof(RebuildBuffer));
+	buf->metric_id = metric_id;
+	buf->n = 0;
+	plan = SPI_prepare("SELECT ts, value FROM mnemic.block WHERE metric_id = $1"
+					   " ORDER BY t_first", 1, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed");
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, 64);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+
+			total += rebuild_add_block(buf,
+									   SPI_getbinval(tuple, desc, 1, &isnull),
+									   SPI_getbinval(tuple, desc, 2, &isnull));
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	rebuild_flush(buf);
+	SPI_cursor_close(portal);
+	SPI_finish();
+	PG_RETURN_INT64(total);
 }

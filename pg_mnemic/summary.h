@@ -17,4 +17,17 @@
 extern void SummaryAppend(int32 metric_id, const TimestampTz *ts,
 						  const double *values, const bool *isnull, int n);
 
+/*
+ * Summary levels: level L has buckets SummaryLevelWidth(L) = 1 ms * 4^L
+ * long, aligned on the PostgreSQL epoch.  A metric keeps the levels
+ * finest..coarsest of its mnemic.summary_grid row.
+ */
+#define SUMMARY_MAX_LEVEL 17
+
+static inline int64
+SummaryLevelWidth(int level)
+{
+	return INT64CONST(1000) << (2 * level);
+}
+
 #endif							/* MNEMIC_SUMMARY_H */

@@ -1,0 +1,143 @@
+/*
+ * downsample.h
+ *	  Downsampling over C arrays of points: per-column aggregates (the
+ *	  building block of M4, avg and the stored summaries), M4, avg and
+ *	  Largest-Triangle-Three-Buckets, with gaps kept as gaps.
+ *
+ * Nothing here touches tables; series.c feeds it from blocks or summaries,
+ * summary.c uses BucketAgg to summarise a block, and the generic aggregates
+ * mnemic.lttb / mnemic.m4 feed it from any rows.
+ *
+ * A point is "missing" when its value is NULL, NaN or +/-Infinity.  Missing
+ * points never enter a BucketAgg's first/last/min/max/sum; they are counted
+ * and turn into a NULL point (a break in the line) in M4 and avg output.
+ */
+#ifndef MNEMIC_DOWNSAMPLE_H
+#define MNEMIC_DOWNSAMPLE_H
+
+#include "postgres.h"
+
+#include <math.h>
+
+#include "datatype/timestamp.h"
+
+typedef struct SeriesPoint
+{
+	TimestampTz ts;
+	double		value;
+	bool		isnull;			/* a SQL NULL value */
+} SeriesPoint;
+
+/* A growable list of points: the output of every reduction. */
+typedef struct PointList
+{
+	SeriesPoint *points;
+	int64		n;
+	int64		capacity;
+} PointList;
+
+/*
+ * What M4 and avg need from the points of one time bucket (a pixel column or
+ * a stored summary bucket).  Ties are broken so that the result does not
+ * depend on the order points are added or buckets merged: first is the
+ * lowest (ts, value), last the highest (ts, value), min the lowest value at
+ * its earliest ts, max the highest value at its earliest ts.
+ */
+typedef struct BucketAgg
+{
+	int64		n;				/* finite values */
+	double		sum;
+	SeriesPoint first;
+	SeriesPoint last;
+	SeriesPoint min;
+	SeriesPoint max;
+	int64		missing;		/* NULL / NaN / Infinity values */
+	TimestampTz missing_ts;		/* earliest missing point */
+} BucketAgg;
+
+/*
+ * Pixel columns: column c covers [start + c * width, start + (c+1) * width).
+ * width is a multiple of the unit the grid was built on.
+ */
+typedef struct ColumnGrid
+{
+	TimestampTz start;
+	int64		width;			/* microseconds */
+	int64		columns;
+} ColumnGrid;
+
+static inline bool
+PointIsMissing(const SeriesPoint *p)
+{
+	return p->isnull || isnan(p->value) || isinf(p->value);
+}
+
+extern void PointListInit(PointList *list, int64 capacity);
+extern void PointListAppend(PointList *list, TimestampTz ts, double value,
+							bool isnull);
+
+/* Sort by ts, then finite values ascending, then missing ones. */
+extern void SortPoints(SeriesPoint *points, int64 n);
+
+extern void BucketAggInit(BucketAgg *agg);
+extern void BucketAggAddPoint(BucketAgg *agg, const SeriesPoint *p);
+extern void BucketAggMerge(BucketAgg *into, const BucketAgg *from);
+
+/*
+ * Columns of about `points` equal widths, multiples of unit, covering
+ * [t_from, t_to], starting at t_from rounded down to a multiple of unit.
+ */
+extern ColumnGrid ColumnGridMake(TimestampTz t_from, TimestampTz t_to,
+								 int points, int64 unit);
+
+/* Floor division for timestamps before the epoch. */
+extern int64 FloorDiv(int64 a, int64 b);
+
+/*
+ * Emitting column aggregates, in column order.  Between two columns whose
+ * finite points are more than gap apart (gap > 0) a NULL point is emitted
+ * at the middle of the hole; a column with missing values emits a NULL
+ * point at the earliest of them.  Never two NULL points in a row.
+ */
+typedef struct ColumnEmitter
+{
+	PointList  *out;
+	int64		gap;			/* microseconds; 0: no gap detection */
+	bool		have_last;
+	TimestampTz last_ts;		/* last finite point emitted so far */
+} ColumnEmitter;
+
+extern void ColumnEmitterInit(ColumnEmitter *em, PointList *out, int64 gap);
+
+/* first, min, max and last of the column, in time order, without repeats */
+extern void EmitColumnM4(ColumnEmitter *em, const BucketAgg *agg);
+
+/* the mean of the column at mid_ts */
+extern void EmitColumnAvg(ColumnEmitter *em, const BucketAgg *agg,
+						  TimestampTz mid_ts);
+
+/*
+ * M4 or avg of sorted points over grid; points outside it are ignored.
+ */
+extern void M4SortedPoints(const SeriesPoint *points, int64 n,
+						   const ColumnGrid *grid, int64 gap, bool average,
+						   PointList *out);
+
+/*
+ * Every point of sorted input with a NULL point inserted where two
+ * consecutive points are more than gap apart (gap > 0).
+ */
+extern void RawWithGaps(const SeriesPoint *points, int64 n, int64 gap,
+						PointList *out);
+
+/*
+ * LTTB of sorted points down to `threshold` points (all of them when there
+ * are no more than that; the first for 1; first and last for 2).  Missing
+ * points do not take part; a NULL point is inserted between two chosen
+ * points when the input between them holds a missing point or two
+ * consecutive points more than gap apart (gap > 0).
+ */
+extern void LttbSortedPoints(const SeriesPoint *points, int64 n,
+							 int threshold, int64 gap, PointList *out);
+
+#endif							/* MNEMIC_DOWNSAMPLE_H */

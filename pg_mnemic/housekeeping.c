@@ -1,0 +1,113 @@
+/*
+ * housekeeping.c
+ *	  Deleting runs: mnemic.delete_run(run) and
+ *	  mnemic.drop_runs_older_than(age).
+ *
+ * Blocks and summaries name their metric by id without a foreign key (a
+ * per-row check would slow the insert path), so deleting a run removes
+ * them explicitly before the run row, whose delete cascades to its metrics.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+PG_FUNCTION_INFO_V1(mnemic_delete_run);
+PG_FUNCTION_INFO_V1(mnemic_drop_runs_older_than);
+
+/*
+ * Delete the runs with the ids in the int[] datum run_ids and everything
+ * stored for them.  Returns how many runs went.
+ */
+static uint64
+delete_runs(Datum run_ids)
+{
+	static const char *const dependents[] = {
+		"DELETE FROM mnemic.block WHERE metric_id IN"
+		" (SELECT id FROM mnemic.metric WHERE run_id = ANY ($1))",
+		"DELETE FROM mnemic.summary WHERE metric_id IN"
+		" (SELECT id FROM mnemic.metric WHERE run_id = ANY ($1))",
+		"DELETE FROM mnemic.summary_grid WHERE metric_id IN"
+		" (SELECT id FROM mnemic.metric WHERE run_id = ANY ($1))",
+	};
+	Oid			argtypes[1] = {INT4ARRAYOID};
+	Datum		args[1] = {run_ids};
+	int			i;
+
+	for (i = 0; i < lengthof(dependents); i++)
+		if (SPI_execute_with_args(dependents[i], 1, argtypes, args, NULL,
+								  false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "deleting the data of runs failed");
+	if (SPI_execute_with_args("DELETE FROM mnemic.run WHERE id = ANY ($1)",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "deleting runs failed");
+	return SPI_processed;
+}
+
+/* The ids the query (one int column) returns, as an int[] datum. */
+static Datum
+select_run_ids(const char *sql, Oid argtype, Datum arg, int *n)
+{
+	Datum		ids;
+	bool		isnull;
+
+	if (SPI_execute_with_args(psprintf("SELECT coalesce(array_agg(id), '{}') FROM (%s) q", sql),
+							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "selecting runs failed");
+	ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	*n = ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(ids)),
+						ARR_DIMS(DatumGetArrayTypeP(ids)));
+	return ids;
+}
+
+/* SQL: mnemic.delete_run(run uuid) RETURNS boolean; false if unknown. */
+Datum
+mnemic_delete_run(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *run = PG_GETARG_UUID_P(0);
+	Datum		ids;
+	int			n;
+	uint64		deleted = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ids = select_run_ids("SELECT id FROM mnemic.run WHERE uuid = $1",
+						 UUIDOID, UUIDPGetDatum(run), &n);
+	if (n > 0)
+		deleted = delete_runs(ids);
+	SPI_finish();
+	PG_RETURN_BOOL(deleted > 0);
+}
+
+/*
+ * SQL: mnemic.drop_runs_older_than(age interval) RETURNS bigint: delete the
+ * runs last seen (last datagram) longer ago than age.
+ */
+Datum
+mnemic_drop_runs_older_than(PG_FUNCTION_ARGS)
+{
+	Interval   *age = PG_GETARG_INTERVAL_P(0);
+	Datum		ids;
+	int			n;
+	uint64		deleted = 0;
+
+	if (age->time < 0 || age->day < 0 || age->month < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("age must not be negative"),
+				 errhint("drop_runs_older_than('30 days') deletes runs last seen more than 30 days ago.")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ids = select_run_ids("SELECT id FROM mnemic.run"
+						 " WHERE last_seen < now() - $1",
+						 INTERVALOID, IntervalPGetDatum(age), &n);
+	if (n > 0)
+		deleted = delete_runs(ids);
+	SPI_finish();
+	PG_RETURN_INT64((int64) deleted);
+}
