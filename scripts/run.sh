@@ -63,14 +63,18 @@ if [ "$($PSQL -d postgres -Atc "SELECT count(*) FROM pg_database WHERE datname =
 	$PSQL -d postgres -c "CREATE DATABASE mnemic"
 fi
 $PSQL -d mnemic -c "CREATE EXTENSION IF NOT EXISTS pg_mnemic"
+# The web tier logs in as mnemic_web, a member of the read-only mnemic_reader.
+if [ "$($PSQL -d mnemic -Atc "SELECT count(*) FROM pg_roles WHERE rolname = 'mnemic_web'")" = 0 ]; then
+	$PSQL -d mnemic -c "CREATE ROLE mnemic_web LOGIN IN ROLE mnemic_reader"
+fi
 
 WEB_STATUS="mnemic-web is not built (web/mnemic-web missing)"
 if [ -x "$ROOT/web/mnemic-web" ]; then
 	if [ -f "$RUN/web.pid" ] && kill -0 "$(cat "$RUN/web.pid")" 2>/dev/null; then
 		:
 	else
-		# The web tier reads as mnemic_reader; the local cluster trusts loopback.
-		POSTGRES_CONN_STR="postgresql://mnemic_reader@127.0.0.1:$PG_PORT/mnemic" \
+		# The local cluster trusts loopback logins.
+		POSTGRES_CONN_STR="postgresql://mnemic_web@127.0.0.1:$PG_PORT/mnemic" \
 		FRONT_END_PORT=$WEB_PORT \
 			nohup "$ROOT/web/mnemic-web" --static "$ROOT/web/static" \
 			>"$RUN/web.log" 2>&1 &

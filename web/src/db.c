@@ -1,0 +1,280 @@
+/*
+ * db.c
+ *	  Per-thread libpq sessions: lazy connect, reconnect, errors as HTTP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+struct DbSession
+{
+	const char *conninfo;		/* shared by all sessions, not owned */
+	PGconn	   *conn;
+	PGresult   *pending;		/* first row of a stream, already fetched */
+	bool		streaming;
+};
+
+/*
+ * Settings every session runs with: ISO dates in UTC so timestamps have one
+ * text form, and a ceiling on any statement so a runaway query cannot hold a
+ * worker thread for ever.
+ */
+#define SESSION_OPTIONS \
+	"-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 " \
+	"-c statement_timeout=30000"
+
+DbSession *
+db_session_new(const char *conninfo)
+{
+	DbSession  *s = calloc(1, sizeof(DbSession));
+
+	if (s != NULL)
+		s->conninfo = conninfo;
+	return s;
+}
+
+void
+db_session_free(DbSession *s)
+{
+	if (s == NULL)
+		return;
+	if (s->pending)
+		PQclear(s->pending);
+	if (s->conn)
+		PQfinish(s->conn);
+	free(s);
+}
+
+static void
+set_error(DbError *err, int status, const char *sqlstate, const char *msg)
+{
+	size_t		len;
+
+	err->http_status = status;
+	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate ? sqlstate : "");
+	snprintf(err->message, sizeof(err->message), "%s", msg ? msg : "");
+	/* libpq messages end in a newline; JSON clients do not want it. */
+	len = strlen(err->message);
+	while (len > 0 && (err->message[len - 1] == '\n' || err->message[len - 1] == ' '))
+		err->message[--len] = '\0';
+}
+
+/* Make sure the session holds a working connection. */
+static bool
+ensure_connected(DbSession *s, DbError *err)
+{
+	static const char *const keys[] = {
+		"dbname", "options", "fallback_application_name", NULL
+	};
+	const char *values[] = {s->conninfo, SESSION_OPTIONS, "mnemic-web", NULL};
+
+	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
+		return true;
+	if (s->conn != NULL)
+		PQfinish(s->conn);
+	s->conn = PQconnectdbParams(keys, values, 1);
+	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
+	{
+		char		msg[600];
+
+		snprintf(msg, sizeof(msg), "database unavailable: %s",
+				 s->conn ? PQerrorMessage(s->conn) : "out of memory");
+		set_error(err, 503, NULL, msg);
+		return false;
+	}
+	return true;
+}
+
+/* Map a failed result to an HTTP status by its SQLSTATE class. */
+static int
+status_for_sqlstate(const char *state)
+{
+	if (state == NULL)
+		return 503;
+	if (strncmp(state, "22", 2) == 0)	/* data exception: bad parameter */
+		return 400;
+	if (strncmp(state, "54", 2) == 0)	/* program limit: too many points */
+		return 400;
+	if (strcmp(state, "P0002") == 0 || strcmp(state, "02000") == 0 ||
+		strcmp(state, "42704") == 0)	/* no such run or metric */
+		return 404;
+	if (strcmp(state, "42883") == 0)	/* the function is not installed */
+		return 501;
+	if (strcmp(state, "42501") == 0)	/* the role may not do this */
+		return 403;
+	if (strcmp(state, "57014") == 0)	/* statement timeout */
+		return 504;
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+		return 503;
+	return 500;
+}
+
+static void
+error_from_result(DbSession *s, const PGresult *res, DbError *err)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char		msg[600];
+
+	if (primary == NULL)
+		primary = PQerrorMessage(s->conn);
+	if (hint)
+		snprintf(msg, sizeof(msg), "%s (%s)", primary, hint);
+	else
+		snprintf(msg, sizeof(msg), "%s", primary);
+	set_error(err, status_for_sqlstate(state), state, msg);
+}
+
+/* Did the statement fail because the connection is gone? Then retry. */
+static bool
+connection_lost(DbSession *s)
+{
+	return PQstatus(s->conn) == CONNECTION_BAD;
+}
+
+bool
+db_ping(DbSession *s, DbError *err)
+{
+	err->http_status = 0;
+	if (!ensure_connected(s, err))
+		return false;
+	/* An empty query is a round trip that touches nothing. */
+	{
+		PGresult   *res = PQexec(s->conn, "");
+
+		if (PQresultStatus(res) != PGRES_EMPTY_QUERY)
+		{
+			error_from_result(s, res, err);
+			PQclear(res);
+			if (connection_lost(s) && ensure_connected(s, err))
+				return true;
+			return false;
+		}
+		PQclear(res);
+	}
+	return true;
+}
+
+PGresult *
+db_query(DbSession *s, const char *sql, int nparams,
+		 const char *const *values, int result_format, DbError *err)
+{
+	int			attempt;
+
+	err->http_status = 0;
+	for (attempt = 0; attempt < 2; attempt++)
+	{
+		PGresult   *res;
+
+		if (!ensure_connected(s, err))
+			return NULL;
+		res = PQexecParams(s->conn, sql, nparams, NULL, values, NULL, NULL,
+						   result_format);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
+			PQresultStatus(res) == PGRES_COMMAND_OK)
+			return res;
+		error_from_result(s, res, err);
+		PQclear(res);
+		if (!connection_lost(s))
+			return NULL;
+	}
+	return NULL;
+}
+
+bool
+db_stream_begin(DbSession *s, const char *sql, int nparams,
+				const char *const *values, DbError *err)
+{
+	int			attempt;
+
+	err->http_status = 0;
+	db_stream_cancel(s);
+	for (attempt = 0; attempt < 2; attempt++)
+	{
+		PGresult   *first;
+
+		if (!ensure_connected(s, err))
+			return false;
+		if (!PQsendQueryParams(s->conn, sql, nparams, NULL, values, NULL,
+							   NULL, 0))
+		{
+			set_error(err, 503, NULL, PQerrorMessage(s->conn));
+			if (connection_lost(s))
+				continue;
+			return false;
+		}
+		PQsetSingleRowMode(s->conn);
+		first = PQgetResult(s->conn);
+		if (PQresultStatus(first) == PGRES_SINGLE_TUPLE ||
+			PQresultStatus(first) == PGRES_TUPLES_OK)
+		{
+			s->pending = first;
+			s->streaming = true;
+			return true;
+		}
+		error_from_result(s, first, err);
+		PQclear(first);
+		db_stream_cancel(s);
+		if (!connection_lost(s))
+			return false;
+	}
+	return false;
+}
+
+PGresult *
+db_stream_next(DbSession *s, DbError *err)
+{
+	PGresult   *res;
+
+	err->http_status = 0;
+	if (!s->streaming)
+		return NULL;
+	if (s->pending)
+	{
+		res = s->pending;
+		s->pending = NULL;
+	}
+	else
+		res = PQgetResult(s->conn);
+
+	if (res != NULL && PQresultStatus(res) == PGRES_SINGLE_TUPLE)
+		return res;
+	if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK)
+		error_from_result(s, res, err);
+	if (res)
+		PQclear(res);
+	db_stream_cancel(s);
+	return NULL;
+}
+
+void
+db_stream_cancel(DbSession *s)
+{
+	PGresult   *res;
+
+	if (s->pending)
+	{
+		PQclear(s->pending);
+		s->pending = NULL;
+	}
+	if (s->conn == NULL)
+		return;
+	if (s->streaming && PQisBusy(s->conn))
+	{
+		/* Stop the server from sending the rest, then drain what is left. */
+		PGcancel   *cancel = PQgetCancel(s->conn);
+		char		errbuf[256];
+
+		if (cancel)
+		{
+			PQcancel(cancel, errbuf, sizeof(errbuf));
+			PQfreeCancel(cancel);
+		}
+	}
+	while ((res = PQgetResult(s->conn)) != NULL)
+		PQclear(res);
+	s->streaming = false;
+}

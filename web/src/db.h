@@ -1,0 +1,54 @@
+/*
+ * db.h
+ *	  One libpq connection per CivetWeb worker thread.
+ *
+ * A session connects lazily on first use and reconnects when it finds its
+ * connection broken (the database restarted), retrying a statement once if
+ * it failed before returning any row.  Every statement is parameterised;
+ * errors come back as an HTTP status and a message for the client.
+ */
+#ifndef MNEMIC_WEB_DB_H
+#define MNEMIC_WEB_DB_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+typedef struct DbSession DbSession;
+
+typedef struct DbError
+{
+	int			http_status;
+	char		sqlstate[6];
+	char		message[600];
+} DbError;
+
+extern DbSession *db_session_new(const char *conninfo);
+extern void db_session_free(DbSession *session);
+
+/* Is the database reachable right now? (connects if needed) */
+extern bool db_ping(DbSession *session, DbError *err);
+
+/*
+ * Run a statement and return its whole result (PGRES_TUPLES_OK), or NULL
+ * with *err filled.  result_format 1 asks for binary values.
+ */
+extern PGresult *db_query(DbSession *session, const char *sql, int nparams,
+						  const char *const *values, int result_format,
+						  DbError *err);
+
+/*
+ * Row-by-row streaming for results too large to hold: db_stream_begin runs
+ * the statement and waits for its first row, so an error is known before
+ * any of the response is sent.  db_stream_next then returns one row at a
+ * time (a PGresult with one tuple, to PQclear) and NULL at the end, with
+ * err->http_status set non-zero if the statement failed midway.
+ */
+extern bool db_stream_begin(DbSession *session, const char *sql, int nparams,
+							const char *const *values, DbError *err);
+extern PGresult *db_stream_next(DbSession *session, DbError *err);
+
+/* Throw away whatever a stream still holds (after an early stop). */
+extern void db_stream_cancel(DbSession *session);
+
+#endif							/* MNEMIC_WEB_DB_H */

@@ -1,0 +1,360 @@
+/*
+ * legacy.c
+ *	  The endpoints of dolon 0.2.0's UI server, with the same JSON shapes,
+ *	  so scripts written against it keep working:
+ *
+ *	  /tracers                  [{"tracer_name": t, "runs": [{"creation_time":
+ *	                            "YYYY-MM-DD HH:MM:SS", "uuid": u}, ...]}, ...]
+ *	  /trace_run_info?uuid=     {"app_name", "counter", "started":
+ *	                            "Mon DD YYYY HH:MM:SS", "duration":
+ *	                            "HH hours MM minutes SS seconds"}
+ *	  /tracing_data_handler?uuid=
+ *	                            {metric: [["time", metric],
+ *	                            ["YYYY-MM-DD HH:MM:SS", value], ...], ...}
+ *	  /tracing_data_handler_as_csv?uuid=   the run as CSV
+ *	  /get_csv_name?uuid=       {"csv_name": name}
+ *
+ *	  Unknown runs get a JSON 404 where dolon answered 500; missing values
+ *	  are left out of tracing_data_handler.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <civetweb.h>
+
+#include "json.h"
+#include "params.h"
+#include "pgjson.h"
+#include "response.h"
+#include "server.h"
+
+static const char SQL_RUNS[] =
+"SELECT tracer, run, COALESCE(started, last_seen) AS started FROM mnemic.runs()";
+
+static const char SQL_RUN_INFO[] =
+"SELECT tracer, samples, COALESCE(started, first_seen) AS started, duration "
+"FROM mnemic.run_info($1::uuid)";
+
+/* Every stored point, metric by metric (dolon returned every row). */
+static const char SQL_ALL_POINTS[] =
+"SELECT m.metric, s.ts, s.value "
+"FROM mnemic.metrics($1::uuid) AS m "
+"LEFT JOIN LATERAL mnemic.series($1::uuid, m.metric, NULL, NULL, 1000, 'raw') "
+"  WITH ORDINALITY AS s(ts, value, n) ON true "
+"ORDER BY m.idx, s.n";
+
+#define JSON_TYPE "application/json; charset=utf-8"
+
+/* The uuid query parameter; 0 when valid, else the status of the 400 sent. */
+static int
+read_uuid(Request *req, char *uuid)
+{
+	int			got = request_param(req, "uuid", 0, uuid, UUID_TEXT_LEN + 1);
+
+	if (got < 0)
+		return 400;
+	if (got == 0 || !param_is_uuid(uuid, strlen(uuid)))
+		return send_json_error(req->conn, 400, "uuid must be a run's uuid");
+	return 0;
+}
+
+/* "YYYY-MM-DD HH:MM:SS" (or another strftime format) from epoch seconds. */
+static void
+format_epoch(double epoch, const char *fmt, char *buf, size_t buflen)
+{
+	time_t		secs = (time_t) floor(epoch);
+	struct tm	tm;
+
+	if (isnan(epoch) || gmtime_r(&secs, &tm) == NULL)
+	{
+		snprintf(buf, buflen, "%s", "");
+		return;
+	}
+	strftime(buf, buflen, fmt, &tm);
+}
+
+static Response *
+begin_json(Request *req, JsonWriter *w)
+{
+	Response   *r = malloc(sizeof(Response));
+
+	if (r != NULL)
+	{
+		response_init(r, req->conn, 200, JSON_TYPE);
+		json_init(w, r);
+	}
+	return r;
+}
+
+static int
+finish_json(Response *r)
+{
+	int			status = response_finish(r);
+
+	free(r);
+	return status;
+}
+
+int
+legacy_tracers(Request *req)
+{
+	DbError		err;
+	PGresult   *res = db_query(req->db, SQL_RUNS, 0, NULL, 0, &err);
+	Response   *r;
+	JsonWriter	w;
+	char	   *done;
+	int			nrows;
+	int			i;
+
+	if (res == NULL)
+		return send_db_error(req, &err);
+	nrows = PQntuples(res);
+	done = calloc(nrows + 1, 1);
+	r = begin_json(req, &w);
+	if (r == NULL || done == NULL)
+	{
+		free(done);
+		free(r);
+		PQclear(res);
+		return send_json_error(req->conn, 500, "out of memory");
+	}
+	json_begin_array(&w);
+	for (i = 0; i < nrows; i++)
+	{
+		const char *name;
+		int			j;
+
+		/* dolon only listed runs whose header had arrived. */
+		if (done[i] || PQgetisnull(res, i, 0))
+			continue;
+		name = PQgetvalue(res, i, 0);
+		json_begin_object(&w);
+		json_key(&w, "tracer_name");
+		json_string(&w, name);
+		json_key(&w, "runs");
+		json_begin_array(&w);
+		for (j = i; j < nrows; j++)
+		{
+			char		when[32];
+
+			if (done[j] || PQgetisnull(res, j, 0) ||
+				strcmp(PQgetvalue(res, j, 0), name) != 0)
+				continue;
+			done[j] = 1;
+			format_epoch(PQgetisnull(res, j, 2) ? NAN :
+						 pg_timestamptz_to_epoch(PQgetvalue(res, j, 2)),
+						 "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+			json_begin_object(&w);
+			json_key(&w, "creation_time");
+			json_string(&w, when);
+			json_key(&w, "uuid");
+			json_string(&w, PQgetvalue(res, j, 1));
+			json_end_object(&w);
+		}
+		json_end_array(&w);
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	free(done);
+	PQclear(res);
+	return finish_json(r);
+}
+
+/* Run info row for uuid, or NULL after an error response was sent. */
+static PGresult *
+fetch_run_info(Request *req, const char *uuid, int *status)
+{
+	const char *params[1] = {uuid};
+	DbError		err;
+	PGresult   *res = db_query(req->db, SQL_RUN_INFO, 1, params, 0, &err);
+
+	if (res == NULL)
+	{
+		*status = send_db_error(req, &err);
+		return NULL;
+	}
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		*status = send_json_error(req->conn, 404, "no such run");
+		return NULL;
+	}
+	return res;
+}
+
+int
+legacy_trace_run_info(Request *req)
+{
+	char		uuid[UUID_TEXT_LEN + 1];
+	char		started[64];
+	char		duration[96];
+	double		secs;
+	PGresult   *res;
+	Response   *r;
+	JsonWriter	w;
+	int			status;
+
+	if ((status = read_uuid(req, uuid)) != 0)
+		return status;
+	if ((res = fetch_run_info(req, uuid, &status)) == NULL)
+		return status;
+
+	format_epoch(PQgetisnull(res, 0, 2) ? NAN :
+				 pg_timestamptz_to_epoch(PQgetvalue(res, 0, 2)),
+				 "%b %d %Y %H:%M:%S", started, sizeof(started));
+	secs = PQgetisnull(res, 0, 3) ? 0 : pg_interval_to_seconds(PQgetvalue(res, 0, 3));
+	if (isnan(secs) || secs < 0)
+		secs = 0;
+	snprintf(duration, sizeof(duration), "%02ld hours %02ld minutes %02ld seconds",
+			 (long) secs / 3600, ((long) secs / 60) % 60, (long) secs % 60);
+
+	r = begin_json(req, &w);
+	if (r == NULL)
+	{
+		PQclear(res);
+		return send_json_error(req->conn, 500, "out of memory");
+	}
+	json_begin_object(&w);
+	json_key(&w, "app_name");
+	json_string(&w, PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0));
+	json_key(&w, "counter");
+	pgjson_value(&w, res, 0, 1);
+	json_key(&w, "started");
+	json_string(&w, started);
+	json_key(&w, "duration");
+	json_string(&w, duration);
+	json_end_object(&w);
+	PQclear(res);
+	return finish_json(r);
+}
+
+/* {metric: [["time", metric], [time, value], ...], ...}, streamed. */
+int
+legacy_tracing_data(Request *req)
+{
+	char		uuid[UUID_TEXT_LEN + 1];
+	const char *params[1];
+	char	   *current = NULL;
+	DbError		err;
+	PGresult   *row;
+	Response   *r;
+	JsonWriter	w;
+	int			status;
+
+	if ((status = read_uuid(req, uuid)) != 0)
+		return status;
+	params[0] = uuid;
+	if (!db_stream_begin(req->db, SQL_ALL_POINTS, 1, params, &err))
+		return send_db_error(req, &err);
+	r = begin_json(req, &w);
+	if (r == NULL)
+	{
+		db_stream_cancel(req->db);
+		return send_json_error(req->conn, 500, "out of memory");
+	}
+	json_begin_object(&w);
+	while ((row = db_stream_next(req->db, &err)) != NULL)
+	{
+		const char *metric = PQgetvalue(row, 0, 0);
+
+		if (current == NULL || strcmp(current, metric) != 0)
+		{
+			if (current != NULL)
+				json_end_array(&w);
+			free(current);
+			current = strdup(metric);
+			json_key(&w, metric);
+			json_begin_array(&w);
+			json_begin_array(&w);
+			json_string(&w, "time");
+			json_string(&w, metric);
+			json_end_array(&w);
+		}
+		/*
+		 * NULL values are left out: series() also uses them to mark gaps,
+		 * which dolon never sent, and its rows never had empty cells.
+		 */
+		if (!PQgetisnull(row, 0, 1) && !PQgetisnull(row, 0, 2))
+		{
+			char		when[32];
+
+			format_epoch(pg_timestamptz_to_epoch(PQgetvalue(row, 0, 1)),
+						 "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+			json_begin_array(&w);
+			json_string(&w, when);
+			pgjson_value(&w, row, 0, 2);
+			json_end_array(&w);
+		}
+		PQclear(row);
+		if (r->failed)
+		{
+			db_stream_cancel(req->db);
+			break;
+		}
+	}
+	if (err.http_status != 0)
+	{
+		free(current);
+		if (!r->headers_sent)
+		{
+			free(r);
+			return send_db_error(req, &err);
+		}
+		response_abort(r);
+		free(r);
+		return 500;
+	}
+	if (current != NULL)
+		json_end_array(&w);
+	free(current);
+	json_end_object(&w);
+	return finish_json(r);
+}
+
+int
+legacy_tracing_data_csv(Request *req)
+{
+	char		uuid[UUID_TEXT_LEN + 1];
+	char		filename[64];
+	int			status;
+
+	if ((status = read_uuid(req, uuid)) != 0)
+		return status;
+	snprintf(filename, sizeof(filename), "mnemic-%s.csv", uuid);
+	return stream_csv(req, uuid, filename);
+}
+
+int
+legacy_csv_name(Request *req)
+{
+	char		uuid[UUID_TEXT_LEN + 1];
+	char		started[32];
+	char		name[1200];
+	PGresult   *res;
+	Response   *r;
+	JsonWriter	w;
+	int			status;
+
+	if ((status = read_uuid(req, uuid)) != 0)
+		return status;
+	if ((res = fetch_run_info(req, uuid, &status)) == NULL)
+		return status;
+	format_epoch(PQgetisnull(res, 0, 2) ? NAN :
+				 pg_timestamptz_to_epoch(PQgetvalue(res, 0, 2)),
+				 "%Y-%m-%d-%H-%M-%S", started, sizeof(started));
+	snprintf(name, sizeof(name), "%s-%s.csv",
+			 PQgetisnull(res, 0, 0) ? "run" : PQgetvalue(res, 0, 0), started);
+	PQclear(res);
+
+	r = begin_json(req, &w);
+	if (r == NULL)
+		return send_json_error(req->conn, 500, "out of memory");
+	json_begin_object(&w);
+	json_key(&w, "csv_name");
+	json_string(&w, name);
+	json_end_object(&w);
+	return finish_json(r);
+}

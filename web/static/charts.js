@@ -1,0 +1,178 @@
+// charts.js: one uPlot chart per metric, with a shared cursor and one
+// x range for all.  Dragging selects a range and hands it to onZoom (the app
+// re-queries at the chart's pixel width); double-click calls onReset.
+
+import uPlot from './vendor/uPlot.esm.js';
+
+const HEIGHT = 170;
+const MAIN_STROKE = '#1f6feb';
+const COMPARE_STROKE = '#e8590c';
+
+export class ChartSet {
+	constructor(container, { onZoom, onReset }) {
+		this.container = container;
+		this.onZoom = onZoom;
+		this.onReset = onReset;
+		this.charts = new Map();	// metric -> { plot, element, data }
+		this.sync = uPlot.sync('mnemic');
+		this.compareLabel = null;
+		this.resizeObserver = new ResizeObserver(() => this.resize());
+		this.resizeObserver.observe(container);
+	}
+
+	// CSS pixels the plot area of a chart is wide: how many points to ask for.
+	plotWidth() {
+		for (const c of this.charts.values())
+			return Math.max(50, Math.round(c.plot.bbox.width / devicePixelRatio));
+		return Math.max(200, this.container.clientWidth - 80);
+	}
+
+	chartWidth() {
+		return Math.max(300, this.container.clientWidth - 10);
+	}
+
+	clear() {
+		for (const c of this.charts.values())
+			c.plot.destroy();
+		this.charts.clear();
+		this.container.replaceChildren();
+	}
+
+	// series: [{metric, ts, value}]; compare: null or {label, byMetric: Map(metric -> {ts, value})}
+	// with ts already shifted onto this run's time.  range: null or [from, to].
+	render(series, compare, range) {
+		const wanted = series.map((s) => s.metric);
+		const compareLabel = compare ? compare.label : null;
+		const sameLayout = wanted.length === this.charts.size &&
+			wanted.every((m) => this.charts.has(m)) && compareLabel === this.compareLabel;
+		if (!sameLayout) {
+			this.clear();
+			this.compareLabel = compareLabel;
+		}
+		for (const s of series) {
+			const data = alignedData(s, compare ? compare.byMetric.get(s.metric) : null);
+			let chart = this.charts.get(s.metric);
+			if (!chart) {
+				chart = this.createChart(s.metric, data, compareLabel);
+				this.charts.set(s.metric, chart);
+			} else {
+				chart.data = data;
+				chart.plot.setData(data, range == null);
+			}
+			if (range != null)
+				chart.plot.setScale('x', { min: range[0], max: range[1] });
+			this.markDrawn(chart);
+		}
+	}
+
+	// Live points: append to each metric's data (no compare while live).
+	append(series) {
+		let added = 0;
+		for (const s of series) {
+			const chart = this.charts.get(s.metric);
+			if (!chart || s.ts.length === 0)
+				continue;
+			const [xs, ys, ...rest] = chart.data;
+			const lastX = xs.length ? xs[xs.length - 1] : -Infinity;
+			for (let i = 0; i < s.ts.length; i++) {
+				if (s.ts[i] <= lastX)
+					continue;
+				xs.push(s.ts[i]);
+				ys.push(s.value[i]);
+				for (const r of rest)
+					r.push(undefined);
+				added++;
+			}
+			chart.plot.setData(chart.data, true);
+			this.markDrawn(chart);
+		}
+		return added;
+	}
+
+	// The newest timestamp drawn, for tailing.
+	lastTimestamp() {
+		let last = null;
+		for (const c of this.charts.values()) {
+			const xs = c.data[0];
+			if (xs.length && (last == null || xs[xs.length - 1] > last))
+				last = xs[xs.length - 1];
+		}
+		return last;
+	}
+
+	pointCount() {
+		let n = 0;
+		for (const c of this.charts.values())
+			n += c.data[0].length;
+		return n;
+	}
+
+	markDrawn(chart) {
+		chart.element.dataset.points = String(chart.data[1].filter((v) => v != null).length);
+		chart.element.dataset.drawn = String(performance.now());
+	}
+
+	createChart(metric, data, compareLabel) {
+		const element = document.createElement('div');
+		element.className = 'chart';
+		element.dataset.metric = metric;
+		const title = document.createElement('div');
+		title.className = 'chart-title';
+		title.textContent = metric;
+		element.append(title);
+		this.container.append(element);
+
+		const series = [
+			{},
+			{ label: metric, stroke: MAIN_STROKE, width: 1.25, spanGaps: false, points: { show: false } },
+		];
+		if (compareLabel)
+			series.push({ label: compareLabel, stroke: COMPARE_STROKE, width: 1, dash: [5, 3], spanGaps: false, points: { show: false } });
+
+		const opts = {
+			width: this.chartWidth(),
+			height: HEIGHT,
+			scales: { x: { time: true } },
+			series,
+			axes: [{}, { size: 64 }],
+			cursor: {
+				sync: { key: this.sync.key, setSeries: false },
+				drag: { x: true, y: false, setScale: false },
+				// Our double-click resets by re-querying (onReset), not just rescaling.
+				bind: { dblclick: () => () => null },
+			},
+			hooks: {
+				setSelect: [(u) => this.selected(u)],
+			},
+		};
+		const plot = new uPlot(opts, data, element);
+		plot.over.addEventListener('dblclick', () => this.onReset());
+		return { plot, element, data };
+	}
+
+	selected(u) {
+		const { left, width } = u.select;
+		if (width < 3)
+			return;
+		const from = u.posToVal(left, 'x');
+		const to = u.posToVal(left + width, 'x');
+		u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+		this.onZoom(from, to);
+	}
+
+	resize() {
+		const width = this.chartWidth();
+		for (const c of this.charts.values())
+			if (Math.abs(c.plot.width - width) > 2)
+				c.plot.setSize({ width, height: HEIGHT });
+	}
+}
+
+// uPlot wants [xs, ys] (plus the compare run's ys on the same xs).
+function alignedData(main, compare) {
+	const own = [main.ts.slice(), main.value.slice()];
+	if (!compare)
+		return own;
+	// NULL_EXPAND (2) keeps gaps as gaps after the x values are merged.
+	return uPlot.join([own, [compare.ts, compare.value]], [[0, 2], [0, 2]]);
+}

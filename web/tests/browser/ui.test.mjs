@@ -1,0 +1,239 @@
+// ui.test.mjs: the mnemic UI in headless Chromium against a live
+// mnemic-web (started by run.py, which passes the addresses and run uuids).
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { launchBrowser } from './browser.mjs';
+
+const env = process.env;
+const BASE = env.BASE_URL;
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+async function openPage(context, url) {
+	const page = await context.newPage();
+	page.errors = [];
+	page.dialogs = [];
+	page.on('pageerror', (e) => page.errors.push(String(e)));
+	page.on('dialog', async (d) => { page.dialogs.push(d.message()); await d.dismiss(); });
+	await page.goto(url);
+	return page;
+}
+
+const seriesResponse = (page) => page.waitForResponse((r) => r.url().includes('/series') && r.request().method() === 'GET');
+
+async function chartPoints(page) {
+	return page.$$eval('.chart', (els) => els.map((e) => ({ metric: e.dataset.metric, points: Number(e.dataset.points) })));
+}
+
+test('the tree shows a tracer and its run ingested over UDP', async ({ context }) => {
+	const page = await openPage(context, BASE + '/');
+	const tracer = page.locator('li.tracer', { has: page.locator('.tracer-name', { hasText: /^web-ui-test$/ }) });
+	await tracer.waitFor();
+	assert.equal(await tracer.locator(`li.run-item[data-run="${env.UI_RUN}"]`).count(), 1);
+	assert.deepEqual(page.errors, []);
+});
+
+test('clicking the run draws one chart per metric with the data the API returned', async ({ context }) => {
+	const page = await openPage(context, BASE + '/');
+	const item = page.locator(`li.run-item[data-run="${env.UI_RUN}"] button`);
+	await item.waitFor();
+	const answers = [];
+	page.on('response', (r) => { if (r.url().includes('/series')) answers.push(r.json()); });
+	await item.click();
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3);
+	const sent = new Map((await Promise.all(answers)).flatMap((a) => a.series).map((s) => [s.metric, s]));
+	const drawn = await chartPoints(page);
+	assert.deepEqual(drawn.map((c) => c.metric), ['cpu', 'mem', 'threads']);
+	assert.deepEqual([...sent.keys()].sort(), ['cpu', 'mem', 'threads']);
+	// What uPlot holds is exactly what the API sent.
+	const held = await page.evaluate(() => Object.fromEntries([...window.mnemic.charts.charts].map(([m, c]) => [m, c.data])));
+	for (const [metric, s] of sent) {
+		assert.deepEqual(held[metric], [s.ts, s.value], metric);
+		assert.equal(s.value.filter((v) => v != null).length, 30, metric);
+		assert.equal(drawn.find((c) => c.metric === metric).points, 30, metric);
+	}
+	assert.equal(new URL(page.url()).searchParams.get('run'), env.UI_RUN);
+	assert.match(await page.textContent('#run-title'), /^web-ui-test$/);
+	assert.deepEqual(page.errors, []);
+});
+
+test('dragging a zoom issues a narrower request, double-click resets', async ({ context }) => {
+	const page = await openPage(context, `${BASE}/?run=${env.COMPARE_NEWER}`);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 1);
+	const full = await page.evaluate(() => window.mnemic.charts.charts.get('load').data[0]);
+	const over = await page.locator('.chart .u-over').first().boundingBox();
+	const zoomed = page.waitForRequest((r) => r.url().includes('/series') && r.url().includes('from='));
+	await page.mouse.move(over.x + over.width * 0.3, over.y + over.height / 2);
+	await page.mouse.down();
+	await page.mouse.move(over.x + over.width * 0.5, over.y + over.height / 2, { steps: 5 });
+	await page.mouse.up();
+	const url = new URL((await zoomed).url());
+	const from = Number(url.searchParams.get('from'));
+	const to = Number(url.searchParams.get('to'));
+	const span = full[full.length - 1] - full[0];
+	assert.ok(from > full[0] && to < full[full.length - 1], 'inside the run');
+	assert.ok(to - from < span * 0.3, `narrower: ${to - from} of ${span}`);
+	assert.equal(Number(url.searchParams.get('points')), await page.evaluate(() => window.mnemic.charts.plotWidth()));
+	await page.waitForFunction(() => new URL(location.href).searchParams.has('from'));
+	const scale = await page.evaluate(() => { const p = window.mnemic.charts.charts.get('load').plot; return [p.scales.x.min, p.scales.x.max]; });
+	assert.ok(Math.abs(scale[0] - from) < 1 && Math.abs(scale[1] - to) < 1, `scale ${scale}`);
+
+	const reset = page.waitForRequest((r) => r.url().includes('/series') && !r.url().includes('from='));
+	await page.locator('.chart .u-over').first().dblclick();
+	await reset;
+	await page.waitForFunction(() => !new URL(location.href).searchParams.has('from'));
+	assert.deepEqual(page.errors, []);
+});
+
+test('a shared URL restores run and range', async ({ context }) => {
+	const from = 1704067200 + 7200 + 100;
+	const to = from + 300;
+	const request = (async (page) => page)(null);
+	const page = await context.newPage();
+	const first = page.waitForRequest((r) => r.url().includes('/series'));
+	await page.goto(`${BASE}/?run=${env.COMPARE_NEWER}&from=${from}&to=${to}`);
+	const url = new URL((await first).url());
+	assert.equal(Number(url.searchParams.get('from')), from);
+	assert.equal(Number(url.searchParams.get('to')), to);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 1);
+	await request;
+});
+
+test('the chosen metrics go in the URL and come back from it', async ({ context }) => {
+	const page = await openPage(context, `${BASE}/?run=${env.UI_RUN}`);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3);
+	await page.uncheck('#metric-picker input[value="mem"]');
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 2);
+	const url = new URL(page.url());
+	assert.deepEqual(url.searchParams.getAll('metric'), ['cpu', 'threads']);
+	const again = await openPage(context, url.href);
+	await again.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 2);
+	assert.deepEqual(await again.$$eval('.chart', (els) => els.map((e) => e.dataset.metric)), ['cpu', 'threads']);
+	assert.equal(await again.isChecked('#metric-picker input[value="mem"]'), false);
+	assert.deepEqual([...page.errors, ...again.errors], []);
+});
+
+test('compare overlays another run of the same tracer aligned at start', async ({ context }) => {
+	const page = await openPage(context, `${BASE}/?run=${env.COMPARE_NEWER}`);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 1);
+	await page.waitForFunction((older) => [...document.querySelectorAll('#compare option')].some((o) => o.value === older), env.COMPARE_OLDER);
+	await page.selectOption('#compare', env.COMPARE_OLDER);
+	await page.waitForFunction(() => window.mnemic.charts.charts.get('load')?.plot.series.length === 3);
+	const [xs, mine, theirs] = await page.evaluate(() => window.mnemic.charts.charts.get('load').data);
+	// Both runs start together: the overlay's first point sits at this run's start.
+	const firstTheirs = xs[theirs.findIndex((v) => v != null)];
+	const firstMine = xs[mine.findIndex((v) => v != null)];
+	assert.ok(Math.abs(firstTheirs - firstMine) < 2, `${firstTheirs} vs ${firstMine}`);
+	assert.equal(new URL(page.url()).searchParams.get('compare'), env.COMPARE_OLDER);
+	assert.deepEqual(page.errors, []);
+});
+
+test('a live run gains points without reload', async ({ context }) => {
+	const socket = dgram.createSocket('udp4');
+	const send = (msg) => new Promise((ok) => socket.send(JSON.stringify(msg), Number(env.UDP_PORT), '127.0.0.1', ok));
+	try {
+		// The run is active while data keeps coming: a row first, then watch.
+		await send({ msg_type: 'row', row_data: [99], uuid: env.LIVE_RUN });
+		await new Promise((ok) => setTimeout(ok, 300));
+		const page = await openPage(context, `${BASE}/?run=${env.LIVE_RUN}`);
+		await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 1);
+		await page.evaluate(() => { window.notReloaded = true; });
+		const before = (await chartPoints(page))[0].points;
+		assert.equal(await page.isVisible('#run-live'), true, 'marked live');
+		for (let i = 0; i < 12; i++) {
+			await send({ msg_type: 'row', row_data: [100 + i], uuid: env.LIVE_RUN });
+			await new Promise((ok) => setTimeout(ok, 250));
+		}
+		await page.waitForFunction((n) => Number(document.querySelector('.chart').dataset.points) >= n + 10, before, { timeout: 15000 });
+		assert.equal(await page.evaluate(() => window.notReloaded), true);
+		const values = await page.evaluate(() => window.mnemic.charts.charts.get('ticks').data[1]);
+		assert.equal(values[values.length - 1] >= 105, true, `last ${values[values.length - 1]}`);
+
+		// Zoomed in, the run stops tailing; double-click resumes it.
+		const over = await page.locator('.chart .u-over').first().boundingBox();
+		await page.mouse.move(over.x + over.width * 0.2, over.y + 20);
+		await page.mouse.down();
+		await page.mouse.move(over.x + over.width * 0.6, over.y + 20, { steps: 4 });
+		await page.mouse.up();
+		await page.waitForFunction(() => new URL(location.href).searchParams.has('from'));
+		assert.equal(await page.isVisible('#run-paused'), true, 'marked paused');
+		let tails = 0;
+		page.on('request', (r) => { if (r.url().includes('/tail')) tails++; });
+		for (let i = 0; i < 8; i++) {
+			await send({ msg_type: 'row', row_data: [200 + i], uuid: env.LIVE_RUN });
+			await new Promise((ok) => setTimeout(ok, 250));
+		}
+		assert.equal(tails, 0, 'no tailing while zoomed');
+		const resumed = page.waitForRequest((r) => r.url().includes('/tail'), { timeout: 10000 });
+		await send({ msg_type: 'row', row_data: [300], uuid: env.LIVE_RUN });
+		await page.locator('.chart .u-over').first().dblclick();
+		await resumed;
+		assert.deepEqual(page.errors, []);
+	} finally {
+		socket.close();
+	}
+});
+
+test('the CSV downloads with its header', async ({ context }) => {
+	const page = await openPage(context, `${BASE}/?run=${env.UI_RUN}`);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3);
+	const download = page.waitForEvent('download');
+	await page.click('#csv');
+	const file = await (await download).path();
+	const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+	assert.equal(lines[0], 'ts,cpu,mem,threads');
+	assert.equal(lines.length, 31);
+	assert.equal((await download).suggestedFilename(), `mnemic-${env.UI_RUN}.csv`);
+});
+
+test('a hostile tracer name shows as text and runs no script', async ({ context }) => {
+	const page = await openPage(context, BASE + '/');
+	const name = page.locator('.tracer-name', { hasText: env.HOSTILE_TRACER });
+	await name.waitFor();
+	assert.equal(await name.textContent(), env.HOSTILE_TRACER);
+	await page.locator(`li.run-item[data-run="${env.HOSTILE_RUN}"] button`).click();
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 2);
+	assert.equal(await page.textContent('#run-title'), env.HOSTILE_TRACER);
+	const titles = await page.$$eval('.chart-title', (els) => els.map((e) => e.textContent));
+	assert.deepEqual(titles, ['<b>bold</b>', 'x"\'&;']);
+	assert.equal(await page.locator('img, b, script:not([type="module"])').count(), 0, 'no element made from data');
+	await page.waitForTimeout(300);
+	assert.deepEqual(page.dialogs, [], 'no alert ran');
+	assert.deepEqual(page.errors, []);
+});
+
+test('screenshot of a run for the record', async ({ context }) => {
+	const page = await openPage(context, `${BASE}/?run=${env.UI_RUN}`);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3);
+	const file = path.join(env.ARTIFACTS, 'mnemic-web.png');
+	await page.screenshot({ path: file, fullPage: true });
+	assert.ok(fs.statSync(file).size > 10000);
+	const compare = await openPage(context, `${BASE}/?run=${env.COMPARE_NEWER}&compare=${env.COMPARE_OLDER}`);
+	await compare.waitForFunction(() => window.mnemic.charts.charts.get('load')?.plot.series.length === 3);
+	await compare.screenshot({ path: path.join(env.ARTIFACTS, 'mnemic-web-compare.png'), fullPage: true });
+});
+
+const browser = await launchBrowser();
+let passed = 0;
+let failed = 0;
+const only = process.env.TEST_FILTER;
+for (const t of tests) {
+	if (only && !t.name.includes(only))
+		continue;
+	try {
+		await t.fn({ context: browser.context });
+		passed++;
+		console.log(`ok - ${t.name}`);
+	} catch (e) {
+		failed++;
+		console.log(`not ok - ${t.name}\n  ${String(e.stack || e).split('\n').join('\n  ')}`);
+	}
+	for (const p of browser.context.pages())
+		await p.close();
+}
+await browser.close();
+console.log(`browser tests: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
