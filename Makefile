@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 300
 export PG_CONFIG PYTHON
 
 .PHONY: all extension web dolon install deps check check-decoder check-sql \
-	check-e2e check-dolon check-web bench bench-ingest bench-series \
+	check-docs check-e2e check-dolon check-web bench bench-ingest bench-series \
 	bench-dolon bench-web fuzz run stop clean
 
 all: extension web dolon
@@ -34,7 +34,7 @@ deps:
 	scripts/install-deps.sh
 
 # Every suite runs even when an earlier one fails; the summary says which.
-SUITES = check-decoder check-sql check-e2e check-dolon check-web
+SUITES = check-decoder check-sql check-docs check-e2e check-dolon check-web
 check: deps
 	$(MAKE) all
 	$(MAKE) install
@@ -51,6 +51,9 @@ check-decoder:
 
 check-sql:
 	$(PYTHON) regress/run_pg_regress.py
+
+check-docs:
+	$(PYTHON) regress/check_docs.py
 
 check-e2e:
 	$(PYTHON) -m pytest -q -p no:cacheprovider regress/e2e
