@@ -43,7 +43,7 @@ class TempCluster:
             "port": str(self.port),
             "shared_preload_libraries": "'pg_mnemic'",
             "pg_mnemic.port": str(self.udp_port),
-            "pg_mnemic.database": "'%s'" % dbname,
+            "pg_mnemic.database": "'%s'" % (dbname or "mnemic"),
             "fsync": "off",
             "log_min_messages": "log",
         }
@@ -64,17 +64,23 @@ class TempCluster:
                                      "--locale=C"]),
                        check=True, stdout=subprocess.DEVNULL)
         self.write_settings(self.settings)
+        try:
+            self._start_and_create()
+        except BaseException:
+            # __exit__ never runs when start() fails: do not leak a server.
+            self.stop()
+            raise
+        return self
+
+    def _start_and_create(self):
         self.pg_ctl("start", "-w", "-t", "60", "-l", self.logfile,
                     "-o", "-k %s" % self.dir)
+        # Not "with connection": since psycopg2 2.9 that opens a transaction
+        # block even in autocommit mode, and CREATE DATABASE refuses one.
         if self.dbname:
-            with self.connect("postgres") as c:
-                c.autocommit = True
-                c.cursor().execute('CREATE DATABASE "%s"' % self.dbname)
+            self.query('CREATE DATABASE "%s"' % self.dbname, dbname="postgres")
             if self.create_extension:
-                with self.connect() as c:
-                    c.autocommit = True
-                    c.cursor().execute("CREATE EXTENSION pg_mnemic")
-        return self
+                self.query("CREATE EXTENSION pg_mnemic")
 
     def write_settings(self, settings):
         with open(os.path.join(self.datadir, "postgresql.auto.conf"), "a") as f:

@@ -59,6 +59,9 @@ CREATE TABLE mnemic.block (
     value     float8[] NOT NULL
 ) WITH (toast_tuple_target = 8160);
 CREATE INDEX block_metric_time ON mnemic.block (metric_id, t_first);
+-- Finds the small blocks mnemic.compact_blocks() merges (half of the store's
+-- 248-point blocks); full blocks have no entry here.
+CREATE INDEX block_small ON mnemic.block (metric_id) WHERE n < 124;
 
 -- Every stored point with names, for plain SQL.
 CREATE VIEW mnemic.samples AS
