@@ -8,8 +8,14 @@ postgresql-15 postgresql-server-dev-15 libpq-dev
 libcivetweb-dev
 python3 python3-dev python3-pip python3-setuptools python3-wheel
 python3-pytest python3-psutil python3-psycopg2
-nodejs npm chromium
+chromium
 libipc-run-perl"
+
+# Node.js and npm may come from outside Debian (a nodejs package that
+# bundles npm conflicts with Debian's npm): ask for them only when missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	PACKAGES="$PACKAGES nodejs npm"
+fi
 
 missing=""
 for p in $PACKAGES; do
