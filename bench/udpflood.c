@@ -1,0 +1,196 @@
+/*
+ * udpflood.c
+ *	  Send pre-built datagrams to a UDP port at a paced rate, for the ingest
+ *	  benchmark (bench/ingest.py compiles and runs it).
+ *
+ *	  udpflood HOST PORT RATE SECONDS TEMPLATES [v1]
+ *
+ * TEMPLATES is a file of datagrams, each a u32 (native order) length and the
+ * bytes; they are sent round-robin, RATE datagrams per second for SECONDS,
+ * in sendmmsg() bursts every millisecond.  With "v1", each template is a v1
+ * datagram with one TICKS message: its sequence number (offset 24) counts
+ * up per template and its base time (offset 32) is set to the send time, so
+ * the server sees well-formed runs without gaps.  Prints "sent N" at the end.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_TEMPLATES	4096
+#define BURST_MAX		1024
+
+typedef struct Template
+{
+	unsigned char *bytes;
+	uint32_t	len;
+	uint32_t	seq;
+} Template;
+
+static Template templates[MAX_TEMPLATES];
+static int	ntemplates;
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int64_t
+unix_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+read_templates(const char *path)
+{
+	FILE	   *f = fopen(path, "rb");
+	uint32_t	len;
+
+	if (f == NULL)
+	{
+		perror(path);
+		exit(2);
+	}
+	while (ntemplates < MAX_TEMPLATES && fread(&len, 4, 1, f) == 1)
+	{
+		Template   *t = &templates[ntemplates++];
+
+		t->bytes = malloc(len ? len : 1);
+		t->len = len;
+		t->seq = 0;
+		if (fread(t->bytes, 1, len, f) != len)
+		{
+			fprintf(stderr, "%s: truncated\n", path);
+			exit(2);
+		}
+	}
+	fclose(f);
+	if (ntemplates == 0)
+	{
+		fprintf(stderr, "%s: no datagrams\n", path);
+		exit(2);
+	}
+}
+
+/*
+ * v1: stamp the next sequence number and the send time into a template; the
+ * number is used up (t->seq++) only once the datagram has gone out.
+ */
+static void
+stamp_v1(Template *t, int64_t now_us)
+{
+	memcpy(t->bytes + 24, &t->seq, 4);	/* little-endian hosts only */
+	memcpy(t->bytes + 32, &now_us, 8);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_in addr;
+	struct mmsghdr msgs[BURST_MAX];
+	struct iovec iov[BURST_MAX];
+	double		rate;
+	double		seconds;
+	double		start;
+	double		elapsed;
+	int			v1;
+	int			sock;
+	int			next = 0;
+	long long	attempted = 0;
+	long long	sent = 0;
+	long long	failed = 0;
+	int			burst_max;
+
+	if (argc < 6)
+	{
+		fprintf(stderr, "usage: udpflood HOST PORT RATE SECONDS TEMPLATES [v1]\n");
+		return 2;
+	}
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons(atoi(argv[2]));
+	if (inet_pton(AF_INET, argv[1], &addr.sin_addr) != 1)
+	{
+		fprintf(stderr, "bad address %s\n", argv[1]);
+		return 2;
+	}
+	rate = atof(argv[3]);
+	seconds = atof(argv[4]);
+	read_templates(argv[5]);
+	v1 = argc > 6 && strcmp(argv[6], "v1") == 0;
+
+	/* A template must not be restamped while a burst still points at it. */
+	burst_max = ntemplates < BURST_MAX ? ntemplates : BURST_MAX;
+
+	sock = socket(AF_INET, SOCK_DGRAM, 0);
+	if (sock < 0 || connect(sock, (struct sockaddr *) &addr, sizeof(addr)) < 0)
+	{
+		perror("socket");
+		return 2;
+	}
+
+	memset(msgs, 0, sizeof(msgs));
+	start = now_seconds();
+	while ((elapsed = now_seconds() - start) < seconds)
+	{
+		long long	due = (long long) (elapsed * rate) - attempted;
+		int64_t		now_us = unix_us();
+
+		while (due > 0)
+		{
+			int			burst = due > burst_max ? burst_max : (int) due;
+			int			i;
+			int			n;
+
+			for (i = 0; i < burst; i++)
+			{
+				Template   *t = &templates[(next + i) % ntemplates];
+
+				if (v1)
+					stamp_v1(t, now_us);
+				iov[i].iov_base = t->bytes;
+				iov[i].iov_len = t->len;
+				msgs[i].msg_hdr.msg_iov = &iov[i];
+				msgs[i].msg_hdr.msg_iovlen = 1;
+			}
+			n = sendmmsg(sock, msgs, burst, 0);
+			if (n < 0)
+			{
+				/* Loopback refuses when the port is closed: count, go on. */
+				failed += burst;
+				n = burst;
+			}
+			else
+				sent += n;
+			for (i = 0; i < n; i++)
+				templates[(next + i) % ntemplates].seq++;
+			next = (next + n) % ntemplates;
+			attempted += n;
+			due -= n;
+		}
+
+		/* Pace in one-millisecond steps. */
+		{
+			struct timespec pause = {0, 1000 * 1000};
+
+			nanosleep(&pause, NULL);
+		}
+	}
+	printf("sent %lld\nfailed %lld\nseconds %.3f\n", sent, failed,
+		   now_seconds() - start);
+	return 0;
+}

@@ -1,0 +1,622 @@
+/*
+ * inserter.c
+ *	  The inserter: the background worker that drains the ring, decodes each
+ *	  datagram, buffers the samples and writes them in one transaction per
+ *	  flush.
+ *
+ * A flush happens when pg_mnemic.batch_size samples are held or when the
+ * oldest datagram held has waited pg_mnemic.flush_interval.  The receiver
+ * keeps filling the ring meanwhile, so a slow flush costs ring space, not
+ * datagrams.  A flush that fails is logged, counted and forgotten; the
+ * worker carries on.
+ *
+ * The inserter is connected to pg_mnemic.database, and a connected backend
+ * blocks DROP DATABASE; so before connecting it makes sure (through the
+ * receiver) that the database exists, it waits for CREATE EXTENSION, and it
+ * leaves when a DROP DATABASE or DROP EXTENSION asks it to (see
+ * ListenerAskInserterToLeave).  "Waiting for ..." is logged once per wait,
+ * not at every retry.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/backend_status.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "decode.h"
+#include "listener.h"
+#include "stats.h"
+#include "store.h"
+
+/* How often to look again for a missing database or extension. */
+#define RECHECK_MS			2000
+
+/* How often the retention function runs, when pg_mnemic.retention is set. */
+#define RETENTION_EVERY_MS	(60 * 1000)
+
+/*
+ * At SIGTERM, how long to wait for the receiver to say it is stopping too
+ * (a server shutdown signals both at once), and then for it to finish.
+ */
+#define RECEIVER_STOP_GRACE_MS	500
+#define RECEIVER_STOP_WAIT_MS	10000
+
+/* How long a DROP waits for the inserter to leave. */
+#define LEAVE_WAIT_MS		10000
+
+typedef struct Inserter
+{
+	MemoryContext batch_parent; /* reset to throw a batch away */
+	StoreBatch *batch;
+	DecodeArena arena;
+	int64		datagrams_held; /* in the batch, with or without samples */
+	TimestampTz oldest_arrival; /* of the datagrams held */
+	TimestampTz last_retention;
+	char	   *database;		/* the one we are connected to */
+} Inserter;
+
+static void
+inserter_exit(int code, Datum arg)
+{
+	SpinLockAcquire(&listener_shared->mutex);
+	listener_shared->inserter_pid = 0;
+	listener_shared->inserter_latch = NULL;
+	SpinLockRelease(&listener_shared->mutex);
+}
+
+static void
+wait_a_while(long ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
+static long
+ms_since(TimestampTz t)
+{
+	return (long) ((GetCurrentTimestamp() - t) / 1000);
+}
+
+/*
+ * Before connecting: SIGTERM simply ends us, SIGHUP rereads the settings, and
+ * a DROP that asks us to leave gets its answer by our leaving (we hold
+ * nothing yet).
+ */
+static void
+handle_signals_unconnected(void)
+{
+	if (ShutdownRequestPending ||
+		pg_atomic_exchange_u32(&listener_shared->leave_request, LISTENER_STAY) != LISTENER_STAY)
+		proc_exit(1);
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+/* Ask the receiver whether pg_mnemic.database exists; wait for the answer. */
+static ListenerDatabaseState
+ask_receiver_about_database(void)
+{
+	uint32		request;
+	Latch	   *receiver_latch;
+
+	request = pg_atomic_add_fetch_u32(&listener_shared->db_check_request, 1);
+	for (;;)
+	{
+		handle_signals_unconnected();
+		SpinLockAcquire(&listener_shared->mutex);
+		receiver_latch = listener_shared->receiver_latch;
+		SpinLockRelease(&listener_shared->mutex);
+		if (receiver_latch != NULL)
+			SetLatch(receiver_latch);
+
+		if ((int32) (pg_atomic_read_u32(&listener_shared->db_check_done) - request) >= 0)
+		{
+			pg_read_barrier();
+			return (ListenerDatabaseState) pg_atomic_read_u32(&listener_shared->db_state);
+		}
+		wait_a_while(100);
+	}
+}
+
+static void
+wait_for_database(void)
+{
+	while (ask_receiver_about_database() != LISTENER_DB_EXISTS)
+	{
+		if (pg_atomic_test_set_flag(&listener_shared->logged_db_missing))
+			ereport(LOG,
+					(errmsg("pg_mnemic inserter: database \"%s\" does not exist; waiting for it",
+							mnemic_database),
+					 errhint("Create it with CREATE DATABASE and CREATE EXTENSION pg_mnemic, or point pg_mnemic.database at another one.")));
+		wait_a_while(RECHECK_MS);
+	}
+	pg_atomic_clear_flag(&listener_shared->logged_db_missing);
+}
+
+static bool
+extension_exists(void)
+{
+	bool		exists;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	exists = OidIsValid(get_extension_oid("pg_mnemic", true));
+	CommitTransactionCommand();
+	return exists;
+}
+
+/*
+ * Let the inserter go: called on SIGTERM, on a reload that names another
+ * database, and when a DROP asks; the postmaster starts a new one after
+ * INSERTER_RESTART_SECONDS unless the server is shutting down.
+ */
+static void
+leave(void)
+{
+	proc_exit(1);
+}
+
+static bool flush_batch(Inserter *ins);
+
+/* Connected: the checks that come before and between flushes. */
+static void
+handle_signals_connected(Inserter *ins)
+{
+	uint32		request;
+
+	request = pg_atomic_exchange_u32(&listener_shared->leave_request, LISTENER_STAY);
+	if (request == LISTENER_LEAVE_DISCARD)
+	{
+		ereport(LOG,
+				(errmsg("pg_mnemic inserter: the extension is being dropped; leaving, %lld held samples discarded",
+						(long long) StoreBatchSamples(ins->batch))));
+		leave();
+	}
+	if (request == LISTENER_LEAVE_FLUSH)
+	{
+		(void) flush_batch(ins);
+		ereport(LOG,
+				(errmsg("pg_mnemic inserter: database \"%s\" is being dropped or renamed; leaving",
+						ins->database)));
+		leave();
+	}
+
+	if (ConfigReloadPending)
+	{
+		int			old_retention = mnemic_retention_s;
+
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+
+		/* A new retention applies at once, not a minute later. */
+		if (mnemic_retention_s != old_retention)
+			ins->last_retention = 0;
+
+		if (strcmp(ins->database, mnemic_database) != 0)
+		{
+			(void) flush_batch(ins);
+			ereport(LOG,
+					(errmsg("pg_mnemic inserter: pg_mnemic.database is now \"%s\"; reconnecting",
+							mnemic_database)));
+			leave();
+		}
+	}
+}
+
+static void
+wait_for_extension(Inserter *ins)
+{
+	while (!extension_exists())
+	{
+		if (pg_atomic_test_set_flag(&listener_shared->logged_ext_missing))
+			ereport(LOG,
+					(errmsg("pg_mnemic inserter: extension pg_mnemic is not installed in database \"%s\"; waiting for it",
+							ins->database),
+					 errhint("Run CREATE EXTENSION pg_mnemic in database \"%s\".",
+							 ins->database)));
+		if (ShutdownRequestPending)
+			leave();
+		handle_signals_connected(ins);
+		wait_a_while(RECHECK_MS);
+	}
+	pg_atomic_clear_flag(&listener_shared->logged_ext_missing);
+	StoreForgetCache();
+}
+
+/* Throw away whatever the batch holds, whatever state it was left in. */
+static void
+discard_batch(Inserter *ins)
+{
+	MemoryContextReset(ins->batch_parent);
+	ins->batch = StoreBatchCreate(ins->batch_parent);
+	ins->datagrams_held = 0;
+	pg_atomic_write_u64(&listener_shared->samples_held, 0);
+}
+
+/* Decode one datagram from the ring and add it to the batch. */
+static void
+take_datagram(Inserter *ins, const RingRecord *rec)
+{
+	DecodedDatagram dg;
+	DecodeResult result;
+
+	ins->arena.used = 0;
+	result = decode_datagram(rec->bytes, rec->len, &ins->arena, &dg);
+	if (result != DECODE_OK)
+	{
+		MnemicStatsAdd(&mnemic_stats->malformed[result], 1);
+		return;
+	}
+	MnemicStatsAdd(&mnemic_stats->datagrams_decoded, 1);
+	if (dg.unknown_kinds > 0)
+		MnemicStatsAdd(&mnemic_stats->unknown_kinds, dg.unknown_kinds);
+
+	if (ins->datagrams_held == 0 || rec->arrival < ins->oldest_arrival)
+		ins->oldest_arrival = rec->arrival;
+	ins->datagrams_held++;
+	StoreBatchAddDatagram(ins->batch, &dg, rec->arrival, rec->len);
+}
+
+/* Take datagrams from the ring until it is empty or the batch is full. */
+static void
+take_from_ring(Inserter *ins)
+{
+	MnemicRing *ring = &listener_shared->ring;
+	RingRecord	rec;
+
+	while (StoreBatchSamples(ins->batch) < mnemic_batch_size &&
+		   RingPeek(ring, &rec))
+	{
+		take_datagram(ins, &rec);
+		RingRelease(ring, &rec);
+	}
+	pg_atomic_write_u64(&listener_shared->samples_held,
+						(uint64) StoreBatchSamples(ins->batch));
+}
+
+static void
+report_flush_error(Inserter *ins, MemoryContext cxt, int64 samples)
+{
+	ErrorData  *edata;
+	char	   *message;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+
+	message = psprintf("flush of %lld samples failed: %s",
+					   (long long) samples, edata->message);
+	ereport(LOG,
+			(errcode(edata->sqlerrcode),
+			 errmsg("pg_mnemic inserter: %s", message),
+			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+			 edata->context ? errcontext("%s", edata->context) : 0));
+	MnemicStatsAdd(&mnemic_stats->flush_errors, 1);
+	MnemicStatsSetError(message);
+	FreeErrorData(edata);
+	pfree(message);
+
+	StoreForgetCache();
+	discard_batch(ins);
+}
+
+/*
+ * Write everything held in one transaction.  An error is caught here, not
+ * allowed to end the worker: the store already isolates each run in a
+ * subtransaction, so what reaches us is unexpected (a failed commit, a
+ * dropped table) and costs this one batch.  False when it failed.
+ */
+static bool
+flush_batch(Inserter *ins)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int64		samples = StoreBatchSamples(ins->batch);
+	TimestampTz start;
+	uint64		elapsed_us;
+	volatile bool ok = true;
+
+	if (ins->datagrams_held == 0 && samples == 0)
+		return true;
+	MnemicStatsMax(&mnemic_stats->batch_high_water, samples);
+	start = GetCurrentTimestamp();
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("flushing %lld samples", (long long) samples));
+
+	PG_TRY();
+	{
+		int64		stored;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		stored = StoreBatchFlush(ins->batch);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+
+		MnemicStatsAdd(&mnemic_stats->samples_stored, stored);
+		MnemicStatsAdd(&mnemic_stats->flushes, 1);
+		ins->datagrams_held = 0;
+		pg_atomic_write_u64(&listener_shared->samples_held, 0);
+	}
+	PG_CATCH();
+	{
+		report_flush_error(ins, cxt, samples);
+		ok = false;
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(cxt);
+	elapsed_us = (uint64) (GetCurrentTimestamp() - start);
+	MnemicStatsAdd(&mnemic_stats->flush_time_us, elapsed_us);
+	MnemicStatsMax(&mnemic_stats->flush_time_max_us, elapsed_us);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/*
+ * Drop old runs through mnemic.drop_runs_older_than(interval), in a
+ * transaction of its own, when pg_mnemic.retention asks for it and the
+ * function exists.
+ */
+static void
+apply_retention(Inserter *ins)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (mnemic_retention_s <= 0 ||
+		ms_since(ins->last_retention) < RETENTION_EVERY_MS)
+		return;
+	ins->last_retention = GetCurrentTimestamp();
+	pgstat_report_activity(STATE_RUNNING, "dropping runs past pg_mnemic.retention");
+
+	PG_TRY();
+	{
+		Oid			argtypes[1] = {FLOAT8OID};
+		Datum		args[1];
+		bool		isnull;
+		bool		exists;
+
+		args[0] = Float8GetDatum((double) mnemic_retention_s);
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		SPI_execute("SELECT to_regprocedure('mnemic.drop_runs_older_than(interval)') IS NOT NULL",
+					true, 1);
+		exists = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 1, &isnull));
+		if (exists &&
+			SPI_execute_with_args("SELECT mnemic.drop_runs_older_than(make_interval(secs => $1))",
+								  1, argtypes, args, NULL, false, 0) == SPI_OK_SELECT &&
+			SPI_processed == 1)
+		{
+			Datum		dropped = SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull && DatumGetInt64(dropped) > 0)
+				ereport(LOG,
+						(errmsg("pg_mnemic inserter: dropped %lld runs last seen more than %d seconds ago (pg_mnemic.retention)",
+								(long long) DatumGetInt64(dropped), mnemic_retention_s)));
+		}
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errcode(edata->sqlerrcode),
+				 errmsg("pg_mnemic inserter: dropping runs past pg_mnemic.retention failed: %s",
+						edata->message)));
+		MnemicStatsSetError(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * SIGTERM: store everything held, then leave.  When the server is shutting
+ * down, the receiver got SIGTERM too and is emptying the socket into the
+ * ring; wait for it to finish and store that as well, so that a fast
+ * shutdown loses nothing that reached the socket.  When only we were
+ * signalled (pg_terminate_backend), the receiver does not stop: after a short
+ * grace period we go, and what the ring still holds waits there for our
+ * successor.
+ */
+static void
+store_everything_and_leave(Inserter *ins)
+{
+	TimestampTz start = GetCurrentTimestamp();
+
+	pgstat_report_activity(STATE_RUNNING, "storing what was received before exiting");
+	for (;;)
+	{
+		pid_t		receiver_pid;
+		bool		receiver_stopping;
+
+		SpinLockAcquire(&listener_shared->mutex);
+		receiver_pid = listener_shared->receiver_pid;
+		receiver_stopping = listener_shared->receiver_stopping;
+		SpinLockRelease(&listener_shared->mutex);
+
+		if (receiver_pid != 0 && !receiver_stopping &&
+			ms_since(start) >= RECEIVER_STOP_GRACE_MS)
+			break;
+
+		take_from_ring(ins);
+		if (StoreBatchSamples(ins->batch) >= mnemic_batch_size)
+			(void) flush_batch(ins);
+
+		if (RingUsed(&listener_shared->ring) == 0)
+		{
+			if (receiver_pid == 0)
+				break;
+			wait_a_while(10);
+		}
+		if (ms_since(start) >= RECEIVER_STOP_WAIT_MS)
+			break;
+	}
+	(void) flush_batch(ins);
+	leave();
+}
+
+/* Milliseconds until the oldest held datagram is due, or -1 if none. */
+static long
+ms_until_due(Inserter *ins)
+{
+	long		waited;
+
+	if (ins->datagrams_held == 0)
+		return -1;
+	waited = ms_since(ins->oldest_arrival);
+	return waited >= mnemic_flush_interval_ms ? 0 : mnemic_flush_interval_ms - waited;
+}
+
+static void
+inserter_loop(Inserter *ins)
+{
+	for (;;)
+	{
+		long		timeout;
+
+		handle_signals_connected(ins);
+		if (ShutdownRequestPending)
+			store_everything_and_leave(ins);
+
+		take_from_ring(ins);
+		if (StoreBatchSamples(ins->batch) >= mnemic_batch_size ||
+			ms_until_due(ins) == 0)
+		{
+			/* A flush can fail because the extension went away. */
+			if (!flush_batch(ins) && !extension_exists())
+				wait_for_extension(ins);
+			continue;
+		}
+
+		apply_retention(ins);
+
+		timeout = ms_until_due(ins);
+		if (mnemic_retention_s > 0 && (timeout < 0 || timeout > RETENTION_EVERY_MS))
+			timeout = RETENTION_EVERY_MS;
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH |
+						 (timeout >= 0 ? WL_TIMEOUT : 0),
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+void
+ListenerInserterMain(Datum arg)
+{
+	Inserter	ins;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+
+	SpinLockAcquire(&listener_shared->mutex);
+	listener_shared->inserter_pid = MyProcPid;
+	listener_shared->inserter_latch = MyLatch;
+	SpinLockRelease(&listener_shared->mutex);
+	on_shmem_exit(inserter_exit, (Datum) 0);
+
+	/* A leave request made before we started is not for us. */
+	pg_atomic_write_u32(&listener_shared->leave_request, LISTENER_STAY);
+
+	wait_for_database();
+	ins.database = MemoryContextStrdup(TopMemoryContext, mnemic_database);
+	BackgroundWorkerInitializeConnection(ins.database, NULL, 0);
+	pgstat_report_appname("pg_mnemic inserter");
+
+	/*
+	 * Telemetry: losing the last few hundred milliseconds of samples in an
+	 * operating-system crash is acceptable, waiting for a WAL flush at every
+	 * commit is not.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
+
+	ins.batch_parent = AllocSetContextCreate(TopMemoryContext,
+											 "pg_mnemic inserter batch",
+											 ALLOCSET_DEFAULT_SIZES);
+	ins.batch = StoreBatchCreate(ins.batch_parent);
+	ins.arena.base = MemoryContextAlloc(TopMemoryContext, DECODE_ARENA_SIZE);
+	ins.arena.size = DECODE_ARENA_SIZE;
+	ins.arena.used = 0;
+	ins.datagrams_held = 0;
+	ins.oldest_arrival = 0;
+	ins.last_retention = GetCurrentTimestamp();
+
+	wait_for_extension(&ins);
+	ereport(LOG,
+			(errmsg("pg_mnemic inserter: storing traces in database \"%s\"",
+					ins.database)));
+	inserter_loop(&ins);
+}
+
+void
+ListenerAskInserterToLeave(ListenerLeaveRequest how)
+{
+	pid_t		pid;
+	Latch	   *latch;
+	TimestampTz start = GetCurrentTimestamp();
+
+	SpinLockAcquire(&listener_shared->mutex);
+	pid = listener_shared->inserter_pid;
+	latch = listener_shared->inserter_latch;
+	SpinLockRelease(&listener_shared->mutex);
+	if (pid == 0 || pid == MyProcPid)
+		return;
+
+	pg_atomic_write_u32(&listener_shared->leave_request, how);
+	SetLatch(latch);
+
+	for (;;)
+	{
+		pid_t		now_pid;
+
+		SpinLockAcquire(&listener_shared->mutex);
+		now_pid = listener_shared->inserter_pid;
+		SpinLockRelease(&listener_shared->mutex);
+		if (now_pid != pid)
+			return;
+		if (ms_since(start) >= LEAVE_WAIT_MS)
+		{
+			ereport(WARNING,
+					(errmsg("pg_mnemic inserter (pid %d) has not left after %d seconds; going on without it",
+							(int) pid, LEAVE_WAIT_MS / 1000)));
+			return;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 20, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
