@@ -31,6 +31,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "utils/backend_status.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -44,8 +45,8 @@
 /* How often to look again for a missing database or extension. */
 #define RECHECK_MS			2000
 
-/* How often the retention function runs, when pg_mnemic.retention is set. */
-#define RETENTION_EVERY_MS	(60 * 1000)
+/* How often housekeeping (compaction, retention) runs. */
+#define HOUSEKEEPING_EVERY_MS	(60 * 1000)
 
 /*
  * At SIGTERM, how long to wait for the receiver to say it is stopping too
@@ -64,7 +65,7 @@ typedef struct Inserter
 	DecodeArena arena;
 	int64		datagrams_held; /* in the batch, with or without samples */
 	TimestampTz oldest_arrival; /* of the datagrams held */
-	TimestampTz last_retention;
+	TimestampTz last_housekeeping;
 	char	   *database;		/* the one we are connected to */
 } Inserter;
 
@@ -207,7 +208,7 @@ handle_signals_connected(Inserter *ins)
 
 		/* A new retention applies at once, not a minute later. */
 		if (mnemic_retention_s != old_retention)
-			ins->last_retention = 0;
+			ins->last_housekeeping = 0;
 
 		if (strcmp(ins->database, mnemic_database) != 0)
 		{
@@ -373,49 +374,43 @@ flush_batch(Inserter *ins)
 }
 
 /*
- * Drop old runs through mnemic.drop_runs_older_than(interval), in a
- * transaction of its own, when pg_mnemic.retention asks for it and the
- * function exists.
+ * Run one housekeeping statement that yields a bigint, in a transaction of
+ * its own, if the SQL function it calls exists (the installed extension may
+ * be older than the library).  Returns that bigint, or -1 when the statement
+ * did not run or failed; a failure is logged and counted, never fatal.
  */
-static void
-apply_retention(Inserter *ins)
+static int64
+run_housekeeping_sql(const char *activity, const char *function,
+					 const char *sql, int nargs, Oid *argtypes, Datum *args)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	int64		result = -1;
 
-	if (mnemic_retention_s <= 0 ||
-		ms_since(ins->last_retention) < RETENTION_EVERY_MS)
-		return;
-	ins->last_retention = GetCurrentTimestamp();
-	pgstat_report_activity(STATE_RUNNING, "dropping runs past pg_mnemic.retention");
-
+	pgstat_report_activity(STATE_RUNNING, activity);
 	PG_TRY();
 	{
-		Oid			argtypes[1] = {FLOAT8OID};
-		Datum		args[1];
+		Oid			probe_type[1] = {TEXTOID};
+		Datum		probe_arg[1];
 		bool		isnull;
 		bool		exists;
 
-		args[0] = Float8GetDatum((double) mnemic_retention_s);
+		probe_arg[0] = CStringGetTextDatum(function);
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		SPI_execute("SELECT to_regprocedure('mnemic.drop_runs_older_than(interval)') IS NOT NULL",
-					true, 1);
+		SPI_execute_with_args("SELECT to_regprocedure($1) IS NOT NULL",
+							  1, probe_type, probe_arg, NULL, true, 1);
 		exists = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 											SPI_tuptable->tupdesc, 1, &isnull));
 		if (exists &&
-			SPI_execute_with_args("SELECT mnemic.drop_runs_older_than(make_interval(secs => $1))",
-								  1, argtypes, args, NULL, false, 0) == SPI_OK_SELECT &&
+			SPI_execute_with_args(sql, nargs, argtypes, args, NULL, false, 0) == SPI_OK_SELECT &&
 			SPI_processed == 1)
 		{
-			Datum		dropped = SPI_getbinval(SPI_tuptable->vals[0],
-												SPI_tuptable->tupdesc, 1, &isnull);
+			Datum		n = SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull);
 
-			if (!isnull && DatumGetInt64(dropped) > 0)
-				ereport(LOG,
-						(errmsg("pg_mnemic inserter: dropped %lld runs last seen more than %d seconds ago (pg_mnemic.retention)",
-								(long long) DatumGetInt64(dropped), mnemic_retention_s)));
+			result = isnull ? 0 : DatumGetInt64(n);
 		}
 		SPI_finish();
 		PopActiveSnapshot();
@@ -431,14 +426,56 @@ apply_retention(Inserter *ins)
 		AbortCurrentTransaction();
 		ereport(LOG,
 				(errcode(edata->sqlerrcode),
-				 errmsg("pg_mnemic inserter: dropping runs past pg_mnemic.retention failed: %s",
-						edata->message)));
+				 errmsg("pg_mnemic inserter: %s failed: %s",
+						activity, edata->message)));
 		MnemicStatsSetError(edata->message);
 		FreeErrorData(edata);
+		result = -1;
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return result;
+}
+
+/*
+ * Once a minute: merge the small blocks that metrics sampled less often than
+ * the flush interval leave behind (mnemic.compact_blocks, which leaves the
+ * last ten minutes alone), and drop runs past pg_mnemic.retention when it is
+ * set.
+ */
+static void
+housekeeping(Inserter *ins)
+{
+	int64		n;
+
+	if (ms_since(ins->last_housekeeping) < HOUSEKEEPING_EVERY_MS)
+		return;
+	ins->last_housekeeping = GetCurrentTimestamp();
+
+	n = run_housekeeping_sql("merging small blocks",
+							 "mnemic.compact_blocks(interval,uuid)",
+							 "SELECT mnemic.compact_blocks()", 0, NULL, NULL);
+	if (n > 0)
+		ereport(DEBUG1,
+				(errmsg("pg_mnemic inserter: merged %lld points of small blocks",
+						(long long) n)));
+
+	if (mnemic_retention_s > 0)
+	{
+		Oid			argtypes[1] = {FLOAT8OID};
+		Datum		args[1];
+
+		args[0] = Float8GetDatum((double) mnemic_retention_s);
+		n = run_housekeeping_sql("dropping runs past pg_mnemic.retention",
+								 "mnemic.drop_runs_older_than(interval)",
+								 "SELECT mnemic.drop_runs_older_than(make_interval(secs => $1))",
+								 1, argtypes, args);
+		if (n > 0)
+			ereport(LOG,
+					(errmsg("pg_mnemic inserter: dropped %lld runs last seen more than %d seconds ago (pg_mnemic.retention)",
+							(long long) n, mnemic_retention_s)));
+	}
 }
 
 /*
@@ -520,11 +557,11 @@ inserter_loop(Inserter *ins)
 			continue;
 		}
 
-		apply_retention(ins);
+		housekeeping(ins);
 
 		timeout = ms_until_due(ins);
-		if (mnemic_retention_s > 0 && (timeout < 0 || timeout > RETENTION_EVERY_MS))
-			timeout = RETENTION_EVERY_MS;
+		if (timeout < 0 || timeout > HOUSEKEEPING_EVERY_MS)
+			timeout = HOUSEKEEPING_EVERY_MS;
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH |
 						 (timeout >= 0 ? WL_TIMEOUT : 0),
@@ -572,7 +609,7 @@ ListenerInserterMain(Datum arg)
 	ins.arena.used = 0;
 	ins.datagrams_held = 0;
 	ins.oldest_arrival = 0;
-	ins.last_retention = GetCurrentTimestamp();
+	ins.last_housekeeping = GetCurrentTimestamp();
 
 	wait_for_extension(&ins);
 	ereport(LOG,
