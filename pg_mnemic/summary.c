@@ -18,11 +18,13 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -71,7 +73,7 @@ static const char *const upsert_sql =
 "INSERT INTO mnemic.summary AS s (metric_id, level, bucket, n, sum,"
 " first_ts, first_v, last_ts, last_v, min_ts, min_v, max_ts, max_v,"
 " missing, missing_ts)"
-" SELECT $1, u.* FROM unnest($2::int2[], $3::timestamptz[], $4::int8[],"
+" SELECT u.* FROM unnest($1::int4[], $2::int2[], $3::timestamptz[], $4::int8[],"
 " $5::float8[], $6::timestamptz[], $7::float8[], $8::timestamptz[],"
 " $9::float8[], $10::timestamptz[], $11::float8[], $12::timestamptz[],"
 " $13::float8[], $14::int8[], $15::timestamptz[]) AS u"
@@ -137,7 +139,7 @@ prepare_plans(void)
 		"SELECT (extract(epoch FROM r.period) * 1000000)::int8"
 		" FROM mnemic.metric m JOIN mnemic.run r ON r.id = m.run_id"
 		" WHERE m.id = $1", 1, int4arg);
-	upsert_args[0] = INT4OID;
+	upsert_args[0] = INT4ARRAYOID;
 	for (i = 0; i < SUMMARY_NCOLS; i++)
 		upsert_args[i + 1] = get_array_type(summary_col_types[i]);
 	upsert_plan = prepare_kept(upsert_sql, SUMMARY_NCOLS + 1, upsert_args);
@@ -258,6 +260,199 @@ metric_levels(int32 metric_id, const SeriesPoint *points, int n,
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * Buckets of one call, and the per-transaction accumulator
+ *
+ * SummaryAppend() only merges a call's buckets into a backend-local hash;
+ * the touched rows are written once, at pre-commit, with one multi-row
+ * upsert per chunk of rows.  Updating the same rows once per call made a
+ * transaction of many calls walk ever longer chains of dead row versions.
+ *
+ * Subtransactions: the accumulator is a stack with one hash per nesting
+ * level that added points.  A subtransaction's hash is merged into its
+ * parent's on commit (or just relabelled when the parent has none) and
+ * thrown away on abort, so rolled-back runs leave no trace in summaries.
+ */
+
+typedef struct SummaryKey
+{
+	int32		metric_id;
+	int16		level;
+	int16		pad;			/* always zero: keys are hashed as bytes */
+	TimestampTz bucket;
+} SummaryKey;
+
+typedef struct SummaryEntry
+{
+	SummaryKey	key;
+	BucketAgg	agg;
+} SummaryEntry;
+
+typedef struct SummaryAcc
+{
+	int			nest_level;
+	HTAB	   *hash;
+} SummaryAcc;
+
+static MemoryContext acc_context = NULL;	/* child of TopTransactionContext */
+static SummaryAcc *acc_stack = NULL;	/* in TopMemoryContext */
+static int	acc_depth = 0;
+static int	acc_capacity = 0;
+static bool callbacks_registered = false;
+
+/* rows per execution of the upsert */
+#define SUMMARY_UPSERT_CHUNK 8192
+
+/* A bucket of one level while summarising a call's sorted points. */
+typedef struct LevelBucket
+{
+	TimestampTz bucket;
+	BucketAgg	agg;
+} LevelBucket;
+
+/*
+ * Buckets of the finest level from the sorted points, then each coarser
+ * level from the buckets of the one below (widths grow by 4, buckets stay
+ * aligned), instead of walking every point once per level.  emit is
+ * called for every (level, bucket).
+ */
+typedef void (*BucketEmit) (void *arg, int level, TimestampTz bucket,
+							const BucketAgg *agg);
+
+static void
+summarise_points(const SeriesPoint *points, int n, int finest, int coarsest,
+				 BucketEmit emit, void *arg)
+{
+	LevelBucket *cur = palloc(sizeof(LevelBucket) * n);
+	int			ncur = 0;
+	int64		width = SummaryLevelWidth(finest);
+	int			level;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		TimestampTz b = FloorDiv(points[i].ts, width) * width;
+
+		if (ncur == 0 || cur[ncur - 1].bucket != b)
+		{
+			cur[ncur].bucket = b;
+			BucketAggInit(&cur[ncur].agg);
+			ncur++;
+		}
+		BucketAggAddPoint(&cur[ncur - 1].agg, &points[i]);
+	}
+
+	for (level = finest;; level++)
+	{
+		int			nnext = 0;
+
+		for (i = 0; i < ncur; i++)
+			emit(arg, level, cur[i].bucket, &cur[i].agg);
+		if (level >= coarsest)
+			break;
+
+		/* coarser level, in place: bucket starts only ever merge */
+		width = SummaryLevelWidth(level + 1);
+		for (i = 0; i < ncur; i++)
+		{
+			TimestampTz b = FloorDiv(cur[i].bucket, width) * width;
+
+			if (nnext > 0 && cur[nnext - 1].bucket == b)
+				BucketAggMerge(&cur[nnext - 1].agg, &cur[i].agg);
+			else
+			{
+				cur[nnext].agg = cur[i].agg;
+				cur[nnext].bucket = b;
+				nnext++;
+			}
+		}
+		ncur = nnext;
+	}
+	pfree(cur);
+}
+
+static HTAB *
+acc_create_hash(void)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(SummaryKey);
+	ctl.entrysize = sizeof(SummaryEntry);
+	ctl.hcxt = acc_context;
+	return hash_create("mnemic summary accumulator", 1024, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+static void
+acc_forget_all(void)
+{
+	/* the hashes live in acc_context, which the transaction frees */
+	acc_depth = 0;
+	acc_context = NULL;
+}
+
+/* The hash of the current nesting level, made on first use. */
+static HTAB *
+acc_current(void)
+{
+	int			nest = GetCurrentTransactionNestLevel();
+
+	if (acc_depth > 0 && acc_stack[acc_depth - 1].nest_level == nest)
+		return acc_stack[acc_depth - 1].hash;
+	Assert(acc_depth == 0 || acc_stack[acc_depth - 1].nest_level < nest);
+	if (acc_context == NULL)
+		acc_context = AllocSetContextCreate(TopTransactionContext,
+											"mnemic summary accumulator",
+											ALLOCSET_DEFAULT_SIZES);
+	if (acc_depth == acc_capacity)
+	{
+		int			capacity = Max(8, acc_capacity * 2);
+
+		if (acc_stack == NULL)
+			acc_stack = MemoryContextAlloc(TopMemoryContext,
+										   sizeof(SummaryAcc) * capacity);
+		else
+			acc_stack = repalloc(acc_stack, sizeof(SummaryAcc) * capacity);
+		acc_capacity = capacity;
+	}
+	acc_stack[acc_depth].nest_level = nest;
+	acc_stack[acc_depth].hash = acc_create_hash();
+	return acc_stack[acc_depth++].hash;
+}
+
+static void
+acc_merge_entry(HTAB *hash, const SummaryKey *key, const BucketAgg *agg)
+{
+	SummaryEntry *entry;
+	bool		found;
+
+	entry = hash_search(hash, key, HASH_ENTER, &found);
+	if (!found)
+		entry->agg = *agg;
+	else
+		BucketAggMerge(&entry->agg, agg);
+}
+
+typedef struct AccEmitArg
+{
+	HTAB	   *hash;
+	int32		metric_id;
+} AccEmitArg;
+
+static void
+acc_emit(void *arg, int level, TimestampTz bucket, const BucketAgg *agg)
+{
+	AccEmitArg *a = (AccEmitArg *) arg;
+	SummaryKey	key;
+
+	memset(&key, 0, sizeof(key));
+	key.metric_id = a->metric_id;
+	key.level = (int16) level;
+	key.bucket = bucket;
+	acc_merge_entry(a->hash, &key, agg);
+}
+
 static void
 rows_init(SummaryRows *rows, int capacity)
 {
@@ -279,23 +474,15 @@ rows_set(SummaryRows *rows, int c, Datum value, bool isnull)
 	rows->nulls[c][rows->n] = isnull;
 }
 
+/* rows->metric_ids runs parallel to the columns */
 static void
-rows_add(SummaryRows *rows, int level, TimestampTz bucket, const BucketAgg *agg)
+rows_add(SummaryRows *rows, int32 *metric_ids, int32 metric_id, int level,
+		 TimestampTz bucket, const BucketAgg *agg)
 {
 	bool		empty = agg->n == 0;
-	int			c;
 
-	if (rows->n == rows->capacity)
-	{
-		rows->capacity *= 2;
-		for (c = 0; c < SUMMARY_NCOLS; c++)
-		{
-			rows->values[c] = repalloc(rows->values[c],
-									   sizeof(Datum) * rows->capacity);
-			rows->nulls[c] = repalloc(rows->nulls[c],
-									  sizeof(bool) * rows->capacity);
-		}
-	}
+	Assert(rows->n < rows->capacity);
+	metric_ids[rows->n] = metric_id;
 	rows_set(rows, 0, Int16GetDatum(level), false);
 	rows_set(rows, 1, TimestampTzGetDatum(bucket), false);
 	rows_set(rows, 2, Int64GetDatum(agg->n), false);
@@ -313,41 +500,18 @@ rows_add(SummaryRows *rows, int level, TimestampTz bucket, const BucketAgg *agg)
 	rows->n++;
 }
 
-/* One row per bucket of the level that the sorted points fall in. */
 static void
-summarise_level(const SeriesPoint *points, int n, int level, SummaryRows *rows)
-{
-	int64		width = SummaryLevelWidth(level);
-	TimestampTz bucket = 0;
-	BucketAgg	agg;
-	bool		open = false;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		TimestampTz b = FloorDiv(points[i].ts, width) * width;
-
-		if (!open || b != bucket)
-		{
-			if (open)
-				rows_add(rows, level, bucket, &agg);
-			BucketAggInit(&agg);
-			bucket = b;
-			open = true;
-		}
-		BucketAggAddPoint(&agg, &points[i]);
-	}
-	if (open)
-		rows_add(rows, level, bucket, &agg);
-}
-
-static void
-upsert_rows(int32 metric_id, const SummaryRows *rows)
+upsert_rows(const int32 *metric_ids, const SummaryRows *rows)
 {
 	Datum		args[SUMMARY_NCOLS + 1];
+	Datum	   *ids = palloc(sizeof(Datum) * Max(rows->n, 1));
 	int			c;
 
-	args[0] = Int32GetDatum(metric_id);
+	for (c = 0; c < rows->n; c++)
+		ids[c] = Int32GetDatum(metric_ids[c]);
+	args[0] = PointerGetDatum(construct_array(ids, rows->n, INT4OID,
+											  sizeof(int32), true,
+											  TYPALIGN_INT));
 	for (c = 0; c < SUMMARY_NCOLS; c++)
 	{
 		int16		typlen;
@@ -369,6 +533,187 @@ upsert_rows(int32 metric_id, const SummaryRows *rows)
 		elog(ERROR, "writing mnemic.summary failed");
 }
 
+static int
+compare_entries(const void *a, const void *b)
+{
+	const SummaryKey *x = &(*(SummaryEntry *const *) a)->key;
+	const SummaryKey *y = &(*(SummaryEntry *const *) b)->key;
+
+	if (x->metric_id != y->metric_id)
+		return x->metric_id < y->metric_id ? -1 : 1;
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Write every accumulated bucket, once per row, in key order (so that
+ * concurrent writers lock rows in the same order).  Only called at
+ * pre-commit, when no subtransaction is open, so one hash is left.
+ */
+static void
+acc_flush(void)
+{
+	MemoryContext work;
+	MemoryContext old;
+	SummaryEntry **entries;
+	HASH_SEQ_STATUS seq;
+	SummaryEntry *entry;
+	SummaryRows rows;
+	int32	   *metric_ids;
+	long		nentries = 0;
+	long		i;
+	int			d;
+	bool		pushed_snapshot = false;
+
+	/* merge what is left of inner levels (there should be none) */
+	while (acc_depth > 1)
+	{
+		HTAB	   *from = acc_stack[acc_depth - 1].hash;
+
+		hash_seq_init(&seq, from);
+		while ((entry = hash_seq_search(&seq)) != NULL)
+			acc_merge_entry(acc_stack[acc_depth - 2].hash, &entry->key,
+							&entry->agg);
+		acc_depth--;
+	}
+	if (acc_depth == 0)
+		return;
+
+	work = AllocSetContextCreate(TopTransactionContext, "mnemic summary flush",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+
+	entries = palloc(sizeof(SummaryEntry *) *
+					 Max(hash_get_num_entries(acc_stack[0].hash), 1));
+	for (d = 0; d < acc_depth; d++)
+	{
+		hash_seq_init(&seq, acc_stack[d].hash);
+		while ((entry = hash_seq_search(&seq)) != NULL)
+			entries[nentries++] = entry;
+	}
+	/* the accumulator is gone whatever happens now */
+	acc_depth = 0;
+
+	if (nentries > 0)
+	{
+		qsort(entries, nentries, sizeof(SummaryEntry *), compare_entries);
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed_snapshot = true;
+		prepare_plans();
+		rows_init(&rows, (int) Min(nentries, SUMMARY_UPSERT_CHUNK));
+		metric_ids = palloc(sizeof(int32) * rows.capacity);
+		for (i = 0; i < nentries; i++)
+		{
+			rows_add(&rows, metric_ids, entries[i]->key.metric_id,
+					 entries[i]->key.level, entries[i]->key.bucket,
+					 &entries[i]->agg);
+			if (rows.n == rows.capacity || i == nentries - 1)
+			{
+				upsert_rows(metric_ids, &rows);
+				rows.n = 0;
+			}
+		}
+		if (pushed_snapshot)
+			PopActiveSnapshot();
+		SPI_finish();
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	MemoryContextDelete(acc_context);
+	acc_context = NULL;
+}
+
+static void
+summary_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			acc_flush();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_ABORT:
+			acc_forget_all();
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+summary_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	int			nest = GetCurrentTransactionNestLevel();
+	SummaryAcc *top;
+
+	if (acc_depth == 0 || acc_stack[acc_depth - 1].nest_level != nest)
+		return;
+	top = &acc_stack[acc_depth - 1];
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		hash_destroy(top->hash);
+		acc_depth--;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		if (acc_depth > 1 && acc_stack[acc_depth - 2].nest_level == nest - 1)
+		{
+			HTAB	   *into = acc_stack[acc_depth - 2].hash;
+			HASH_SEQ_STATUS seq;
+			SummaryEntry *entry;
+
+			hash_seq_init(&seq, top->hash);
+			while ((entry = hash_seq_search(&seq)) != NULL)
+				acc_merge_entry(into, &entry->key, &entry->agg);
+			hash_destroy(top->hash);
+			acc_depth--;
+		}
+		else
+			top->nest_level = nest - 1;
+	}
+}
+
+static void
+register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(summary_xact_callback, NULL);
+	RegisterSubXactCallback(summary_subxact_callback, NULL);
+	callbacks_registered = true;
+}
+
+/*
+ * Drop what the accumulator holds for one metric (before its summaries are
+ * rebuilt from its blocks, which already hold those points).
+ */
+static void
+acc_forget_metric(int32 metric_id)
+{
+	int			d;
+
+	for (d = 0; d < acc_depth; d++)
+	{
+		HASH_SEQ_STATUS seq;
+		SummaryEntry *entry;
+
+		hash_seq_init(&seq, acc_stack[d].hash);
+		while ((entry = hash_seq_search(&seq)) != NULL)
+			if (entry->key.metric_id == metric_id)
+				hash_search(acc_stack[d].hash, &entry->key, HASH_REMOVE, NULL);
+	}
+}
+
 void
 SummaryAppend(int32 metric_id, const TimestampTz *ts, const double *values,
 			  const bool *isnull, int n)
@@ -376,16 +721,15 @@ SummaryAppend(int32 metric_id, const TimestampTz *ts, const double *values,
 	MemoryContext work;
 	MemoryContext old;
 	SeriesPoint *points;
-	SummaryRows rows;
 	bool		pushed_snapshot = false;
 	int			npoints = 0;
 	int			finest;
 	int			coarsest;
-	int			level;
 	int			i;
 
 	if (n <= 0)
 		return;
+	register_callbacks();
 	work = AllocSetContextCreate(CurrentMemoryContext, "mnemic summary",
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
@@ -405,6 +749,8 @@ SummaryAppend(int32 metric_id, const TimestampTz *ts, const double *values,
 
 	if (npoints > 0)
 	{
+		AccEmitArg arg;
+
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		if (!ActiveSnapshotSet())
@@ -414,13 +760,13 @@ SummaryAppend(int32 metric_id, const TimestampTz *ts, const double *values,
 		}
 		prepare_plans();
 		metric_levels(metric_id, points, npoints, &finest, &coarsest);
-		rows_init(&rows, 64);
-		for (level = finest; level <= coarsest; level++)
-			summarise_level(points, npoints, level, &rows);
-		upsert_rows(metric_id, &rows);
 		if (pushed_snapshot)
 			PopActiveSnapshot();
 		SPI_finish();
+
+		arg.hash = acc_current();
+		arg.metric_id = metric_id;
+		summarise_points(points, npoints, finest, coarsest, acc_emit, &arg);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
@@ -540,6 +886,8 @@ mnemic_summary_rebuild(PG_FUNCTION_ARGS)
 	Portal		portal;
 	int64		total = 0;
 
+	register_callbacks();
+	acc_forget_metric(metric_id);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("DELETE FROM mnemic.summary WHERE metric_id = $1",

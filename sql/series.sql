@@ -42,7 +42,7 @@ CREATE TABLE mnemic.summary (
 
 -- SQL twin of SummaryAppend(): add points of one metric to its summaries.
 -- For tests and for blocks written without the store; not for readers.
--- Pass many points per call: each call rewrites the metric's coarse buckets.
+-- Buckets are merged in memory and written once per transaction, at commit.
 CREATE FUNCTION mnemic.summary_append(metric_id int, ts timestamptz[],
                                       value float8[])
 RETURNS void
