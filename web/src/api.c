@@ -303,6 +303,34 @@ typedef struct SeriesParams
 	char		method[16];
 } SeriesParams;
 
+/*
+ * An optional time parameter ("from" or "to") into out; *present says whether
+ * it was given.  False after sending a 400.
+ */
+static bool
+read_time_param(Request *req, const char *name, char *out, size_t outlen,
+				bool *present)
+{
+	char		raw[TIME_PARAM_MAX + 8];
+	char		msg[96];
+	int			got;
+
+	*present = false;
+	if ((got = request_param(req, name, 0, raw, sizeof(raw))) < 0)
+		return false;
+	if (!got || !*raw)
+		return true;
+	if (!param_time(raw, out, outlen))
+	{
+		snprintf(msg, sizeof(msg),
+				 "%s must be seconds since the epoch or an ISO 8601 time", name);
+		send_json_error(req->conn, 400, msg);
+		return false;
+	}
+	*present = true;
+	return true;
+}
+
 /* from, to, points and method; false after sending a 400. */
 static bool
 read_series_params(Request *req, SeriesParams *p)
@@ -311,29 +339,9 @@ read_series_params(Request *req, SeriesParams *p)
 	long		points = DEFAULT_POINTS;
 	int			got;
 
-	p->has_from = p->has_to = false;
-	if ((got = request_param(req, "from", 0, raw, sizeof(raw))) < 0)
+	if (!read_time_param(req, "from", p->from, sizeof(p->from), &p->has_from) ||
+		!read_time_param(req, "to", p->to, sizeof(p->to), &p->has_to))
 		return false;
-	if (got && *raw)
-	{
-		if (!param_time(raw, p->from, sizeof(p->from)))
-		{
-			send_json_error(req->conn, 400, "from must be seconds since the epoch or an ISO 8601 time");
-			return false;
-		}
-		p->has_from = true;
-	}
-	if ((got = request_param(req, "to", 0, raw, sizeof(raw))) < 0)
-		return false;
-	if (got && *raw)
-	{
-		if (!param_time(raw, p->to, sizeof(p->to)))
-		{
-			send_json_error(req->conn, 400, "to must be seconds since the epoch or an ISO 8601 time");
-			return false;
-		}
-		p->has_to = true;
-	}
 	if ((got = request_param(req, "points", 0, raw, sizeof(raw))) < 0)
 		return false;
 	if (got && !param_positive_int(raw, MAX_POINTS, &points))

@@ -175,6 +175,13 @@ def test_series_bad_parameters(web, data, params):
     assert_json_error(web, "GET", "/api/runs/%s/series?%s" % (data.sine, q(**params)), 400)
 
 
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_series_bad_time_names_the_parameter(web, data, name):
+    path = "/api/runs/%s/series?%s" % (data.sine, q(metric="ramp", **{name: "yesterday"}))
+    assert assert_json_error(web, "GET", path, 400).startswith(
+        name + " must be seconds since the epoch")
+
+
 def test_series_too_many_metrics(web, data):
     path = "/api/runs/%s/series?%s" % (data.sine, q(metric=["m%d" % i for i in range(65)]))
     assert "at most 64" in assert_json_error(web, "GET", path, 400)
