@@ -81,12 +81,8 @@ begin_json(Request *req, JsonWriter *w)
 static int
 finish_json(Response *r)
 {
-	int			status;
-
 	response_puts(r, "\n");
-	status = response_finish(r);
-	free(r);
-	return status;
+	return response_finish_free(r);
 }
 
 /* Tracers with their runs, newest first, grouped from mnemic.runs(). */
@@ -574,12 +570,7 @@ stream_csv(Request *req, const char *uuid, const char *filename)
 		free(r);
 		return 500;
 	}
-	{
-		int			status = response_finish(r);
-
-		free(r);
-		return status;
-	}
+	return response_finish_free(r);
 }
 
 static int

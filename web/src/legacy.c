@@ -89,15 +89,6 @@ begin_json(Request *req, JsonWriter *w)
 	return r;
 }
 
-static int
-finish_json(Response *r)
-{
-	int			status = response_finish(r);
-
-	free(r);
-	return status;
-}
-
 int
 legacy_tracers(Request *req)
 {
@@ -160,7 +151,7 @@ legacy_tracers(Request *req)
 	json_end_array(&w);
 	free(done);
 	PQclear(res);
-	return finish_json(r);
+	return response_finish_free(r);
 }
 
 /* Run info row for uuid, or NULL after an error response was sent. */
@@ -228,7 +219,7 @@ legacy_trace_run_info(Request *req)
 	json_string(&w, duration);
 	json_end_object(&w);
 	PQclear(res);
-	return finish_json(r);
+	return response_finish_free(r);
 }
 
 /* {metric: [["time", metric], [time, value], ...], ...}, streamed. */
@@ -311,7 +302,7 @@ legacy_tracing_data(Request *req)
 		json_end_array(&w);
 	free(current);
 	json_end_object(&w);
-	return finish_json(r);
+	return response_finish_free(r);
 }
 
 int
@@ -356,5 +347,5 @@ legacy_csv_name(Request *req)
 	json_key(&w, "csv_name");
 	json_string(&w, name);
 	json_end_object(&w);
-	return finish_json(r);
+	return response_finish_free(r);
 }

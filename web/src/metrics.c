@@ -204,7 +204,6 @@ metrics_serve(Request *req)
 	DbError		err;
 	PGresult   *res = db_query(req->db, SQL_LISTENER_STATS, 0, NULL, 0, &err);
 	Response   *r = malloc(sizeof(Response));
-	int			status;
 
 	if (r == NULL)
 	{
@@ -224,7 +223,5 @@ metrics_serve(Request *req)
 	if (res)
 		PQclear(res);
 	write_web_metrics(r);
-	status = response_finish(r);
-	free(r);
-	return status;
+	return response_finish_free(r);
 }

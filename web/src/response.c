@@ -133,6 +133,15 @@ response_finish(Response *r)
 	return r->status;
 }
 
+int
+response_finish_free(Response *r)
+{
+	int			status = response_finish(r);
+
+	free(r);
+	return status;
+}
+
 void
 response_abort(Response *r)
 {
@@ -157,7 +166,6 @@ send_json_error(struct mg_connection *conn, int status, const char *message)
 {
 	Response   *r = malloc(sizeof(Response));
 	JsonWriter	w;
-	int			sent;
 
 	if (r == NULL)
 		return mg_send_http_error(conn, 500, "out of memory");
@@ -173,7 +181,5 @@ send_json_error(struct mg_connection *conn, int status, const char *message)
 	json_end_object(&w);
 	json_end_object(&w);
 	response_puts(r, "\n");
-	sent = response_finish(r);
-	free(r);
-	return sent;
+	return response_finish_free(r);
 }
