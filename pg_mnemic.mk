@@ -4,7 +4,7 @@
 
 EXTENSION = pg_mnemic
 MODULE_big = pg_mnemic
-EXT_VERSION = 0.1
+EXT_VERSION = 0.2
 
 # Every C file of the extension proper and of the in-database listener.
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard pg_mnemic/*.c listener/*.c)))
@@ -13,9 +13,12 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard pg_mnemic/*.c listener/*.c)))
 # (grants need every function to exist).
 SQL_PARTS = sql/schema.sql $(filter-out sql/schema.sql sql/roles.sql sql/$(EXTENSION)--%,$(sort $(wildcard sql/*.sql))) $(wildcard sql/roles.sql)
 DATA_built = sql/$(EXTENSION)--$(EXT_VERSION).sql
-DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# Released versions' install scripts, kept as they were released, and the
+# upgrade steps between versions (ALTER EXTENSION pg_mnemic UPDATE).
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
-PG_CPPFLAGS = -I$(CURDIR)/listener -I$(CURDIR)/pg_mnemic
+PG_CPPFLAGS = -I$(CURDIR)/listener -I$(CURDIR)/pg_mnemic \
+	-DMNEMIC_EXT_VERSION='"$(EXT_VERSION)"'
 PG_CFLAGS = -Wall -Wmissing-prototypes -Werror=implicit-function-declaration
 EXTRA_CLEAN = $(DATA_built)
 

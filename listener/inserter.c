@@ -151,16 +151,47 @@ wait_for_database(void)
 	pg_atomic_clear_flag(&listener_shared->logged_db_missing);
 }
 
-static bool
-extension_exists(void)
+/* Whether pg_mnemic is installed in our database, at our version. */
+typedef enum ExtensionState
 {
-	bool		exists;
+	EXTENSION_MISSING,
+	EXTENSION_OLDER,			/* needs ALTER EXTENSION pg_mnemic UPDATE */
+	EXTENSION_READY
+} ExtensionState;
+
+/* version: where to put the installed version's text, or NULL */
+static ExtensionState
+extension_state(char *version, size_t size)
+{
+	ExtensionState state = EXTENSION_MISSING;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	exists = OidIsValid(get_extension_oid("pg_mnemic", true));
+	if (OidIsValid(get_extension_oid("pg_mnemic", true)))
+	{
+		bool		isnull;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "pg_mnemic inserter: SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_execute("SELECT extversion FROM pg_catalog.pg_extension "
+						"WHERE extname = 'pg_mnemic'", true, 1) == SPI_OK_SELECT &&
+			SPI_processed == 1)
+		{
+			char	   *installed = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
+																	  SPI_tuptable->tupdesc,
+																	  1, &isnull));
+
+			state = strcmp(installed, MNEMIC_EXT_VERSION) == 0 ?
+				EXTENSION_READY : EXTENSION_OLDER;
+			if (version != NULL)
+				strlcpy(version, installed, size);
+		}
+		PopActiveSnapshot();
+		SPI_finish();
+	}
 	CommitTransactionCommand();
-	return exists;
+	return state;
 }
 
 /*
@@ -221,17 +252,34 @@ handle_signals_connected(Inserter *ins)
 	}
 }
 
+/*
+ * Wait until the extension is installed at the library's version: a library
+ * newer than the installed SQL objects would write to tables and call
+ * functions as they are after ALTER EXTENSION pg_mnemic UPDATE.
+ */
 static void
 wait_for_extension(Inserter *ins)
 {
-	while (!extension_exists())
+	char		version[64];
+	ExtensionState state;
+
+	while ((state = extension_state(version, sizeof(version))) != EXTENSION_READY)
 	{
 		if (pg_atomic_test_set_flag(&listener_shared->logged_ext_missing))
-			ereport(LOG,
-					(errmsg("pg_mnemic inserter: extension pg_mnemic is not installed in database \"%s\"; waiting for it",
-							ins->database),
-					 errhint("Run CREATE EXTENSION pg_mnemic in database \"%s\".",
-							 ins->database)));
+		{
+			if (state == EXTENSION_MISSING)
+				ereport(LOG,
+						(errmsg("pg_mnemic inserter: extension pg_mnemic is not installed in database \"%s\"; waiting for it",
+								ins->database),
+						 errhint("Run CREATE EXTENSION pg_mnemic in database \"%s\".",
+								 ins->database)));
+			else
+				ereport(LOG,
+						(errmsg("pg_mnemic inserter: extension pg_mnemic is at version %s in database \"%s\", its library at %s; waiting for the update",
+								version, ins->database, MNEMIC_EXT_VERSION),
+						 errhint("Run ALTER EXTENSION pg_mnemic UPDATE in database \"%s\".",
+								 ins->database)));
+		}
 		if (ShutdownRequestPending)
 			leave();
 		handle_signals_connected(ins);
@@ -246,7 +294,7 @@ static void
 discard_batch(Inserter *ins)
 {
 	MemoryContextReset(ins->batch_parent);
-	ins->batch = StoreBatchCreate(ins->batch_parent);
+	ins->batch = StoreBatchCreate(ins->batch_parent, STORE_SUMMARIES_PER_RUN);
 	ins->datagrams_held = 0;
 	pg_atomic_write_u64(&listener_shared->samples_held, 0);
 }
@@ -552,7 +600,7 @@ inserter_loop(Inserter *ins)
 			ms_until_due(ins) == 0)
 		{
 			/* A flush can fail because the extension went away. */
-			if (!flush_batch(ins) && !extension_exists())
+			if (!flush_batch(ins) && extension_state(NULL, 0) != EXTENSION_READY)
 				wait_for_extension(ins);
 			continue;
 		}
@@ -603,7 +651,7 @@ ListenerInserterMain(Datum arg)
 	ins.batch_parent = AllocSetContextCreate(TopMemoryContext,
 											 "pg_mnemic inserter batch",
 											 ALLOCSET_DEFAULT_SIZES);
-	ins.batch = StoreBatchCreate(ins.batch_parent);
+	ins.batch = StoreBatchCreate(ins.batch_parent, STORE_SUMMARIES_PER_RUN);
 	ins.arena.base = MemoryContextAlloc(TopMemoryContext, DECODE_ARENA_SIZE);
 	ins.arena.size = DECODE_ARENA_SIZE;
 	ins.arena.used = 0;

@@ -49,6 +49,7 @@
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
+#include "sequence.h"
 #include "stats.h"
 #include "store.h"
 #include "summary.h"
@@ -74,8 +75,34 @@
 #define UNIX_TO_PG_EPOCH_US \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
-/* Attribute numbers of mnemic.block, as in sql/schema.sql. */
-#define BLOCK_NATTS		6
+/*
+ * The columns of mnemic.block the writer fills, as in sql/schema.sql.  They
+ * are found by name among the table's live columns, so a column added and
+ * dropped again (which leaves a dropped attribute behind) changes nothing.
+ */
+typedef enum BlockColumn
+{
+	BLOCK_METRIC_ID,
+	BLOCK_T_FIRST,
+	BLOCK_T_LAST,
+	BLOCK_N,
+	BLOCK_TS,
+	BLOCK_VALUE,
+	BLOCK_NCOLUMNS
+} BlockColumn;
+
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			block_columns[BLOCK_NCOLUMNS] = {
+	[BLOCK_METRIC_ID] = {"metric_id", INT4OID},
+	[BLOCK_T_FIRST] = {"t_first", TIMESTAMPTZOID},
+	[BLOCK_T_LAST] = {"t_last", TIMESTAMPTZOID},
+	[BLOCK_N] = {"n", INT4OID},
+	[BLOCK_TS] = {"ts", TIMESTAMPTZARRAYOID},
+	[BLOCK_VALUE] = {"value", FLOAT8ARRAYOID},
+};
 
 /* Points of one metric of one run, waiting to be written. */
 typedef struct SeriesBuffer
@@ -100,16 +127,7 @@ typedef struct RunBuffer
 	int64		datagrams;
 	int64		samples;
 
-	/*
-	 * Sequence numbers unwrapped to 64 bits relative to the first one seen
-	 * in this batch (seq_ref): each new number is taken as the one nearest
-	 * to the previous.
-	 */
-	bool		has_seq;
-	uint32		seq_ref;
-	int64		seq_prev;
-	int64		seq_lo;
-	int64		seq_hi;
+	SeqBatch	seq;			/* v1 sequence numbers (sequence.h) */
 
 	char	   *tracer;			/* UTF-8, as every string in the batch */
 	char	   *host;
@@ -132,6 +150,7 @@ typedef struct RunBuffer
 struct StoreBatch
 {
 	MemoryContext cxt;			/* everything buffered; reset by a flush */
+	StoreSummaries summaries;	/* when summaries are written */
 	HTAB	   *runs;
 	RunBuffer  *last_run;		/* consecutive datagrams are mostly one run */
 	int64		samples;
@@ -147,6 +166,7 @@ typedef struct BlockWriter
 	BulkInsertState bistate;
 	TupleTableSlot *slots[MULTI_INSERT_MAX];
 	int			nslots;
+	AttrNumber	attno[BLOCK_NCOLUMNS];	/* of each column, 0-based */
 } BlockWriter;
 
 /* Backend-local caches, see the file header. */
@@ -202,7 +222,7 @@ typedef struct StorePlanDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[16];
+	Oid			argtypes[18];
 } StorePlanDef;
 
 static const StorePlanDef plan_defs[PLAN_COUNT] = {
@@ -217,8 +237,9 @@ static const StorePlanDef plan_defs[PLAN_COUNT] = {
 	},
 	/* Locks the run for the flush and reads what the counters need. */
 	[PLAN_RUN_LOCK] = {
-		"SELECT first_seq, max_seq, datagrams, lost, ctid FROM mnemic.run "
-		"WHERE id = $1 AND uuid = $2 FOR UPDATE",
+		"SELECT first_seq, max_seq, seq_datagrams, lost, seq_resets, "
+		"last_seen, ctid FROM mnemic.run WHERE id = $1 AND uuid = $2 "
+		"FOR UPDATE",
 		2, {INT4OID, UUIDOID}
 	},
 
@@ -230,23 +251,25 @@ static const StorePlanDef plan_defs[PLAN_COUNT] = {
 	 * else updated the row since; the lookup by id then does.
 	 */
 	[PLAN_RUN_LOCK_TID] = {
-		"SELECT first_seq, max_seq, datagrams, lost, ctid FROM mnemic.run "
-		"WHERE ctid = $3 AND id = $1 AND uuid = $2 FOR UPDATE",
+		"SELECT first_seq, max_seq, seq_datagrams, lost, seq_resets, "
+		"last_seen, ctid FROM mnemic.run WHERE ctid = $3 AND id = $1 "
+		"AND uuid = $2 FOR UPDATE",
 		3, {INT4OID, UUIDOID, TIDOID}
 	},
 	[PLAN_RUN_UPDATE] = {
 		"UPDATE mnemic.run SET datagrams = datagrams + $2, "
 		"samples = samples + $3, last_seen = greatest(last_seen, $4), "
-		"first_seq = $5, max_seq = $6, lost = $7, "
+		"first_seq = $5, max_seq = $6, lost = $7, seq_datagrams = $17, "
+		"seq_resets = $18, "
 		"tracer_id = coalesce($8, tracer_id), host = coalesce($9, host), "
 		"pid = coalesce($10, pid), program = coalesce($11, program), "
 		"python_version = coalesce($12, python_version), "
 		"period = coalesce($13, period), started = coalesce($14, started), "
 		"ended = coalesce($15, ended) WHERE ctid = $16 AND id = $1 "
 		"RETURNING ctid",
-		16, {INT4OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID,
+		18, {INT4OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID,
 			INT8OID, INT4OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INTERVALOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, TIDOID}
+		TIMESTAMPTZOID, TIMESTAMPTZOID, TIDOID, INT8OID, INT8OID}
 	},
 	[PLAN_TRACER_INSERT] = {
 		"INSERT INTO mnemic.tracer (name) VALUES ($1) "
@@ -419,7 +442,7 @@ cache_remember_metric(int32 run_id, int32 idx, int32 metric_id,
  */
 
 StoreBatch *
-StoreBatchCreate(MemoryContext parent)
+StoreBatchCreate(MemoryContext parent, StoreSummaries summaries)
 {
 	MemoryContext cxt;
 	StoreBatch *batch;
@@ -428,6 +451,7 @@ StoreBatchCreate(MemoryContext parent)
 								ALLOCSET_DEFAULT_SIZES);
 	batch = MemoryContextAllocZero(parent, sizeof(StoreBatch));
 	batch->cxt = cxt;
+	batch->summaries = summaries;
 	return batch;
 }
 
@@ -589,25 +613,6 @@ unix_us_to_timestamptz(int64 us, TimestampTz *out)
 }
 
 static void
-run_note_seq(RunBuffer *rb, uint32 seq)
-{
-	int64		unwrapped;
-
-	if (!rb->has_seq)
-	{
-		rb->has_seq = true;
-		rb->seq_ref = seq;
-		rb->seq_prev = rb->seq_lo = rb->seq_hi = 0;
-		return;
-	}
-	unwrapped = rb->seq_prev +
-		(int32) (seq - (uint32) (rb->seq_ref + (uint64) rb->seq_prev));
-	rb->seq_prev = unwrapped;
-	rb->seq_lo = Min(rb->seq_lo, unwrapped);
-	rb->seq_hi = Max(rb->seq_hi, unwrapped);
-}
-
-static void
 add_describe(StoreBatch *batch, RunBuffer *rb, const DgDescribe *d)
 {
 	TimestampTz started;
@@ -718,7 +723,7 @@ StoreBatchAddDatagram(StoreBatch *batch, const DecodedDatagram *dg,
 				   dg->format == DG_FORMAT_V1 ? "v1" : "json", arrival);
 	rb->datagrams++;
 	if (dg->has_seq)
-		run_note_seq(rb, dg->seq);
+		seq_batch_note(&rb->seq, dg->seq, arrival);
 
 	for (uint32 i = 0; i < dg->message_count; i++)
 	{
@@ -957,11 +962,7 @@ run_create(RunBuffer *rb)
 /* What the run's row holds before this flush. */
 typedef struct RunCounters
 {
-	bool		seq_null;
-	int64		first_seq;
-	int64		max_seq;
-	int64		datagrams;
-	int64		lost;
+	SeqState	seq;			/* sequence, lost and resets */
 	ItemPointerData tid;		/* of the locked row version */
 } RunCounters;
 
@@ -1003,13 +1004,16 @@ run_lock(RunBuffer *rb, RunCounters *rc)
 			elog(ERROR, "pg_mnemic: run vanished while being created");
 	}
 
-	rc->first_seq = DatumGetInt64(result_datum(0, 1, &isnull));
-	rc->seq_null = isnull;
-	rc->max_seq = DatumGetInt64(result_datum(0, 2, &isnull));
-	rc->seq_null |= isnull;
-	rc->datagrams = DatumGetInt64(result_datum(0, 3, &isnull));
-	rc->lost = DatumGetInt64(result_datum(0, 4, &isnull));
-	rc->tid = *(ItemPointer) DatumGetPointer(result_datum(0, 5, &isnull));
+	rc->seq.first = DatumGetInt64(result_datum(0, 1, &isnull));
+	rc->seq.valid = !isnull;
+	rc->seq.last = DatumGetInt64(result_datum(0, 2, &isnull));
+	rc->seq.valid &= !isnull;
+	rc->seq.count = DatumGetInt64(result_datum(0, 3, &isnull));
+	rc->seq.valid &= !isnull;
+	rc->seq.lost = DatumGetInt64(result_datum(0, 4, &isnull));
+	rc->seq.resets = DatumGetInt64(result_datum(0, 5, &isnull));
+	rc->seq.last_arrival = DatumGetTimestampTz(result_datum(0, 6, &isnull));
+	rc->tid = *(ItemPointer) DatumGetPointer(result_datum(0, 7, &isnull));
 	return run_id;
 }
 
@@ -1022,51 +1026,38 @@ text_arg(const char *utf8, char *null)
 
 /*
  * Update the run's counters and description.  Sequence numbers are stored
- * unwrapped to 64 bits: the batch's first number is placed nearest to the
- * run's highest so far, so a run that wraps past 2^32 keeps counting.
+ * unwrapped to 64 bits (sequence.h), so a run that wraps past 2^32 keeps
+ * counting.
  */
 static void
 run_update(RunBuffer *rb, int32 run_id, int32 tracer_id, RunCounters *rc)
 {
-	int64		lost = rc->lost;
-	int64		datagrams = rc->datagrams + rb->datagrams;
-	Datum		args[16];
-	char		nulls[17];
+	SeqState	before = rc->seq;
+	Datum		args[18];
+	char		nulls[19];
 	RunCacheEntry *cached;
 
-	if (rb->has_seq)
-	{
-		if (rc->seq_null)
-		{
-			rc->first_seq = (int64) rb->seq_ref + rb->seq_lo;
-			rc->max_seq = (int64) rb->seq_ref + rb->seq_hi;
-		}
-		else
-		{
-			int64		base;
-
-			base = rc->max_seq + (int32) (rb->seq_ref - (uint32) rc->max_seq);
-			rc->first_seq = Min(rc->first_seq, base + rb->seq_lo);
-			rc->max_seq = Max(rc->max_seq, base + rb->seq_hi);
-		}
-		rc->seq_null = false;
-		lost = Max(0, (rc->max_seq - rc->first_seq + 1) - datagrams);
-		/* A late datagram may fill a gap: the counter follows both ways. */
-		if (lost != rc->lost)
-			MnemicStatsAdd(&mnemic_stats->lost, (uint64) (lost - rc->lost));
-	}
+	seq_state_merge(&rc->seq, &rb->seq);
+	/* A late datagram may fill a gap: the counter follows both ways. */
+	if (rc->seq.lost != before.lost)
+		MnemicStatsAdd(&mnemic_stats->lost, (uint64) (rc->seq.lost - before.lost));
+	if (rc->seq.resets != before.resets)
+		MnemicStatsAdd(&mnemic_stats->seq_resets,
+					   (uint64) (rc->seq.resets - before.resets));
 
 	memset(nulls, ' ', sizeof(nulls));
-	nulls[16] = '\0';
+	nulls[18] = '\0';
 	args[0] = Int32GetDatum(run_id);
 	args[1] = Int64GetDatum(rb->datagrams);
 	args[2] = Int64GetDatum(rb->samples);
 	args[3] = TimestampTzGetDatum(rb->last_arrival);
-	args[4] = Int64GetDatum(rc->first_seq);
-	args[5] = Int64GetDatum(rc->max_seq);
-	if (rc->seq_null)
-		nulls[4] = nulls[5] = 'n';
-	args[6] = Int64GetDatum(lost);
+	args[4] = Int64GetDatum(rc->seq.first);
+	args[5] = Int64GetDatum(rc->seq.last);
+	args[16] = Int64GetDatum(rc->seq.count);
+	if (!rc->seq.valid)
+		nulls[4] = nulls[5] = nulls[16] = 'n';
+	args[6] = Int64GetDatum(rc->seq.lost);
+	args[17] = Int64GetDatum(rc->seq.resets);
 	args[7] = Int32GetDatum(tracer_id);
 	nulls[7] = tracer_id != 0 ? ' ' : 'n';
 	args[8] = text_arg(rb->host, &nulls[8]);
@@ -1210,17 +1201,52 @@ array_of_8byte(const void *data, const bool *isnull, int n, Oid elemtype)
 	return array;
 }
 
+/*
+ * Find the writer's columns among mnemic.block's live ones.  Any other live
+ * column would be left NULL by the bulk path, whatever its default or
+ * constraints say: refuse it rather than write such rows.
+ */
+static void
+writer_map_columns(BlockWriter *w)
+{
+	TupleDesc	desc = RelationGetDescr(w->rel);
+	int			found = 0;
+
+	for (int c = 0; c < BLOCK_NCOLUMNS; c++)
+		w->attno[c] = -1;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		int			c;
+
+		if (att->attisdropped)
+			continue;
+		for (c = 0; c < BLOCK_NCOLUMNS; c++)
+			if (strcmp(NameStr(att->attname), block_columns[c].name) == 0)
+				break;
+		if (c == BLOCK_NCOLUMNS || att->atttypid != block_columns[c].type)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("mnemic.block has a column \"%s\" of type %s that pg_mnemic does not write",
+							NameStr(att->attname),
+							format_type_be(att->atttypid)),
+					 errhint("mnemic.block is internal: drop the column, or reinstall the extension with the same version as its library.")));
+		w->attno[c] = i;
+		found++;
+	}
+	if (found != BLOCK_NCOLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mnemic.block lacks columns pg_mnemic writes"),
+				 errhint("Reinstall the extension with the same version as its library.")));
+}
+
 static void
 writer_open(BlockWriter *w, Oid relid)
 {
 	memset(w, 0, sizeof(*w));
 	w->rel = table_open(relid, RowExclusiveLock);
-	if (RelationGetDescr(w->rel)->natts != BLOCK_NATTS)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("mnemic.block has %d columns, pg_mnemic expects %d",
-						RelationGetDescr(w->rel)->natts, BLOCK_NATTS),
-				 errhint("Reinstall the extension with the same version as its library.")));
+	writer_map_columns(w);
 	w->estate = CreateExecutorState();
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
@@ -1258,6 +1284,13 @@ writer_flush(BlockWriter *w)
 	w->nslots = 0;
 }
 
+static inline void
+block_set(BlockWriter *w, TupleTableSlot *slot, BlockColumn c, Datum value)
+{
+	slot->tts_values[w->attno[c]] = value;
+	slot->tts_isnull[w->attno[c]] = false;
+}
+
 static void
 writer_add_block(BlockWriter *w, int32 metric_id, const TimestampTz *ts,
 				 const double *values, const bool *isnull, int n)
@@ -1266,15 +1299,16 @@ writer_add_block(BlockWriter *w, int32 metric_id, const TimestampTz *ts,
 
 	slot = w->slots[w->nslots];
 	ExecClearTuple(slot);
-	slot->tts_values[0] = Int32GetDatum(metric_id);
-	slot->tts_values[1] = TimestampTzGetDatum(ts[0]);
-	slot->tts_values[2] = TimestampTzGetDatum(ts[n - 1]);
-	slot->tts_values[3] = Int32GetDatum(n);
-	slot->tts_values[4] =
-		PointerGetDatum(array_of_8byte(ts, NULL, n, TIMESTAMPTZOID));
-	slot->tts_values[5] =
-		PointerGetDatum(array_of_8byte(values, isnull, n, FLOAT8OID));
-	memset(slot->tts_isnull, false, BLOCK_NATTS * sizeof(bool));
+	/* dropped columns stay NULL */
+	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	block_set(w, slot, BLOCK_METRIC_ID, Int32GetDatum(metric_id));
+	block_set(w, slot, BLOCK_T_FIRST, TimestampTzGetDatum(ts[0]));
+	block_set(w, slot, BLOCK_T_LAST, TimestampTzGetDatum(ts[n - 1]));
+	block_set(w, slot, BLOCK_N, Int32GetDatum(n));
+	block_set(w, slot, BLOCK_TS,
+			  PointerGetDatum(array_of_8byte(ts, NULL, n, TIMESTAMPTZOID)));
+	block_set(w, slot, BLOCK_VALUE,
+			  PointerGetDatum(array_of_8byte(values, isnull, n, FLOAT8OID)));
 	ExecStoreVirtualTuple(slot);
 
 	if (++w->nslots == MULTI_INSERT_MAX)
@@ -1420,7 +1454,7 @@ write_series(BlockWriter *w, int32 run_id, SeriesBuffer *sb)
 
 /* Everything of one run; runs inside its own subtransaction. */
 static void
-flush_run(BlockWriter *w, RunBuffer *rb)
+flush_run(StoreBatch *batch, BlockWriter *w, RunBuffer *rb)
 {
 	RunCounters rc;
 	int32		run_id;
@@ -1450,6 +1484,8 @@ flush_run(BlockWriter *w, RunBuffer *rb)
 		if (rb->series[idx] != NULL && rb->series[idx]->n > 0)
 			write_series(w, run_id, rb->series[idx]);
 	writer_finish_run(w);
+	if (batch->summaries == STORE_SUMMARIES_PER_RUN)
+		SummaryWritePending();
 }
 
 /*
@@ -1458,7 +1494,8 @@ flush_run(BlockWriter *w, RunBuffer *rb)
  * Returns the samples stored.
  */
 static int64
-flush_run_guarded(BlockWriter *w, RunBuffer *rb, MemoryContext run_cxt)
+flush_run_guarded(StoreBatch *batch, BlockWriter *w, RunBuffer *rb,
+				  MemoryContext run_cxt)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -1468,7 +1505,7 @@ flush_run_guarded(BlockWriter *w, RunBuffer *rb, MemoryContext run_cxt)
 	MemoryContextSwitchTo(run_cxt);
 	PG_TRY();
 	{
-		flush_run(w, rb);
+		flush_run(batch, w, rb);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
@@ -1562,7 +1599,7 @@ flush_runs(StoreBatch *batch, int64 *stored)
 	run_cxt = AllocSetContextCreate(CurrentMemoryContext, "mnemic flush run",
 									ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < nruns; i++)
-		*stored += flush_run_guarded(&writer, runs[i], run_cxt);
+		*stored += flush_run_guarded(batch, &writer, runs[i], run_cxt);
 	MemoryContextDelete(run_cxt);
 	writer_close(&writer);
 	SPI_finish();

@@ -22,8 +22,22 @@
 
 typedef struct StoreBatch StoreBatch;
 
+/*
+ * When a flush writes the summaries of what it stored.  The inserter writes
+ * them at the end of each run's subtransaction, so that nothing one run sends
+ * can make another run's samples fail; SQL callers, which may flush many
+ * times in one transaction, leave them for commit, where each summary row is
+ * written once.
+ */
+typedef enum StoreSummaries
+{
+	STORE_SUMMARIES_PER_RUN,
+	STORE_SUMMARIES_AT_COMMIT
+} StoreSummaries;
+
 /* A batch lives in its own memory context under parent; reused after flush. */
-extern StoreBatch *StoreBatchCreate(MemoryContext parent);
+extern StoreBatch *StoreBatchCreate(MemoryContext parent,
+									StoreSummaries summaries);
 
 /*
  * Buffer one decoded datagram that arrived at `arrival` (legacy rows are

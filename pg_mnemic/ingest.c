@@ -73,7 +73,7 @@ mnemic_ingest_datagram(PG_FUNCTION_ARGS)
 	if (decoded.unknown_kinds > 0)
 		MnemicStatsAdd(&mnemic_stats->unknown_kinds, decoded.unknown_kinds);
 
-	batch = StoreBatchCreate(CurrentMemoryContext);
+	batch = StoreBatchCreate(CurrentMemoryContext, STORE_SUMMARIES_AT_COMMIT);
 	StoreBatchAddDatagram(batch, &decoded, GetCurrentTimestamp(), len);
 	stored = StoreBatchFlush(batch);
 	MnemicStatsAdd(&mnemic_stats->samples_stored, stored);
@@ -178,7 +178,7 @@ mnemic_import_series(PG_FUNCTION_ARGS)
 							   TIMESTAMP_IS_NOBEGIN(ts[i]) ? "-infinity" : "infinity")));
 	}
 
-	batch = StoreBatchCreate(CurrentMemoryContext);
+	batch = StoreBatchCreate(CurrentMemoryContext, STORE_SUMMARIES_AT_COMMIT);
 	StoreBatchAddSeries(batch, text_to_cstring(PG_GETARG_TEXT_PP(0)),
 						PG_GETARG_UUID_P(1),
 						text_to_cstring(PG_GETARG_TEXT_PP(2)),

@@ -121,8 +121,8 @@ Datum
 mnemic_listener_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[24];
-	bool		nulls[24];
+	Datum		values[25];
+	bool		nulls[25];
 	int			i = 0;
 	int			r;
 	int64		malformed_total = 0;
@@ -186,6 +186,7 @@ mnemic_listener_stats(PG_FUNCTION_ARGS)
 		values[i++] = Int64GetDatum(pg_atomic_read_u32(&listener_shared->receive_buffer_effective));
 	else
 		nulls[i++] = true;
+	values[i++] = Int64GetDatum(counter(&s->seq_resets));
 
 	Assert(i == tupdesc->natts);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

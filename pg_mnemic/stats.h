@@ -24,6 +24,7 @@ typedef struct MnemicStats
 	pg_atomic_uint64 malformed[DECODE_NREASONS];	/* by DecodeResult */
 	pg_atomic_uint64 unknown_kinds;			/* v1 messages skipped */
 	pg_atomic_uint64 lost;					/* sequence gaps, all runs */
+	pg_atomic_uint64 seq_resets;			/* sequences started anew */
 	pg_atomic_uint64 kernel_drops;			/* SO_RXQ_OVFL */
 	pg_atomic_uint64 ring_drops;			/* ring full: receiver outran inserter */
 	pg_atomic_uint64 flushes;

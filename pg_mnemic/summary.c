@@ -2,10 +2,12 @@
  * summary.c
  *	  Per-metric time-bucket summaries maintained on the insert path.
  *
- * For every block the store writes, SummaryAppend() aggregates the block's
- * points in C per (level, bucket) and upserts the few resulting rows into
- * mnemic.summary with one prepared statement, merging with what earlier
- * blocks put in the same buckets.  The merge follows the tie rules of
+ * The store calls SummaryAppend() with each metric's points of a flush;
+ * it aggregates them in C per (level, bucket) and merges the buckets into a
+ * backend-local accumulator.  The accumulated rows are upserted into
+ * mnemic.summary with one multi-row statement per chunk, once per
+ * transaction at commit, or at the end of a run's subtransaction when the
+ * store asks (SummaryWritePending).  The merge follows the tie rules of
  * BucketAggMerge (downsample.c), so a bucket ends up the same whatever order
  * its points arrived in, which is what makes M4 from summaries identical to
  * M4 over the raw points.
@@ -35,6 +37,7 @@
 
 PG_FUNCTION_INFO_V1(mnemic_summary_append);
 PG_FUNCTION_INFO_V1(mnemic_summary_rebuild);
+PG_FUNCTION_INFO_V1(mnemic_summary_sum);
 
 #define SUMMARY_POINTS_PER_BUCKET 16
 #define SUMMARY_LEVELS_KEPT 11
@@ -66,6 +69,17 @@ static SPIPlanPtr run_period_plan = NULL;
 static SPIPlanPtr upsert_plan = NULL;
 
 /*
+ * SQL: mnemic.summary_sum(a float8, b float8): a + b as BucketAggMerge adds
+ * them, saturating to +/-Infinity.  float8 + raises an error on overflow,
+ * which at commit would lose every run of the flush.
+ */
+Datum
+mnemic_summary_sum(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(PG_GETARG_FLOAT8(0) + PG_GETARG_FLOAT8(1));
+}
+
+/*
  * Merge rule per column: see BucketAggMerge.  A row comparison with a NULL
  * side is NULL, so an all-missing incoming bucket keeps what is stored.
  */
@@ -79,7 +93,7 @@ static const char *const upsert_sql =
 " $13::float8[], $14::int8[], $15::timestamptz[]) AS u"
 " ON CONFLICT (metric_id, level, bucket) DO UPDATE SET"
 " n = s.n + excluded.n,"
-" sum = s.sum + excluded.sum,"
+" sum = mnemic.summary_sum(s.sum, excluded.sum),"
 " first_ts = CASE WHEN s.n = 0 OR (excluded.first_ts, excluded.first_v) < (s.first_ts, s.first_v)"
 "  THEN excluded.first_ts ELSE s.first_ts END,"
 " first_v = CASE WHEN s.n = 0 OR (excluded.first_ts, excluded.first_v) < (s.first_ts, s.first_v)"
@@ -549,24 +563,84 @@ compare_entries(const void *a, const void *b)
 }
 
 /*
- * Write every accumulated bucket, once per row, in key order (so that
- * concurrent writers lock rows in the same order).  Only called at
- * pre-commit, when no subtransaction is open, so one hash is left.
+ * Upsert the given buckets, once per row, in key order (so that concurrent
+ * writers lock rows in the same order), in chunks of SUMMARY_UPSERT_CHUNK.
+ */
+static void
+write_entries(SummaryEntry **entries, long nentries)
+{
+	MemoryContext work;
+	MemoryContext old;
+	SummaryRows rows;
+	int32	   *metric_ids;
+	bool		pushed_snapshot = false;
+	long		i;
+
+	if (nentries == 0)
+		return;
+	work = AllocSetContextCreate(CurrentMemoryContext, "mnemic summary write",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	qsort(entries, nentries, sizeof(SummaryEntry *), compare_entries);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed_snapshot = true;
+	}
+	prepare_plans();
+	rows_init(&rows, (int) Min(nentries, SUMMARY_UPSERT_CHUNK));
+	metric_ids = palloc(sizeof(int32) * rows.capacity);
+	for (i = 0; i < nentries; i++)
+	{
+		rows_add(&rows, metric_ids, entries[i]->key.metric_id,
+				 entries[i]->key.level, entries[i]->key.bucket,
+				 &entries[i]->agg);
+		if (rows.n == rows.capacity || i == nentries - 1)
+		{
+			upsert_rows(metric_ids, &rows);
+			rows.n = 0;
+		}
+	}
+	if (pushed_snapshot)
+		PopActiveSnapshot();
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+}
+
+/* Every entry of hash, in an array allocated in the current context. */
+static SummaryEntry **
+hash_entries(HTAB *hash, long *nentries)
+{
+	SummaryEntry **entries;
+	HASH_SEQ_STATUS seq;
+	SummaryEntry *entry;
+	long		n = 0;
+
+	entries = palloc(sizeof(SummaryEntry *) *
+					 Max(hash_get_num_entries(hash), 1));
+	hash_seq_init(&seq, hash);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		entries[n++] = entry;
+	*nentries = n;
+	return entries;
+}
+
+/*
+ * Write every accumulated bucket.  Only called at pre-commit, when no
+ * subtransaction is open, so one hash is left.
  */
 static void
 acc_flush(void)
 {
-	MemoryContext work;
 	MemoryContext old;
 	SummaryEntry **entries;
 	HASH_SEQ_STATUS seq;
 	SummaryEntry *entry;
-	SummaryRows rows;
-	int32	   *metric_ids;
-	long		nentries = 0;
-	long		i;
-	int			d;
-	bool		pushed_snapshot = false;
+	long		nentries;
 
 	/* merge what is left of inner levels (there should be none) */
 	while (acc_depth > 1)
@@ -582,51 +656,39 @@ acc_flush(void)
 	if (acc_depth == 0)
 		return;
 
-	work = AllocSetContextCreate(TopTransactionContext, "mnemic summary flush",
-								 ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(work);
-
-	entries = palloc(sizeof(SummaryEntry *) *
-					 Max(hash_get_num_entries(acc_stack[0].hash), 1));
-	for (d = 0; d < acc_depth; d++)
-	{
-		hash_seq_init(&seq, acc_stack[d].hash);
-		while ((entry = hash_seq_search(&seq)) != NULL)
-			entries[nentries++] = entry;
-	}
+	old = MemoryContextSwitchTo(acc_context);
+	entries = hash_entries(acc_stack[0].hash, &nentries);
 	/* the accumulator is gone whatever happens now */
 	acc_depth = 0;
-
-	if (nentries > 0)
-	{
-		qsort(entries, nentries, sizeof(SummaryEntry *), compare_entries);
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pushed_snapshot = true;
-		prepare_plans();
-		rows_init(&rows, (int) Min(nentries, SUMMARY_UPSERT_CHUNK));
-		metric_ids = palloc(sizeof(int32) * rows.capacity);
-		for (i = 0; i < nentries; i++)
-		{
-			rows_add(&rows, metric_ids, entries[i]->key.metric_id,
-					 entries[i]->key.level, entries[i]->key.bucket,
-					 &entries[i]->agg);
-			if (rows.n == rows.capacity || i == nentries - 1)
-			{
-				upsert_rows(metric_ids, &rows);
-				rows.n = 0;
-			}
-		}
-		if (pushed_snapshot)
-			PopActiveSnapshot();
-		SPI_finish();
-	}
+	write_entries(entries, nentries);
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(work);
 	MemoryContextDelete(acc_context);
 	acc_context = NULL;
+}
+
+/*
+ * Write now what the current (sub)transaction accumulated, rather than at
+ * commit.  The inserter calls this at the end of each run's subtransaction,
+ * so that a failing summary write costs that run alone, as any other failure
+ * of its rows does; at commit there would be no run left to blame, and the
+ * whole flush would be lost.  Callers that flush many times in one
+ * transaction (a replay through ingest_datagram) leave summaries for commit,
+ * where each row is written once.
+ */
+void
+SummaryWritePending(void)
+{
+	int			nest = GetCurrentTransactionNestLevel();
+	SummaryEntry **entries;
+	long		nentries;
+
+	if (acc_depth == 0 || acc_stack[acc_depth - 1].nest_level != nest)
+		return;
+	entries = hash_entries(acc_stack[acc_depth - 1].hash, &nentries);
+	write_entries(entries, nentries);
+	hash_destroy(acc_stack[acc_depth - 1].hash);
+	acc_depth--;
+	pfree(entries);
 }
 
 static void

@@ -4,8 +4,10 @@
  *	  at a few resolutions) that let mnemic.series() answer a chart from the
  *	  coarsest level that still gives pixel-exact M4 output.
  *
- * The store calls SummaryAppend() inside the flush's transaction for every
- * block it writes, so summaries are maintained on the insert path.
+ * The store calls SummaryAppend() with the points of each metric it writes:
+ * buckets are merged in memory and written once per transaction, at commit,
+ * or at the end of each run's subtransaction when the store asks for it
+ * with SummaryWritePending().
  */
 #ifndef MNEMIC_SUMMARY_H
 #define MNEMIC_SUMMARY_H
@@ -16,6 +18,9 @@
 /* ts need not be sorted; isnull may be NULL. */
 extern void SummaryAppend(int32 metric_id, const TimestampTz *ts,
 						  const double *values, const bool *isnull, int n);
+
+/* Write what the current (sub)transaction appended now, not at commit. */
+extern void SummaryWritePending(void);
 
 /*
  * Summary levels: level L has buckets SummaryLevelWidth(L) = 1 ms * 4^L

@@ -28,7 +28,8 @@ CREATE FUNCTION mnemic.listener_stats(
     OUT last_error_time     timestamptz,
     OUT receiver_pid        int,     -- NULL when not running
     OUT inserter_pid        int,
-    OUT receive_buffer      bigint)  -- SO_RCVBUF as the kernel granted it
+    OUT receive_buffer      bigint,  -- SO_RCVBUF as the kernel granted it
+    OUT seq_resets          bigint)  -- v1 sequences started anew, all runs
 RETURNS record
 AS 'MODULE_PATHNAME', 'mnemic_listener_stats'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;

@@ -1,5 +1,5 @@
 -- schema.sql: tables and views of pg_mnemic.  The install script
--- pg_mnemic--0.1.sql is this file followed by the other sql/*.sql parts,
+-- pg_mnemic--<version>.sql is this file followed by the other sql/*.sql parts,
 -- concatenated by pg_mnemic.mk in the order it names them.
 
 \echo Use "CREATE EXTENSION pg_mnemic" to load this file. \quit
@@ -28,10 +28,12 @@ CREATE TABLE mnemic.run (
     python_version text,
     period         interval,              -- sampling period, when known
     datagrams      bigint NOT NULL DEFAULT 0,
-    first_seq      bigint,                -- v1 sequence numbers seen
-    max_seq        bigint,
+    first_seq      bigint,                -- v1 sequence numbers of the
+    max_seq        bigint,                --   current sequence (sequence.h)
     lost           bigint NOT NULL DEFAULT 0,
-    samples        bigint NOT NULL DEFAULT 0
+    samples        bigint NOT NULL DEFAULT 0,
+    seq_datagrams  bigint,                -- datagrams of the current sequence
+    seq_resets     bigint NOT NULL DEFAULT 0 -- sequences started anew
 );
 CREATE INDEX run_tracer ON mnemic.run (tracer_id, first_seen);
 

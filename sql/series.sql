@@ -26,7 +26,7 @@ CREATE TABLE mnemic.summary (
     level      smallint NOT NULL,
     bucket     timestamptz NOT NULL,     -- start of the bucket
     n          bigint NOT NULL,          -- finite values
-    sum        float8 NOT NULL,          -- of the finite values
+    sum        float8 NOT NULL,          -- of the finite values (saturates, below)
     first_ts   timestamptz,              -- earliest finite point (ties: lower value)
     first_v    float8,
     last_ts    timestamptz,              -- latest finite point (ties: higher value)
@@ -39,6 +39,17 @@ CREATE TABLE mnemic.summary (
     missing_ts timestamptz,              -- earliest of them
     PRIMARY KEY (metric_id, level, bucket)
 ) WITH (fillfactor = 80);
+
+-- How two sums of a bucket merge: as C adds doubles.  A sum beyond the
+-- float8 range saturates to +/-Infinity (NaN once it has overflowed both
+-- ways) instead of failing: no value a client sends may make a summary
+-- write fail, as float8 + would with "value out of range: overflow".
+-- Such a bucket's avg is then +/-Infinity or NaN; M4, LTTB, raw points and
+-- CSV are exact for any float8.
+CREATE FUNCTION mnemic.summary_sum(a float8, b float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'mnemic_summary_sum'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- SQL twin of SummaryAppend(): add points of one metric to its summaries.
 -- For tests and for blocks written without the store; not for readers.

@@ -52,3 +52,18 @@ ALTER SCHEMA mnemic RENAME TO mnemic_hidden;
 SELECT mnemic_hidden.import_series('t', '00000000-0000-4000-8000-000000000403',
   'cpu', ARRAY['2024-01-01 00:00:00+00']::timestamptz[], ARRAY[1.0]);
 ROLLBACK;
+
+-- mnemic.block is internal (docs/sql.md): the store finds the columns it
+-- writes by name among the live ones.  A column it does not write would be
+-- left NULL by the bulk path, so it is refused, by name, for the run being
+-- stored; once the column is dropped again, storing works as before (the
+-- dropped column stays behind as a dropped attribute).
+ALTER TABLE mnemic.block ADD COLUMN note text;
+SELECT mnemic.import_series('fine', '00000000-0000-4000-8000-000000000404',
+  'cpu', ARRAY['2024-01-01 00:00:00+00']::timestamptz[], ARRAY[1.0]);
+ALTER TABLE mnemic.block DROP COLUMN note;
+SELECT mnemic.import_series('fine', '00000000-0000-4000-8000-000000000404',
+  'cpu', ARRAY['2024-01-01 00:00:00+00']::timestamptz[], ARRAY[1.0]);
+SELECT count(*) FROM mnemic.samples WHERE run = '00000000-0000-4000-8000-000000000404';
+SELECT count(*) AS dropped_attributes FROM pg_attribute
+WHERE attrelid = 'mnemic.block'::regclass AND attisdropped;
