@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
+
 #define DG_MAX_DATAGRAM		65507	/* largest UDP payload over IPv4 */
 #define DG_MAX_METRICS		1024	/* metrics per run */
 #define DG_MAX_NAME			1024	/* bytes in one name or string */
@@ -135,6 +137,13 @@ typedef struct DgMessage
 	}			u;
 } DgMessage;
 
+/*
+ * An arena of DECODE_ARENA_SIZE bytes always suffices for any datagram of up
+ * to DG_MAX_DATAGRAM bytes.  Decoded strings point either into the datagram
+ * buffer or into the arena, so both must outlive the use of the result.
+ */
+#define DECODE_ARENA_SIZE	(16 * DG_MAX_DATAGRAM + 4096)
+
 typedef struct DecodedDatagram
 {
 	DgFormat	format;
@@ -149,21 +158,6 @@ typedef struct DecodedDatagram
 } DecodedDatagram;
 
 /*
- * Scratch memory for one decode.  DECODE_ARENA_SIZE bytes always suffice for
- * any datagram of up to DG_MAX_DATAGRAM bytes.  Decoded strings point either
- * into the datagram buffer or into the arena, so both must outlive the use of
- * the result.
- */
-#define DECODE_ARENA_SIZE	(16 * DG_MAX_DATAGRAM + 4096)
-
-typedef struct DecodeArena
-{
-	uint8_t    *base;
-	size_t		size;
-	size_t		used;
-} DecodeArena;
-
-/*
  * Decode buf[0..len).  Starts by emptying the arena (arena->used = 0), so one
  * arena serves datagram after datagram; the result stays valid until the
  * next decode into the same arena.  An arena smaller than DECODE_ARENA_SIZE
@@ -172,11 +166,5 @@ typedef struct DecodeArena
  */
 extern DecodeResult decode_datagram(const uint8_t *buf, size_t len,
 									DecodeArena *arena, DecodedDatagram *out);
-
-/* Parse "xxxxxxxx-xxxx-..." (hyphens optional, any case) into 16 bytes. */
-extern bool decode_uuid_text(const char *s, size_t len, uint8_t out[16]);
-
-/* True if buf[0..len) is valid UTF-8 without NUL bytes. */
-extern bool decode_utf8_valid(const uint8_t *buf, size_t len);
 
 #endif							/* MNEMIC_DECODE_H */

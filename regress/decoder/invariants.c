@@ -4,6 +4,7 @@
  *	  after each decode in the unit tests and the fuzz target.
  */
 #include "testutil.h"
+#include "text.h"
 
 #include <math.h>
 
@@ -18,7 +19,7 @@ string_ok(DgString s, const uint8_t *buf, size_t len, const DecodeArena *arena)
 
 	if (s.len > 0 && !in_buf && !in_arena)
 		return false;
-	return s.len <= DG_MAX_NAME && decode_utf8_valid(p, s.len);
+	return s.len <= DG_MAX_NAME && utf8_valid(p, s.len);
 }
 
 static const char *

@@ -14,6 +14,7 @@
  * AddressSanitizer any read past its end fails the run.
  */
 #include "testutil.h"
+#include "text.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -489,14 +490,14 @@ test_uuid_text(void)
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 	{
 		memset(out, 0, 16);
-		CHECK(decode_uuid_text(good[i], strlen(good[i]), out) &&
+		CHECK(uuid_from_text(good[i], strlen(good[i]), out) &&
 			  memcmp(out, want, 16) == 0, "uuid %s should parse", good[i]);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK(!decode_uuid_text(bad[i], strlen(bad[i]), out),
+		CHECK(!uuid_from_text(bad[i], strlen(bad[i]), out),
 			  "uuid \"%s\" should not parse", bad[i]);
 	/* A length shorter than the text: no reading beyond it. */
-	CHECK(!decode_uuid_text(good[0], 35, out), "uuid cut to 35 chars");
+	CHECK(!uuid_from_text(good[0], 35, out), "uuid cut to 35 chars");
 }
 
 /* ---------------------------------------------------------------- UTF-8 */
@@ -553,7 +554,7 @@ test_utf8(void)
 		uint8_t    *copy = malloc(cases[i].len + 1);
 
 		memcpy(copy, cases[i].bytes, cases[i].len);
-		CHECK(decode_utf8_valid(copy, cases[i].len) == cases[i].valid,
+		CHECK(utf8_valid(copy, cases[i].len) == cases[i].valid,
 			  "utf8 %s", cases[i].what);
 		free(copy);
 	}
@@ -574,7 +575,7 @@ test_utf8(void)
 			memcpy(buf + pad, cases[i].bytes, cases[i].len);
 			copy = malloc(pad + cases[i].len);
 			memcpy(copy, buf, pad + cases[i].len);
-			if (decode_utf8_valid(copy, pad + cases[i].len) != cases[i].valid)
+			if (utf8_valid(copy, pad + cases[i].len) != cases[i].valid)
 				wrong++;
 			free(copy);
 		}

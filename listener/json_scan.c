@@ -1,14 +1,16 @@
 /*
- * json.c
+ * json_scan.c
  *	  A small strict JSON scanner for the legacy datagram format.
  *
  * Iterative, bounded and allocation-free: nesting is tracked in a fixed
  * array of DG_MAX_JSON_DEPTH entries, so hostile input can neither recurse
  * nor allocate.  Strings are validated where they lie and only unescaped
- * when decode.c needs their value; numbers take a fast exact path and fall
- * back to strtod() on a bounded copy.  See json.h for the contract.
+ * when legacy_json.c needs their value; numbers take a fast exact path and fall
+ * back to strtod() on a bounded copy.  See json_scan.h for the contract.
  */
-#include "json.h"
+#include "json_scan.h"
+
+#include "text.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -59,17 +61,6 @@ is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
-static inline int
-hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * Consume the literal word (e.g. "null") at the cursor.  A prefix of the word
  * cut off by the end of the input is TRUNCATED, anything else BAD_JSON.
@@ -86,49 +77,6 @@ take_literal(JsonCursor *cur, const char *word, size_t wordlen)
 		return DECODE_TRUNCATED;
 	cur->pos += wordlen;
 	return DECODE_OK;
-}
-
-/* Length of the UTF-8 sequence a lead byte announces; 0 if it is no lead. */
-static inline size_t
-utf8_sequence_length(uint8_t lead)
-{
-	if (lead >= 0xC2 && lead <= 0xDF)
-		return 2;
-	if (lead >= 0xE0 && lead <= 0xEF)
-		return 3;
-	if (lead >= 0xF0 && lead <= 0xF4)
-		return 4;
-	return 0;
-}
-
-/*
- * The input ends inside the UTF-8 sequence at p: could the missing bytes
- * still make it valid?  (Then the datagram was cut short, not mis-encoded.)
- */
-static bool
-utf8_prefix_valid(const uint8_t *p, const uint8_t *end)
-{
-	uint8_t		lo = 0x80;
-	uint8_t		hi = 0xBF;
-
-	/* The second byte's range excludes overlongs, surrogates, > U+10FFFF. */
-	if (p[0] == 0xE0)
-		lo = 0xA0;
-	else if (p[0] == 0xED)
-		hi = 0x9F;
-	else if (p[0] == 0xF0)
-		lo = 0x90;
-	else if (p[0] == 0xF4)
-		hi = 0x8F;
-
-	for (const uint8_t *q = p + 1; q < end; q++)
-	{
-		if (*q < lo || *q > hi)
-			return false;
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return true;
 }
 
 DecodeResult
@@ -176,7 +124,7 @@ json_scan_string(JsonCursor *cur, JsonRawString *out)
 						{
 							if (p + i >= end)
 								return DECODE_TRUNCATED;
-							if (hex_value(p[i]) < 0)
+							if (hex_digit_value(p[i]) < 0)
 								return DECODE_BAD_JSON;
 						}
 						p += 6;
@@ -198,7 +146,7 @@ json_scan_string(JsonCursor *cur, JsonRawString *out)
 					if ((size_t) (end - p) < n)
 						return utf8_prefix_valid(p, end) ?
 							DECODE_TRUNCATED : DECODE_BAD_UTF8;
-					if (!decode_utf8_valid(p, n))
+					if (!utf8_valid(p, n))
 						return DECODE_BAD_UTF8;
 					p += n;
 				}
@@ -211,8 +159,8 @@ json_scan_string(JsonCursor *cur, JsonRawString *out)
 static inline uint32_t
 read_u_escape(const uint8_t *p)
 {
-	return (uint32_t) (hex_value(p[2]) << 12 | hex_value(p[3]) << 8 |
-					   hex_value(p[4]) << 4 | hex_value(p[5]));
+	return (uint32_t) (hex_digit_value(p[2]) << 12 | hex_digit_value(p[3]) << 8 |
+					   hex_digit_value(p[4]) << 4 | hex_digit_value(p[5]));
 }
 
 static inline size_t

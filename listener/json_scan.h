@@ -1,8 +1,8 @@
 /*
- * json.h
+ * json_scan.h
  *	  A small strict JSON scanner for the legacy datagram format.
  *
- * Plain C, no PostgreSQL headers, no allocation of its own: decode.c drives
+ * Plain C, no PostgreSQL headers, no allocation of its own: legacy_json.c drives
  * it to pull the few fields it needs out of one datagram and to validate and
  * skip everything else.  The grammar is RFC 8259 plus the three bare tokens
  * Python's json module writes for non-finite floats (NaN, Infinity,
@@ -16,8 +16,8 @@
  *	DECODE_BAD_UTF8		invalid UTF-8 bytes inside a string
  *	DECODE_TOO_DEEP		containers nested beyond DG_MAX_JSON_DEPTH
  */
-#ifndef MNEMIC_JSON_H
-#define MNEMIC_JSON_H
+#ifndef MNEMIC_JSON_SCAN_H
+#define MNEMIC_JSON_SCAN_H
 
 #include "decode.h"
 
@@ -81,4 +81,4 @@ extern bool json_take_null(JsonCursor *cur);
  */
 extern DecodeResult json_skip_value(JsonCursor *cur, int depth);
 
-#endif							/* MNEMIC_JSON_H */
+#endif							/* MNEMIC_JSON_SCAN_H */
