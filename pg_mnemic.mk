@@ -17,7 +17,7 @@ DATA_built = sql/$(EXTENSION)--$(EXT_VERSION).sql
 # upgrade steps between versions (ALTER EXTENSION pg_mnemic UPDATE).
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
-PG_CPPFLAGS = -I$(CURDIR)/listener -I$(CURDIR)/pg_mnemic \
+PG_CPPFLAGS = -I$(CURDIR) \
 	-DMNEMIC_EXT_VERSION='"$(EXT_VERSION)"'
 PG_CFLAGS = -Wall -Wmissing-prototypes -Werror=implicit-function-declaration
 EXTRA_CLEAN = $(DATA_built)

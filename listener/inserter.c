@@ -37,9 +37,9 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "counters.h"
 #include "decode.h"
 #include "listener.h"
-#include "stats.h"
 #include "store.h"
 
 /* How often to look again for a missing database or extension. */
@@ -115,17 +115,12 @@ static ListenerDatabaseState
 ask_receiver_about_database(void)
 {
 	uint32		request;
-	Latch	   *receiver_latch;
 
 	request = pg_atomic_add_fetch_u32(&listener_shared->db_check_request, 1);
 	for (;;)
 	{
 		handle_signals_unconnected();
-		SpinLockAcquire(&listener_shared->mutex);
-		receiver_latch = listener_shared->receiver_latch;
-		SpinLockRelease(&listener_shared->mutex);
-		if (receiver_latch != NULL)
-			SetLatch(receiver_latch);
+		ListenerWakeReceiver();
 
 		if ((int32) (pg_atomic_read_u32(&listener_shared->db_check_done) - request) >= 0)
 		{
@@ -196,11 +191,11 @@ extension_state(char *version, size_t size)
 
 /*
  * Let the inserter go: called on SIGTERM, on a reload that names another
- * database, and when a DROP asks; the postmaster starts a new one after
- * INSERTER_RESTART_SECONDS unless the server is shutting down.
+ * database, and when a DROP asks.  Exit code 1 makes the postmaster start a
+ * new one after its restart interval unless the server is shutting down.
  */
 static void
-leave(void)
+exit_to_be_restarted(void)
 {
 	proc_exit(1);
 }
@@ -219,7 +214,7 @@ handle_signals_connected(Inserter *ins)
 		ereport(LOG,
 				(errmsg("pg_mnemic inserter: the extension is being dropped; leaving, %lld held samples discarded",
 						(long long) StoreBatchSamples(ins->batch))));
-		leave();
+		exit_to_be_restarted();
 	}
 	if (request == LISTENER_LEAVE_FLUSH)
 	{
@@ -227,7 +222,7 @@ handle_signals_connected(Inserter *ins)
 		ereport(LOG,
 				(errmsg("pg_mnemic inserter: database \"%s\" is being dropped or renamed; leaving",
 						ins->database)));
-		leave();
+		exit_to_be_restarted();
 	}
 
 	if (ConfigReloadPending)
@@ -247,7 +242,7 @@ handle_signals_connected(Inserter *ins)
 			ereport(LOG,
 					(errmsg("pg_mnemic inserter: pg_mnemic.database is now \"%s\"; reconnecting",
 							mnemic_database)));
-			leave();
+			exit_to_be_restarted();
 		}
 	}
 }
@@ -281,7 +276,7 @@ wait_for_extension(Inserter *ins)
 								 ins->database)));
 		}
 		if (ShutdownRequestPending)
-			leave();
+			exit_to_be_restarted();
 		handle_signals_connected(ins);
 		wait_a_while(RECHECK_MS);
 	}
@@ -310,17 +305,17 @@ take_datagram(Inserter *ins, const RingRecord *rec)
 	result = decode_datagram(rec->bytes, rec->len, &ins->arena, &dg);
 	if (result != DECODE_OK)
 	{
-		MnemicStatsAdd(&mnemic_stats->malformed[result], 1);
+		CountersAdd(&listener_counters->malformed[result], 1);
 		return;
 	}
-	MnemicStatsAdd(&mnemic_stats->datagrams_decoded, 1);
+	CountersAdd(&listener_counters->datagrams_decoded, 1);
 	if (dg.unknown_kinds > 0)
-		MnemicStatsAdd(&mnemic_stats->unknown_kinds, dg.unknown_kinds);
+		CountersAdd(&listener_counters->unknown_kinds, dg.unknown_kinds);
 
 	if (ins->datagrams_held == 0 || rec->arrival < ins->oldest_arrival)
 		ins->oldest_arrival = rec->arrival;
 	ins->datagrams_held++;
-	StoreBatchAddDatagram(ins->batch, &dg, rec->arrival, rec->len);
+	StoreBatchAddDatagram(ins->batch, &dg, rec->arrival);
 }
 
 /* Take datagrams from the ring until it is empty or the batch is full. */
@@ -358,8 +353,8 @@ report_flush_error(Inserter *ins, MemoryContext cxt, int64 samples)
 			 errmsg("pg_mnemic inserter: %s", message),
 			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 			 edata->context ? errcontext("%s", edata->context) : 0));
-	MnemicStatsAdd(&mnemic_stats->flush_errors, 1);
-	MnemicStatsSetError(message);
+	CountersAdd(&listener_counters->flush_errors, 1);
+	CountersSetError(message);
 	FreeErrorData(edata);
 	pfree(message);
 
@@ -384,7 +379,7 @@ flush_batch(Inserter *ins)
 
 	if (ins->datagrams_held == 0 && samples == 0)
 		return true;
-	MnemicStatsMax(&mnemic_stats->batch_high_water, samples);
+	CountersMax(&listener_counters->batch_high_water, samples);
 	start = GetCurrentTimestamp();
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("flushing %lld samples", (long long) samples));
@@ -400,8 +395,8 @@ flush_batch(Inserter *ins)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 
-		MnemicStatsAdd(&mnemic_stats->samples_stored, stored);
-		MnemicStatsAdd(&mnemic_stats->flushes, 1);
+		CountersAdd(&listener_counters->samples_stored, stored);
+		CountersAdd(&listener_counters->flushes, 1);
 		ins->datagrams_held = 0;
 		pg_atomic_write_u64(&listener_shared->samples_held, 0);
 	}
@@ -414,8 +409,8 @@ flush_batch(Inserter *ins)
 
 	MemoryContextSwitchTo(cxt);
 	elapsed_us = (uint64) (GetCurrentTimestamp() - start);
-	MnemicStatsAdd(&mnemic_stats->flush_time_us, elapsed_us);
-	MnemicStatsMax(&mnemic_stats->flush_time_max_us, elapsed_us);
+	CountersAdd(&listener_counters->flush_time_us, elapsed_us);
+	CountersMax(&listener_counters->flush_time_max_us, elapsed_us);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return ok;
@@ -476,7 +471,7 @@ run_housekeeping_sql(const char *activity, const char *function,
 				(errcode(edata->sqlerrcode),
 				 errmsg("pg_mnemic inserter: %s failed: %s",
 						activity, edata->message)));
-		MnemicStatsSetError(edata->message);
+		CountersSetError(edata->message);
 		FreeErrorData(edata);
 		result = -1;
 	}
@@ -569,7 +564,7 @@ store_everything_and_leave(Inserter *ins)
 			break;
 	}
 	(void) flush_batch(ins);
-	leave();
+	exit_to_be_restarted();
 }
 
 /* Milliseconds until the oldest held datagram is due, or -1 if none. */

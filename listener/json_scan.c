@@ -10,11 +10,11 @@
  */
 #include "json_scan.h"
 
-#include "text.h"
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text.h"
 
 /* What a byte means inside a JSON string. */
 enum

@@ -1,8 +1,9 @@
 /*
  * listener.h
- *	  What the two listener workers and the hooks in pg_mnemic.c share.
+ *	  What the two listener workers, their setup (setup.c) and the hook in
+ *	  pg_mnemic/pg_mnemic.c share.
  *
- * The listener is two background workers: the receiver (worker.c) owns the
+ * The listener is two background workers: the receiver (receiver.c) owns the
  * UDP socket and copies every datagram into a shared-memory ring; the
  * inserter (inserter.c) drains the ring, decodes and bulk-inserts.  They are
  * decoupled so that receiving never stops while a flush or a slow commit is
@@ -23,7 +24,7 @@
 
 #include "ring.h"
 
-/* Settings, defined in pg_mnemic.c (see the GUC descriptions there). */
+/* Settings, defined in setup.c (see the GUC descriptions there). */
 extern bool mnemic_enabled;
 extern char *mnemic_listen_address;
 extern int	mnemic_port;
@@ -80,7 +81,7 @@ typedef struct ListenerShared
 	MnemicRing	ring;			/* variable size: keep last */
 } ListenerShared;
 
-/* Set up in pg_mnemic.c; NULL when not preloaded. */
+/* Set up in setup.c; NULL when not preloaded. */
 extern ListenerShared *listener_shared;
 
 /* Background worker entry points, found by name by the postmaster. */
@@ -96,5 +97,12 @@ extern void ListenerAskInserterToLeave(ListenerLeaveRequest how);
 
 /* Pids for mnemic.listener_stats(); 0 when not running. */
 extern void ListenerWorkerPids(pid_t *receiver, pid_t *inserter);
+
+/* Set the inserter's or the receiver's latch, if it is running. */
+extern void ListenerWakeInserter(void);
+extern void ListenerWakeReceiver(void);
+
+/* From _PG_init: settings, and when preloading shared memory and workers. */
+extern void ListenerSetup(void);
 
 #endif							/* MNEMIC_LISTENER_H */

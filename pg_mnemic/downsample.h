@@ -1,32 +1,22 @@
 /*
  * downsample.h
- *	  Downsampling over C arrays of points: per-column aggregates (the
- *	  building block of M4, avg and the stored summaries), M4, avg and
+ *	  Downsampling over C arrays of points: pixel-column grids, M4, avg and
  *	  Largest-Triangle-Three-Buckets, with gaps kept as gaps.
  *
  * Nothing here touches tables; series.c feeds it from blocks or summaries,
- * summary.c uses BucketAgg to summarise a block, and the generic aggregates
- * mnemic.lttb / mnemic.m4 feed it from any rows.
- *
- * A point is "missing" when its value is NULL, NaN or +/-Infinity.  Missing
- * points never enter a BucketAgg's first/last/min/max/sum; they are counted
- * and turn into a NULL point (a break in the line) in M4 and avg output.
+ * and the generic aggregates mnemic.lttb / mnemic.m4 feed it from any rows.
+ * Points and bucket aggregates are listener/bucket.h's, shared with the
+ * summaries' insert side.  Missing points (NULL, NaN, +/-Infinity) turn
+ * into a NULL point (a break in the line) in M4 and avg output.
  */
 #ifndef MNEMIC_DOWNSAMPLE_H
 #define MNEMIC_DOWNSAMPLE_H
 
 #include "postgres.h"
 
-#include <math.h>
-
 #include "datatype/timestamp.h"
 
-typedef struct SeriesPoint
-{
-	TimestampTz ts;
-	double		value;
-	bool		isnull;			/* a SQL NULL value */
-} SeriesPoint;
+#include "listener/bucket.h"
 
 /* A growable list of points: the output of every reduction. */
 typedef struct PointList
@@ -35,25 +25,6 @@ typedef struct PointList
 	int64		n;
 	int64		capacity;
 } PointList;
-
-/*
- * What M4 and avg need from the points of one time bucket (a pixel column or
- * a stored summary bucket).  Ties are broken so that the result does not
- * depend on the order points are added or buckets merged: first is the
- * lowest (ts, value), last the highest (ts, value), min the lowest value at
- * its earliest ts, max the highest value at its earliest ts.
- */
-typedef struct BucketAgg
-{
-	int64		n;				/* finite values */
-	double		sum;
-	SeriesPoint first;
-	SeriesPoint last;
-	SeriesPoint min;
-	SeriesPoint max;
-	int64		missing;		/* NULL / NaN / Infinity values */
-	TimestampTz missing_ts;		/* earliest missing point */
-} BucketAgg;
 
 /*
  * Pixel columns: column c covers [start + c * width, start + (c+1) * width).
@@ -66,32 +37,18 @@ typedef struct ColumnGrid
 	int64		columns;
 } ColumnGrid;
 
-static inline bool
-PointIsMissing(const SeriesPoint *p)
-{
-	return p->isnull || isnan(p->value) || isinf(p->value);
-}
-
 extern void PointListInit(PointList *list, int64 capacity);
 extern void PointListAppend(PointList *list, TimestampTz ts, double value,
 							bool isnull);
 
-/* Sort by ts, then finite values ascending, then missing ones. */
-extern void SortPoints(SeriesPoint *points, int64 n);
-
-extern void BucketAggInit(BucketAgg *agg);
-extern void BucketAggAddPoint(BucketAgg *agg, const SeriesPoint *p);
-extern void BucketAggMerge(BucketAgg *into, const BucketAgg *from);
-
 /*
  * Columns of about `points` equal widths, multiples of unit, covering
- * [t_from, t_to], starting at t_from rounded down to a multiple of unit.
+ * [t_from, t_to], starting at t_from rounded down to a multiple of unit:
+ * the grid of the mnemic.m4 aggregate (columns as wide as needed).
  */
 extern ColumnGrid ColumnGridMake(TimestampTz t_from, TimestampTz t_to,
 								 int points, int64 unit);
 
-/* Floor division for timestamps before the epoch. */
-extern int64 FloorDiv(int64 a, int64 b);
 
 /*
  * Emitting column aggregates, in column order.  Between two columns whose

@@ -24,6 +24,9 @@
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 
+#include "listener/spi_helpers.h"
+#include "sqlutil.h"
+
 PG_FUNCTION_INFO_V1(mnemic_export_csv);
 
 /* One line being assembled: the values of each metric at line_ts. */
@@ -131,12 +134,7 @@ put_header(ReturnSetInfo *rsinfo, pg_uuid_t *run, int32 **metric_ids,
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading the metrics of a run failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("run %s does not exist",
-						DatumGetCString(DirectFunctionCall1(uuid_out,
-															UUIDPGetDatum(run)))),
-				 errhint("mnemic.runs() lists the runs.")));
+		RunNotFound(run);
 
 	*metric_ids = palloc(sizeof(int32) * SPI_processed);
 	resetStringInfo(buf);
@@ -171,73 +169,74 @@ column_of(const int32 *metric_ids, int n, int32 metric_id)
 	return -1;
 }
 
+/* The export under way, as add_point() sees it. */
+typedef struct CsvExport
+{
+	ReturnSetInfo *rsinfo;
+	int32	   *metric_ids;		/* column c holds metric metric_ids[c] */
+	CsvLine		line;
+	StringInfoData buf;
+} CsvExport;
+
+/* One point (ts, metric_id, value): onto the open line, or a new one. */
+static bool
+add_point(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	CsvExport  *ex = arg;
+	CsvLine    *line = &ex->line;
+	bool		isnull;
+	TimestampTz ts = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 1, &isnull));
+	int32		metric_id = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
+	Datum		value = SPI_getbinval(tuple, desc, 3, &isnull);
+	int			c = column_of(ex->metric_ids, line->ncolumns, metric_id);
+
+	if (line->open && (ts != line->ts || line->has_value[c]))
+		flush_line(ex->rsinfo, line, &ex->buf);
+	line->open = true;
+	line->ts = ts;
+	line->has_value[c] = true;
+	line->isnull[c] = isnull;
+	line->values[c] = isnull ? 0.0 : DatumGetFloat8(value);
+	return true;
+}
+
+/* Every point of the given metrics, in the order the lines want them. */
+static KeptPlan points_plan = {
+	"SELECT p.ts, b.metric_id, p.value FROM mnemic.block b"
+	" CROSS JOIN LATERAL unnest(b.ts, b.value) AS p (ts, value)"
+	" WHERE b.metric_id = ANY ($1)"
+	" ORDER BY p.ts, b.metric_id, p.value",
+	1, {INT4ARRAYOID}
+};
+
 /* SQL: mnemic.export_csv(run uuid) RETURNS SETOF text */
 Datum
 mnemic_export_csv(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pg_uuid_t  *run = PG_GETARG_UUID_P(0);
-	StringInfoData buf;
-	CsvLine		line;
-	int32	   *metric_ids;
-	Oid			argtypes[1] = {INT4ARRAYOID};
+	CsvExport	ex;
+	CsvLine    *line = &ex.line;
 	Datum		args[1];
-	SPIPlanPtr	plan;
-	Portal		portal;
 	Datum	   *id_datums;
-	int			c;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	initStringInfo(&buf);
-	line.ncolumns = put_header(rsinfo, run, &metric_ids, &buf);
-	line.open = false;
-	line.has_value = palloc0(sizeof(bool) * Max(line.ncolumns, 1));
-	line.isnull = palloc0(sizeof(bool) * Max(line.ncolumns, 1));
-	line.values = palloc0(sizeof(double) * Max(line.ncolumns, 1));
+	ex.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SpiConnect();
+	initStringInfo(&ex.buf);
+	line->ncolumns = put_header(ex.rsinfo, run, &ex.metric_ids, &ex.buf);
+	line->open = false;
+	line->has_value = palloc0(sizeof(bool) * Max(line->ncolumns, 1));
+	line->isnull = palloc0(sizeof(bool) * Max(line->ncolumns, 1));
+	line->values = palloc0(sizeof(double) * Max(line->ncolumns, 1));
 
-	id_datums = palloc(sizeof(Datum) * Max(line.ncolumns, 1));
-	for (c = 0; c < line.ncolumns; c++)
-		id_datums[c] = Int32GetDatum(metric_ids[c]);
-	args[0] = PointerGetDatum(construct_array(id_datums, line.ncolumns, INT4OID,
-											  sizeof(int32), true, TYPALIGN_INT));
-	plan = SPI_prepare("SELECT p.ts, b.metric_id, p.value FROM mnemic.block b"
-					   " CROSS JOIN LATERAL unnest(b.ts, b.value) AS p (ts, value)"
-					   " WHERE b.metric_id = ANY ($1)"
-					   " ORDER BY p.ts, b.metric_id, p.value", 1, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed");
-	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
-	for (;;)
-	{
-		uint64		row;
-
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (row = 0; row < SPI_processed; row++)
-		{
-			HeapTuple	tuple = SPI_tuptable->vals[row];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			TimestampTz ts = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 1, &isnull));
-			int32		metric_id = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
-			Datum		value = SPI_getbinval(tuple, desc, 3, &isnull);
-
-			c = column_of(metric_ids, line.ncolumns, metric_id);
-			if (line.open && (ts != line.ts || line.has_value[c]))
-				flush_line(rsinfo, &line, &buf);
-			line.open = true;
-			line.ts = ts;
-			line.has_value[c] = true;
-			line.isnull[c] = isnull;
-			line.values[c] = isnull ? 0.0 : DatumGetFloat8(value);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	flush_line(rsinfo, &line, &buf);
-	SPI_cursor_close(portal);
+	id_datums = palloc(sizeof(Datum) * Max(line->ncolumns, 1));
+	for (int c = 0; c < line->ncolumns; c++)
+		id_datums[c] = Int32GetDatum(ex.metric_ids[c]);
+	args[0] = PointerGetDatum(construct_array(id_datums, line->ncolumns,
+											  INT4OID, sizeof(int32), true,
+											  TYPALIGN_INT));
+	SpiForEachRow(KeptPlanGet(&points_plan), args, NULL, 10000, add_point, &ex);
+	flush_line(ex.rsinfo, line, &ex.buf);
 	SPI_finish();
 	return (Datum) 0;
 }

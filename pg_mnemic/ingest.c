@@ -16,12 +16,14 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#include "decode.h"
-#include "stats.h"
-#include "store.h"
+#include "listener/block.h"
+#include "listener/counters.h"
+#include "listener/decode.h"
+#include "listener/store.h"
 
 PG_FUNCTION_INFO_V1(mnemic_ingest_datagram);
 PG_FUNCTION_INFO_V1(mnemic_import_series);
+PG_FUNCTION_INFO_V1(mnemic_block_capacity);
 
 static uint8_t *arena_base = NULL;
 
@@ -44,8 +46,8 @@ mnemic_ingest_datagram(PG_FUNCTION_ARGS)
 	StoreBatch *batch;
 	int64		stored;
 
-	MnemicStatsAdd(&mnemic_stats->datagrams_received, 1);
-	MnemicStatsAdd(&mnemic_stats->bytes_received, len);
+	CountersAdd(&listener_counters->datagrams_received, 1);
+	CountersAdd(&listener_counters->bytes_received, len);
 
 	if (len > DG_MAX_DATAGRAM)
 		result = DECODE_OVERSIZED;
@@ -61,7 +63,7 @@ mnemic_ingest_datagram(PG_FUNCTION_ARGS)
 	}
 	if (result != DECODE_OK)
 	{
-		MnemicStatsAdd(&mnemic_stats->malformed[result], 1);
+		CountersAdd(&listener_counters->malformed[result], 1);
 		ereport(WARNING,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("datagram dropped as malformed: %s",
@@ -69,14 +71,14 @@ mnemic_ingest_datagram(PG_FUNCTION_ARGS)
 				 errhint("docs/protocol.md lists what each reason means.")));
 		PG_RETURN_NULL();
 	}
-	MnemicStatsAdd(&mnemic_stats->datagrams_decoded, 1);
+	CountersAdd(&listener_counters->datagrams_decoded, 1);
 	if (decoded.unknown_kinds > 0)
-		MnemicStatsAdd(&mnemic_stats->unknown_kinds, decoded.unknown_kinds);
+		CountersAdd(&listener_counters->unknown_kinds, decoded.unknown_kinds);
 
 	batch = StoreBatchCreate(CurrentMemoryContext, STORE_SUMMARIES_AT_COMMIT);
-	StoreBatchAddDatagram(batch, &decoded, GetCurrentTimestamp(), len);
+	StoreBatchAddDatagram(batch, &decoded, GetCurrentTimestamp());
 	stored = StoreBatchFlush(batch);
-	MnemicStatsAdd(&mnemic_stats->samples_stored, stored);
+	CountersAdd(&listener_counters->samples_stored, stored);
 	PG_RETURN_INT64(stored);
 }
 
@@ -184,4 +186,14 @@ mnemic_import_series(PG_FUNCTION_ARGS)
 						text_to_cstring(PG_GETARG_TEXT_PP(2)),
 						ts, values, value_isnull, nts);
 	PG_RETURN_INT64(StoreBatchFlush(batch));
+}
+
+/*
+ * SQL: mnemic.block_capacity() RETURNS int: points per mnemic.block row, as
+ * the store writes them, so that SQL (mnemic.compact_blocks) and C agree.
+ */
+Datum
+mnemic_block_capacity(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(BLOCK_MAX);
 }

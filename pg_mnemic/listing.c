@@ -19,6 +19,9 @@
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 
+#include "listener/spi_helpers.h"
+#include "sqlutil.h"
+
 PG_FUNCTION_INFO_V1(mnemic_tracers);
 PG_FUNCTION_INFO_V1(mnemic_runs);
 PG_FUNCTION_INFO_V1(mnemic_run_info);
@@ -64,13 +67,6 @@ materialize_query(FunctionCallInfo fcinfo, const char *sql, int nargs,
 	}
 }
 
-static void
-connect_spi(void)
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-}
-
 /* Error unless the run exists. */
 static void
 require_run(pg_uuid_t *run)
@@ -82,12 +78,7 @@ require_run(pg_uuid_t *run)
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "looking up a run failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("run %s does not exist",
-						DatumGetCString(DirectFunctionCall1(uuid_out,
-															UUIDPGetDatum(run)))),
-				 errhint("mnemic.runs() lists the runs.")));
+		RunNotFound(run);
 }
 
 /*
@@ -110,7 +101,7 @@ mnemic_tracers(PG_FUNCTION_ARGS)
 	" ORDER BY 1 NULLS LAST";
 
 	InitMaterializedSRF(fcinfo, 0);
-	connect_spi();
+	SpiConnect();
 	materialize_query(fcinfo, sql, 0, NULL, NULL, NULL);
 	SPI_finish();
 	return (Datum) 0;
@@ -135,7 +126,7 @@ mnemic_runs(PG_FUNCTION_ARGS)
 	char		nulls[1] = {PG_ARGISNULL(0) ? 'n' : ' '};
 
 	InitMaterializedSRF(fcinfo, 0);
-	connect_spi();
+	SpiConnect();
 	if (!PG_ARGISNULL(0))
 	{
 		if (SPI_execute_with_args("SELECT 1 FROM mnemic.tracer WHERE name = $1",
@@ -170,7 +161,7 @@ mnemic_run_info(PG_FUNCTION_ARGS)
 	Datum		args[1] = {UUIDPGetDatum(run)};
 
 	InitMaterializedSRF(fcinfo, 0);
-	connect_spi();
+	SpiConnect();
 	require_run(run);
 	materialize_query(fcinfo, sql, 1, argtypes, args, NULL);
 	SPI_finish();
@@ -220,7 +211,7 @@ mnemic_metrics(PG_FUNCTION_ARGS)
 	Datum		args[1] = {UUIDPGetDatum(run)};
 
 	InitMaterializedSRF(fcinfo, 0);
-	connect_spi();
+	SpiConnect();
 	require_run(run);
 	materialize_query(fcinfo, sql, 1, argtypes, args, NULL);
 	SPI_finish();

@@ -5,11 +5,12 @@
  *	  how it would answer.
  *
  * The cost follows the pixels: M4 and avg are answered from the coarsest
- * summary level (summary.c) whose buckets still fit in a pixel column.  The
- * columns are built on that level's bucket grid (the range is widened
- * outward to whole buckets and the column width is a whole number of
- * buckets), so every column is an exact union of buckets and M4 from
- * summaries equals M4 over the raw points of the same columns.  Zoomed in
+ * summary level (listener/summary.c) whose buckets still fit in a pixel
+ * column.  The columns are built on that level's bucket grid (the range is
+ * widened outward to whole buckets and the column width is a whole number
+ * of buckets, never wider than a pixel: PixelGridMake), so every column is
+ * an exact union of buckets and M4 from summaries equals M4 over the raw
+ * points of the same columns.  Zoomed in
  * below the finest level kept, the raw blocks are read instead; there are
  * then fewer than about 64 points per column.
  */
@@ -27,7 +28,11 @@
 #include "utils/uuid.h"
 
 #include "downsample.h"
-#include "summary.h"
+#include "listener/block.h"
+#include "listener/pgtime.h"
+#include "listener/spi_helpers.h"
+#include "listener/summary.h"
+#include "sqlutil.h"
 
 PG_FUNCTION_INFO_V1(mnemic_series);
 PG_FUNCTION_INFO_V1(mnemic_series_grid);
@@ -68,15 +73,6 @@ typedef struct SeriesPlan
 	ColumnGrid	grid;
 } SeriesPlan;
 
-static Datum
-usecs_interval(int64 us)
-{
-	Interval   *iv = palloc0(sizeof(Interval));
-
-	iv->time = us;
-	return IntervalPGetDatum(iv);
-}
-
 /* Find the run and its metric; errors name what is missing. */
 static SeriesTarget
 resolve_target(pg_uuid_t *run, text *metric)
@@ -102,11 +98,7 @@ resolve_target(pg_uuid_t *run, text *metric)
 	if (SPI_execute_with_args(sql, 2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "looking up the run failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("run %s does not exist",
-						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(run)))),
-				 errhint("mnemic.runs() lists the runs.")));
+		RunNotFound(run);
 	tuple = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	d = SPI_getbinval(tuple, desc, 2, &isnull);
@@ -114,7 +106,7 @@ resolve_target(pg_uuid_t *run, text *metric)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("run %s has no metric \"%s\"",
-						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(run))),
+						UuidText(run),
 						text_to_cstring(metric)),
 				 errhint("mnemic.metrics(run) lists its metrics.")));
 	target.metric_id = DatumGetInt32(d);
@@ -173,7 +165,7 @@ check_points(int points)
 
 /*
  * Resolve the range (NULL or infinite ends: the data's) and choose the
- * coarsest summary level whose bucket is no wider than a pixel column.
+ * coarsest summary level whose buckets fit the pixel columns.
  */
 static SeriesPlan
 plan_series(const SeriesTarget *target, bool from_null, TimestampTz t_from,
@@ -232,6 +224,33 @@ plan_series(const SeriesTarget *target, bool from_null, TimestampTz t_from,
 	return plan;
 }
 
+/* Where read_raw_points() collects, and what it may take. */
+typedef struct RawPointsState
+{
+	TimestampTz from;
+	TimestampTz to;
+	int64		limit;
+	PointList  *out;
+} RawPointsState;
+
+static bool
+add_block_points(const TimestampTz *ts, const double *values,
+				 const bool *isnull, int n, void *arg)
+{
+	RawPointsState *state = arg;
+
+	for (int i = 0; i < n; i++)
+		if (ts[i] >= state->from && ts[i] <= state->to)
+			PointListAppend(state->out, ts[i], values[i], isnull[i]);
+	if (state->limit > 0 && state->out->n > state->limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the range holds more than %lld points, too many for method raw",
+						(long long) state->limit),
+				 errhint("Ask for a narrower range, or use method m4, lttb or avg.")));
+	return true;
+}
+
 /*
  * Every stored point of the metric in [from, to], sorted.  Errors once more
  * than limit points are found (limit 0: no limit).
@@ -240,72 +259,10 @@ static void
 read_raw_points(const SeriesTarget *target, TimestampTz from, TimestampTz to,
 				int64 limit, PointList *out)
 {
-	static const char *sql =
-	"SELECT ts, value FROM mnemic.block WHERE metric_id = $1"
-	" AND t_first BETWEEN $2 - $4 AND $3 AND t_last >= $2";
-	Oid			argtypes[4] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID};
-	Datum		args[4];
-	SPIPlanPtr	plan;
-	Portal		portal;
-	MemoryContext outer = CurrentMemoryContext;
+	RawPointsState state = {from, to, limit, out};
 
-	args[0] = Int32GetDatum(target->metric_id);
-	args[1] = TimestampTzGetDatum(from);
-	args[2] = TimestampTzGetDatum(to);
-	args[3] = target->max_span;
-	plan = SPI_prepare(sql, 4, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed");
-	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
-	for (;;)
-	{
-		uint64		row;
-
-		SPI_cursor_fetch(portal, true, 128);
-		if (SPI_processed == 0)
-			break;
-		for (row = 0; row < SPI_processed; row++)
-		{
-			HeapTuple	tuple = SPI_tuptable->vals[row];
-			bool		isnull;
-			ArrayType  *ts_array = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
-			ArrayType  *value_array = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull));
-			Datum	   *ts;
-			Datum	   *values;
-			bool	   *nulls;
-			int			nts;
-			int			nvalues;
-			int			i;
-			MemoryContext old = MemoryContextSwitchTo(outer);
-
-			deconstruct_array(ts_array, TIMESTAMPTZOID, sizeof(TimestampTz),
-							  true, TYPALIGN_DOUBLE, &ts, NULL, &nts);
-			deconstruct_array(value_array, FLOAT8OID, sizeof(float8), true,
-							  TYPALIGN_DOUBLE, &values, &nulls, &nvalues);
-			for (i = 0; i < Min(nts, nvalues); i++)
-			{
-				TimestampTz t = DatumGetTimestampTz(ts[i]);
-
-				if (t < from || t > to)
-					continue;
-				PointListAppend(out, t,
-								nulls[i] ? 0.0 : DatumGetFloat8(values[i]),
-								nulls[i]);
-			}
-			pfree(ts);
-			pfree(values);
-			pfree(nulls);
-			MemoryContextSwitchTo(old);
-			if (limit > 0 && out->n > limit)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("the range holds more than %lld points, too many for method raw",
-								(long long) limit),
-						 errhint("Ask for a narrower range, or use method m4, lttb or avg.")));
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
+	BlockReadRange(target->metric_id, from, to, target->max_span,
+				   add_block_points, &state);
 	SortPoints(out->points, out->n);
 }
 
@@ -483,26 +440,6 @@ series_points(const SeriesTarget *target, const SeriesPlan *plan,
 	}
 }
 
-static pg_uuid_t *
-required_uuid(FunctionCallInfo fcinfo, int arg, const char *name)
-{
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-	return PG_GETARG_UUID_P(arg);
-}
-
-static text *
-required_text(FunctionCallInfo fcinfo, int arg, const char *name)
-{
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-	return PG_GETARG_TEXT_PP(arg);
-}
-
 /*
  * SQL: mnemic.series(run uuid, metric text, t_from timestamptz, t_to
  * timestamptz, points int, method text) RETURNS TABLE (ts, value)
@@ -511,8 +448,8 @@ Datum
 mnemic_series(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	pg_uuid_t  *run = required_uuid(fcinfo, 0, "run");
-	text	   *metric = required_text(fcinfo, 1, "metric");
+	pg_uuid_t  *run = RequiredUuid(fcinfo, 0, "run");
+	text	   *metric = RequiredText(fcinfo, 1, "metric");
 	int			points = PG_ARGISNULL(4) ? 1000 : PG_GETARG_INT32(4);
 	SeriesMethod method = PG_ARGISNULL(5) ? SERIES_M4 :
 		parse_method(PG_GETARG_TEXT_PP(5));
@@ -524,8 +461,7 @@ mnemic_series(PG_FUNCTION_ARGS)
 	check_points(points);
 	InitMaterializedSRF(fcinfo, 0);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SpiConnect();
 	target = resolve_target(run, metric);
 	plan = plan_series(&target,
 					   PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMESTAMPTZ(2),
@@ -556,16 +492,15 @@ Datum
 mnemic_series_grid(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	pg_uuid_t  *run = required_uuid(fcinfo, 0, "run");
-	text	   *metric = required_text(fcinfo, 1, "metric");
+	pg_uuid_t  *run = RequiredUuid(fcinfo, 0, "run");
+	text	   *metric = RequiredText(fcinfo, 1, "metric");
 	int			points = PG_ARGISNULL(4) ? 1000 : PG_GETARG_INT32(4);
 	SeriesTarget target;
 	SeriesPlan	plan;
 
 	check_points(points);
 	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SpiConnect();
 	target = resolve_target(run, metric);
 	plan = plan_series(&target,
 					   PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMESTAMPTZ(2),
@@ -578,10 +513,10 @@ mnemic_series_grid(PG_FUNCTION_ARGS)
 		bool		nulls[5] = {false, false, false, plan.level < 0, gap == 0};
 
 		values[0] = TimestampTzGetDatum(plan.grid.start);
-		values[1] = usecs_interval(plan.grid.width);
+		values[1] = us_to_interval_datum(plan.grid.width);
 		values[2] = Int32GetDatum((int32) plan.grid.columns);
 		values[3] = Int32GetDatum(plan.level);
-		values[4] = usecs_interval(gap);
+		values[4] = us_to_interval_datum(gap);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();

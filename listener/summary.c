@@ -32,12 +32,9 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "downsample.h"
+#include "bucket.h"
+#include "spi_helpers.h"
 #include "summary.h"
-
-PG_FUNCTION_INFO_V1(mnemic_summary_append);
-PG_FUNCTION_INFO_V1(mnemic_summary_rebuild);
-PG_FUNCTION_INFO_V1(mnemic_summary_sum);
 
 #define SUMMARY_POINTS_PER_BUCKET 16
 #define SUMMARY_LEVELS_KEPT 11
@@ -62,28 +59,11 @@ static const Oid summary_col_types[SUMMARY_NCOLS] = {
 	INT8OID, TIMESTAMPTZOID
 };
 
-static SPIPlanPtr grid_select_plan = NULL;
-static SPIPlanPtr grid_insert_plan = NULL;
-static SPIPlanPtr grid_spacing_plan = NULL;
-static SPIPlanPtr run_period_plan = NULL;
-static SPIPlanPtr upsert_plan = NULL;
-
-/*
- * SQL: mnemic.summary_sum(a float8, b float8): a + b as BucketAggMerge adds
- * them, saturating to +/-Infinity.  float8 + raises an error on overflow,
- * which at commit would lose every run of the flush.
- */
-Datum
-mnemic_summary_sum(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(PG_GETARG_FLOAT8(0) + PG_GETARG_FLOAT8(1));
-}
-
 /*
  * Merge rule per column: see BucketAggMerge.  A row comparison with a NULL
  * side is NULL, so an all-missing incoming bucket keeps what is stored.
  */
-static const char *const upsert_sql =
+static KeptPlan upsert_plan = {
 "INSERT INTO mnemic.summary AS s (metric_id, level, bucket, n, sum,"
 " first_ts, first_v, last_ts, last_v, min_ts, min_v, max_ts, max_v,"
 " missing, missing_ts)"
@@ -114,50 +94,38 @@ static const char *const upsert_sql =
 "  THEN excluded.max_v ELSE s.max_v END,"
 " missing = s.missing + excluded.missing,"
 " missing_ts = CASE WHEN s.missing = 0 OR excluded.missing_ts < s.missing_ts"
-"  THEN excluded.missing_ts ELSE s.missing_ts END";
+"  THEN excluded.missing_ts ELSE s.missing_ts END",
+	/* metric ids, then the columns of summary_col_types, as arrays */
+	SUMMARY_NCOLS + 1,
+	{INT4ARRAYOID, INT2ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,
+		FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID,
+		TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID,
+		FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID,
+	TIMESTAMPTZARRAYOID}
+};
 
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+static KeptPlan grid_select_plan = {
+	"SELECT finest, coarsest, spacing FROM mnemic.summary_grid"
+	" WHERE metric_id = $1", 1, {INT4OID}
+};
 
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
+static KeptPlan grid_insert_plan = {
+	"INSERT INTO mnemic.summary_grid (metric_id, finest, coarsest, spacing)"
+	" VALUES ($1, $2, $3, $4) ON CONFLICT (metric_id) DO NOTHING",
+	4, {INT4OID, INT2OID, INT2OID, INT8OID}
+};
 
-static void
-prepare_plans(void)
-{
-	Oid			int4arg[1] = {INT4OID};
-	Oid			grid_args[4] = {INT4OID, INT2OID, INT2OID, INT8OID};
-	Oid			spacing_args[2] = {INT4OID, INT8OID};
-	Oid			upsert_args[SUMMARY_NCOLS + 1];
-	int			i;
+static KeptPlan grid_spacing_plan = {
+	"UPDATE mnemic.summary_grid SET spacing = $2"
+	" WHERE metric_id = $1 AND spacing IS NULL", 2, {INT4OID, INT8OID}
+};
 
-	if (upsert_plan != NULL)
-		return;
-	grid_select_plan = prepare_kept(
-		"SELECT finest, coarsest, spacing FROM mnemic.summary_grid"
-		" WHERE metric_id = $1", 1, int4arg);
-	grid_insert_plan = prepare_kept(
-		"INSERT INTO mnemic.summary_grid (metric_id, finest, coarsest, spacing)"
-		" VALUES ($1, $2, $3, $4) ON CONFLICT (metric_id) DO NOTHING",
-		4, grid_args);
-	grid_spacing_plan = prepare_kept(
-		"UPDATE mnemic.summary_grid SET spacing = $2"
-		" WHERE metric_id = $1 AND spacing IS NULL", 2, spacing_args);
-	run_period_plan = prepare_kept(
-		"SELECT (extract(epoch FROM r.period) * 1000000)::int8"
-		" FROM mnemic.metric m JOIN mnemic.run r ON r.id = m.run_id"
-		" WHERE m.id = $1", 1, int4arg);
-	upsert_args[0] = INT4ARRAYOID;
-	for (i = 0; i < SUMMARY_NCOLS; i++)
-		upsert_args[i + 1] = get_array_type(summary_col_types[i]);
-	upsert_plan = prepare_kept(upsert_sql, SUMMARY_NCOLS + 1, upsert_args);
-}
+static KeptPlan run_period_plan = {
+	"SELECT (extract(epoch FROM r.period) * 1000000)::int8"
+	" FROM mnemic.metric m JOIN mnemic.run r ON r.id = m.run_id"
+	" WHERE m.id = $1", 1, {INT4OID}
+};
+
 
 static int
 compare_int64(const void *a, const void *b)
@@ -206,7 +174,7 @@ fetch_grid(int32 metric_id, int *finest, int *coarsest, bool *has_spacing)
 	Datum		arg = Int32GetDatum(metric_id);
 	bool		isnull;
 
-	if (SPI_execute_plan(grid_select_plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(KeptPlanGet(&grid_select_plan), &arg, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading mnemic.summary_grid failed");
 	if (SPI_processed == 0)
 		return false;
@@ -244,7 +212,7 @@ metric_levels(int32 metric_id, const SeriesPoint *points, int n,
 			Datum		arg = Int32GetDatum(metric_id);
 			bool		isnull = true;
 
-			if (SPI_execute_plan(run_period_plan, &arg, NULL, true, 1) == SPI_OK_SELECT &&
+			if (SPI_execute_plan(KeptPlanGet(&run_period_plan), &arg, NULL, true, 1) == SPI_OK_SELECT &&
 				SPI_processed == 1)
 				basis = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 													SPI_tuptable->tupdesc, 1,
@@ -260,7 +228,7 @@ metric_levels(int32 metric_id, const SeriesPoint *points, int n,
 		args[3] = Int64GetDatum(spacing);
 		if (spacing <= 0)
 			nulls[3] = 'n';
-		if (SPI_execute_plan(grid_insert_plan, args, nulls, false, 0) != SPI_OK_INSERT)
+		if (SPI_execute_plan(KeptPlanGet(&grid_insert_plan), args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "writing mnemic.summary_grid failed");
 		if (!fetch_grid(metric_id, finest, coarsest, &has_spacing))
 			elog(ERROR, "mnemic.summary_grid row of metric %d vanished", metric_id);
@@ -269,7 +237,7 @@ metric_levels(int32 metric_id, const SeriesPoint *points, int n,
 	{
 		Datum		args[2] = {Int32GetDatum(metric_id), Int64GetDatum(spacing)};
 
-		if (SPI_execute_plan(grid_spacing_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		if (SPI_execute_plan(KeptPlanGet(&grid_spacing_plan), args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "updating mnemic.summary_grid failed");
 	}
 }
@@ -543,7 +511,7 @@ upsert_rows(const int32 *metric_ids, const SummaryRows *rows)
 														 typlen, typbyval,
 														 typalign));
 	}
-	if (SPI_execute_plan(upsert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(KeptPlanGet(&upsert_plan), args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "writing mnemic.summary failed");
 }
 
@@ -583,14 +551,12 @@ write_entries(SummaryEntry **entries, long nentries)
 	old = MemoryContextSwitchTo(work);
 	qsort(entries, nentries, sizeof(SummaryEntry *), compare_entries);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SpiConnect();
 	if (!ActiveSnapshotSet())
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed_snapshot = true;
 	}
-	prepare_plans();
 	rows_init(&rows, (int) Min(nentries, SUMMARY_UPSERT_CHUNK));
 	metric_ids = palloc(sizeof(int32) * rows.capacity);
 	for (i = 0; i < nentries; i++)
@@ -755,12 +721,8 @@ register_callbacks(void)
 	callbacks_registered = true;
 }
 
-/*
- * Drop what the accumulator holds for one metric (before its summaries are
- * rebuilt from its blocks, which already hold those points).
- */
-static void
-acc_forget_metric(int32 metric_id)
+void
+SummaryForgetMetric(int32 metric_id)
 {
 	int			d;
 
@@ -813,15 +775,13 @@ SummaryAppend(int32 metric_id, const TimestampTz *ts, const double *values,
 	{
 		AccEmitArg arg;
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SpiConnect();
 		if (!ActiveSnapshotSet())
 		{
 			PushActiveSnapshot(GetTransactionSnapshot());
 			pushed_snapshot = true;
 		}
-		prepare_plans();
-		metric_levels(metric_id, points, npoints, &finest, &coarsest);
+			metric_levels(metric_id, points, npoints, &finest, &coarsest);
 		if (pushed_snapshot)
 			PopActiveSnapshot();
 		SPI_finish();
@@ -834,159 +794,3 @@ SummaryAppend(int32 metric_id, const TimestampTz *ts, const double *values,
 	MemoryContextDelete(work);
 }
 
-/* SQL: mnemic.summary_append(metric_id int, ts timestamptz[], value float8[]) */
-Datum
-mnemic_summary_append(PG_FUNCTION_ARGS)
-{
-	int32		metric_id = PG_GETARG_INT32(0);
-	ArrayType  *ts_array = PG_GETARG_ARRAYTYPE_P(1);
-	ArrayType  *value_array = PG_GETARG_ARRAYTYPE_P(2);
-	Datum	   *ts_datums;
-	bool	   *ts_nulls;
-	Datum	   *value_datums;
-	bool	   *value_nulls;
-	int			nts;
-	int			nvalues;
-	TimestampTz *ts;
-	double	   *values;
-	int			i;
-
-	deconstruct_array(ts_array, TIMESTAMPTZOID, sizeof(TimestampTz), true,
-					  TYPALIGN_DOUBLE, &ts_datums, &ts_nulls, &nts);
-	deconstruct_array(value_array, FLOAT8OID, sizeof(float8), true,
-					  TYPALIGN_DOUBLE, &value_datums, &value_nulls, &nvalues);
-	if (nts != nvalues)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("ts and value arrays differ in length (%d and %d)",
-						nts, nvalues)));
-	ts = palloc(sizeof(TimestampTz) * Max(nts, 1));
-	values = palloc(sizeof(double) * Max(nts, 1));
-	for (i = 0; i < nts; i++)
-	{
-		if (ts_nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("timestamp %d of the points is NULL", i + 1)));
-		ts[i] = DatumGetTimestampTz(ts_datums[i]);
-		values[i] = value_nulls[i] ? 0.0 : DatumGetFloat8(value_datums[i]);
-	}
-	SummaryAppend(metric_id, ts, values, value_nulls, nts);
-	PG_RETURN_VOID();
-}
-
-/*
- * Points gathered from blocks before one SummaryAppend() call: each call
- * rewrites the metric's coarse buckets, so calling once per block would
- * rewrite the same rows thousands of times in one transaction.
- */
-#define REBUILD_CHUNK 262144
-
-typedef struct RebuildBuffer
-{
-	int32		metric_id;
-	int			n;
-	TimestampTz ts[REBUILD_CHUNK];
-	double		values[REBUILD_CHUNK];
-	bool		isnull[REBUILD_CHUNK];
-} RebuildBuffer;
-
-static void
-rebuild_flush(RebuildBuffer *buf)
-{
-	if (buf->n > 0)
-		SummaryAppend(buf->metric_id, buf->ts, buf->values, buf->isnull, buf->n);
-	buf->n = 0;
-}
-
-/* Add the points of one block row (ts[], value[]) to the buffer. */
-static int64
-rebuild_add_block(RebuildBuffer *buf, Datum ts_array, Datum value_array)
-{
-	Datum	   *ts_datums;
-	Datum	   *value_datums;
-	bool	   *value_nulls;
-	int			nts;
-	int			nvalues;
-	int			k;
-
-	deconstruct_array(DatumGetArrayTypeP(ts_array), TIMESTAMPTZOID,
-					  sizeof(TimestampTz), true, TYPALIGN_DOUBLE,
-					  &ts_datums, NULL, &nts);
-	deconstruct_array(DatumGetArrayTypeP(value_array), FLOAT8OID,
-					  sizeof(float8), true, TYPALIGN_DOUBLE,
-					  &value_datums, &value_nulls, &nvalues);
-	nts = Min(nts, nvalues);
-	for (k = 0; k < nts; k++)
-	{
-		if (buf->n == REBUILD_CHUNK)
-			rebuild_flush(buf);
-		buf->ts[buf->n] = DatumGetTimestampTz(ts_datums[k]);
-		buf->isnull[buf->n] = value_nulls[k];
-		buf->values[buf->n] = value_nulls[k] ? 0.0 : DatumGetFloat8(value_datums[k]);
-		buf->n++;
-	}
-	pfree(ts_datums);
-	pfree(value_datums);
-	pfree(value_nulls);
-	return nts;
-}
-
-/*
- * SQL: mnemic.summary_rebuild(metric_id int): forget the metric's summaries
- * and build them again from its blocks, in time order.  Returns the points
- * summarised.
- */
-Datum
-mnemic_summary_rebuild(PG_FUNCTION_ARGS)
-{
-	int32		metric_id = PG_GETARG_INT32(0);
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1] = {Int32GetDatum(metric_id)};
-	RebuildBuffer *buf;
-	SPIPlanPtr	plan;
-	Portal		portal;
-	int64		total = 0;
-
-	register_callbacks();
-	acc_forget_metric(metric_id);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("DELETE FROM mnemic.summary WHERE metric_id = $1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE ||
-		SPI_execute_with_args("DELETE FROM mnemic.summary_grid WHERE metric_id = $1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "clearing the summaries of metric %d failed", metric_id);
-
-	buf = palloc(sizeof(RebuildBuffer));
-	buf->metric_id = metric_id;
-	buf->n = 0;
-	plan = SPI_prepare("SELECT ts, value FROM mnemic.block WHERE metric_id = $1"
-					   " ORDER BY t_first", 1, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed");
-	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
-	for (;;)
-	{
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, 64);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tuple = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-
-			total += rebuild_add_block(buf,
-									   SPI_getbinval(tuple, desc, 1, &isnull),
-									   SPI_getbinval(tuple, desc, 2, &isnull));
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	rebuild_flush(buf);
-	SPI_cursor_close(portal);
-	SPI_finish();
-	PG_RETURN_INT64(total);
-}

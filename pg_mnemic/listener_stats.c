@@ -1,86 +1,24 @@
 /*
- * stats.c
- *	  The listener's counters in shared memory (stats.h) and the SQL
- *	  functions that read them: mnemic.listener_stats() and
- *	  mnemic.listener_malformed().
+ * listener_stats.c
+ *	  The SQL functions that read the listener's counters (listener/
+ *	  counters.h): mnemic.listener_stats() and mnemic.listener_malformed().
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
-#include "listener.h"
-#include "stats.h"
-
-MnemicStats *mnemic_stats = NULL;
-
-Size
-MnemicStatsShmemSize(void)
-{
-	return MAXALIGN(sizeof(MnemicStats));
-}
-
-/* Called from the shmem_startup_hook with AddinShmemInitLock held. */
-void
-MnemicStatsShmemInit(void)
-{
-	bool		found;
-	MnemicStats *stats;
-
-	stats = ShmemInitStruct("pg_mnemic stats", MnemicStatsShmemSize(), &found);
-	if (!found)
-	{
-		pg_atomic_uint64 *counter;
-
-		/* Every member before the mutex is a pg_atomic_uint64. */
-		for (counter = &stats->datagrams_received;
-			 (char *) counter < (char *) &stats->mutex;
-			 counter++)
-			pg_atomic_init_u64(counter, 0);
-		SpinLockInit(&stats->mutex);
-		stats->last_error_time = 0;
-		stats->last_error[0] = '\0';
-	}
-	mnemic_stats = stats;
-}
-
-void
-MnemicStatsMax(pg_atomic_uint64 *mark, uint64 v)
-{
-	uint64		old;
-
-	if (mnemic_stats == NULL)
-		return;
-	old = pg_atomic_read_u64(mark);
-	while (old < v)
-	{
-		if (pg_atomic_compare_exchange_u64(mark, &old, v))
-			break;
-	}
-}
-
-void
-MnemicStatsSetError(const char *msg)
-{
-	TimestampTz now = GetCurrentTimestamp();
-
-	if (mnemic_stats == NULL)
-		return;
-	SpinLockAcquire(&mnemic_stats->mutex);
-	strlcpy(mnemic_stats->last_error, msg, sizeof(mnemic_stats->last_error));
-	mnemic_stats->last_error_time = now;
-	SpinLockRelease(&mnemic_stats->mutex);
-}
+#include "listener/counters.h"
+#include "listener/listener.h"
 
 static void
 require_preloaded(void)
 {
-	if (mnemic_stats == NULL)
+	if (listener_counters == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_mnemic is not loaded through shared_preload_libraries"),
@@ -106,7 +44,7 @@ malformed_by_reason_jsonb(void)
 		appendStringInfo(&buf, "%s\"%s\": " INT64_FORMAT,
 						 r > DECODE_OK + 1 ? ", " : "",
 						 decode_reason_name((DecodeResult) r),
-						 counter(&mnemic_stats->malformed[r]));
+						 counter(&listener_counters->malformed[r]));
 	appendStringInfoChar(&buf, '}');
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 }
@@ -127,10 +65,10 @@ mnemic_listener_stats(PG_FUNCTION_ARGS)
 	int			r;
 	int64		malformed_total = 0;
 	TimestampTz error_time;
-	char		error_text[sizeof(mnemic_stats->last_error)];
+	char		error_text[sizeof(listener_counters->last_error)];
 	pid_t		receiver_pid = 0;
 	pid_t		inserter_pid = 0;
-	MnemicStats *s = mnemic_stats;
+	ListenerCounters *s = listener_counters;
 
 	require_preloaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -209,7 +147,7 @@ mnemic_listener_malformed(PG_FUNCTION_ARGS)
 		bool		nulls[2] = {false, false};
 
 		values[0] = CStringGetTextDatum(decode_reason_name((DecodeResult) r));
-		values[1] = Int64GetDatum(counter(&mnemic_stats->malformed[r]));
+		values[1] = Int64GetDatum(counter(&listener_counters->malformed[r]));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

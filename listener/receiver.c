@@ -1,5 +1,5 @@
 /*
- * worker.c
+ * receiver.c
  *	  The receiver: the background worker that owns the UDP socket.
  *
  * It does as little as possible per datagram so that the kernel buffer,
@@ -41,8 +41,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "counters.h"
 #include "listener.h"
-#include "stats.h"
 
 /* Datagrams taken per recvmmsg() call. */
 #define RECV_BATCH		64
@@ -243,7 +243,7 @@ read_control_data(struct msghdr *hdr, ReceiverSocket *rs, TimestampTz fallback)
 			memcpy(&drops, CMSG_DATA(cmsg), sizeof(drops));
 			if (drops != rs->kernel_drops_seen)
 			{
-				MnemicStatsAdd(&mnemic_stats->kernel_drops,
+				CountersAdd(&listener_counters->kernel_drops,
 							   (uint32) (drops - rs->kernel_drops_seen));
 				rs->kernel_drops_seen = drops;
 			}
@@ -259,18 +259,6 @@ read_control_data(struct msghdr *hdr, ReceiverSocket *rs, TimestampTz fallback)
 		}
 	}
 	return arrival;
-}
-
-static void
-wake_inserter(void)
-{
-	Latch	   *latch;
-
-	SpinLockAcquire(&listener_shared->mutex);
-	latch = listener_shared->inserter_latch;
-	SpinLockRelease(&listener_shared->mutex);
-	if (latch != NULL)
-		SetLatch(latch);
 }
 
 /*
@@ -320,13 +308,13 @@ drain_socket(ReceiverSocket *rs, ReceiveBuffers *rb)
 				dropped++;
 		}
 
-		MnemicStatsAdd(&mnemic_stats->datagrams_received, n);
-		MnemicStatsAdd(&mnemic_stats->bytes_received, bytes);
+		CountersAdd(&listener_counters->datagrams_received, n);
+		CountersAdd(&listener_counters->bytes_received, bytes);
 		if (dropped > 0)
-			MnemicStatsAdd(&mnemic_stats->ring_drops, dropped);
-		MnemicStatsMax(&mnemic_stats->ring_high_water, RingUsed(ring));
+			CountersAdd(&listener_counters->ring_drops, dropped);
+		CountersMax(&listener_counters->ring_high_water, RingUsed(ring));
 		if (n > (int) dropped)
-			wake_inserter();
+			ListenerWakeInserter();
 
 		if (n < RECV_BATCH || ShutdownRequestPending || ConfigReloadPending)
 			return;
@@ -383,7 +371,6 @@ answer_database_check(void)
 {
 	uint32		request = pg_atomic_read_u32(&listener_shared->db_check_request);
 	bool		exists;
-	Latch	   *latch;
 
 	if (request == pg_atomic_read_u32(&listener_shared->db_check_done))
 		return;
@@ -396,12 +383,7 @@ answer_database_check(void)
 						exists ? LISTENER_DB_EXISTS : LISTENER_DB_MISSING);
 	pg_write_barrier();
 	pg_atomic_write_u32(&listener_shared->db_check_done, request);
-
-	SpinLockAcquire(&listener_shared->mutex);
-	latch = listener_shared->inserter_latch;
-	SpinLockRelease(&listener_shared->mutex);
-	if (latch != NULL)
-		SetLatch(latch);
+	ListenerWakeInserter();
 }
 
 static bool
@@ -501,7 +483,7 @@ ListenerReceiverMain(Datum arg)
 	if (rs.sock != PGINVALID_SOCKET)
 		drain_socket(&rs, rb);
 	close_socket(&rs);
-	wake_inserter();
+	ListenerWakeInserter();
 
 	/* Exit code 1: the postmaster restarts us unless it is shutting down. */
 	proc_exit(1);

@@ -1,13 +1,15 @@
 /*
- * stats.h
- *	  Listener counters in shared memory, read by mnemic.listener_stats().
+ * counters.h
+ *	  The listener's counters in shared memory: what was received, stored
+ *	  and dropped, and how the flushes went.  mnemic.listener_stats()
+ *	  (pg_mnemic/listener_stats.c) reads them.
  *
  * Counters are atomics so the receiver, the inserter and any backend running
  * mnemic.ingest_datagram() can bump them without a lock; the last error text
  * is guarded by a spinlock.
  */
-#ifndef MNEMIC_STATS_H
-#define MNEMIC_STATS_H
+#ifndef MNEMIC_COUNTERS_H
+#define MNEMIC_COUNTERS_H
 
 #include "port/atomics.h"
 #include "storage/spin.h"
@@ -15,7 +17,7 @@
 
 #include "decode.h"
 
-typedef struct MnemicStats
+typedef struct ListenerCounters
 {
 	pg_atomic_uint64 datagrams_received;	/* taken off the socket */
 	pg_atomic_uint64 bytes_received;
@@ -36,25 +38,25 @@ typedef struct MnemicStats
 	slock_t		mutex;						/* protects the two below */
 	TimestampTz last_error_time;
 	char		last_error[512];
-} MnemicStats;
+} ListenerCounters;
 
-extern MnemicStats *mnemic_stats;	/* NULL when not preloaded */
+extern ListenerCounters *listener_counters;	/* NULL when not preloaded */
 
-extern Size MnemicStatsShmemSize(void);
-extern void MnemicStatsShmemInit(void);
+extern Size CountersShmemSize(void);
+extern void CountersShmemInit(void);
 
 /* Bump a counter; a no-op when the library was not preloaded. */
 static inline void
-MnemicStatsAdd(pg_atomic_uint64 *counter, uint64 n)
+CountersAdd(pg_atomic_uint64 *counter, uint64 n)
 {
-	if (mnemic_stats != NULL)
+	if (listener_counters != NULL)
 		pg_atomic_fetch_add_u64(counter, n);
 }
 
 /* Raise a high-water mark to v if it is lower. */
-extern void MnemicStatsMax(pg_atomic_uint64 *mark, uint64 v);
+extern void CountersMax(pg_atomic_uint64 *mark, uint64 v);
 
-/* Remember the most recent error for listener_stats(). */
-extern void MnemicStatsSetError(const char *msg);
+/* Remember the most recent error, for listener_stats(). */
+extern void CountersSetError(const char *msg);
 
-#endif							/* MNEMIC_STATS_H */
+#endif							/* MNEMIC_COUNTERS_H */

@@ -1,5 +1,5 @@
 /*
- * housekeeping.c
+ * delete_runs.c
  *	  Deleting runs: mnemic.delete_run(run) and
  *	  mnemic.drop_runs_older_than(age).
  *
@@ -16,6 +16,8 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
+
+#include "listener/spi_helpers.h"
 
 PG_FUNCTION_INFO_V1(mnemic_delete_run);
 PG_FUNCTION_INFO_V1(mnemic_drop_runs_older_than);
@@ -74,8 +76,7 @@ mnemic_delete_run(PG_FUNCTION_ARGS)
 	int			n;
 	uint64		deleted = 0;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SpiConnect();
 	ids = select_run_ids("SELECT id FROM mnemic.run WHERE uuid = $1",
 						 UUIDOID, UUIDPGetDatum(run), &n);
 	if (n > 0)
@@ -101,8 +102,7 @@ mnemic_drop_runs_older_than(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("age must not be negative"),
 				 errhint("drop_runs_older_than('30 days') deletes runs last seen more than 30 days ago.")));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SpiConnect();
 	ids = select_run_ids("SELECT id FROM mnemic.run"
 						 " WHERE last_seen < now() - $1",
 						 INTERVALOID, IntervalPGetDatum(age), &n);

@@ -13,6 +13,7 @@
 #define MNEMIC_SUMMARY_H
 
 #include "postgres.h"
+
 #include "datatype/timestamp.h"
 
 /* ts need not be sorted; isnull may be NULL. */
@@ -21,6 +22,12 @@ extern void SummaryAppend(int32 metric_id, const TimestampTz *ts,
 
 /* Write what the current (sub)transaction appended now, not at commit. */
 extern void SummaryWritePending(void);
+
+/*
+ * Drop what is accumulated for one metric and not yet written (before its
+ * summaries are rebuilt from its blocks, which already hold those points).
+ */
+extern void SummaryForgetMetric(int32 metric_id);
 
 /*
  * Summary levels: level L has buckets SummaryLevelWidth(L) = 1 ms * 4^L

@@ -1,0 +1,73 @@
+/*
+ * spi_helpers.c
+ *	  Kept statements, a cursor loop and checks around SPI (spi_helpers.h).
+ */
+#include "postgres.h"
+
+#include "spi_helpers.h"
+
+void
+SpiConnect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_mnemic: SPI_connect failed");
+}
+
+SPIPlanPtr
+KeptPlanGet(KeptPlan *kp)
+{
+	if (kp->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(kp->sql, kp->nargs, kp->argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "pg_mnemic: SPI_prepare failed for \"%s\": %s",
+				 kp->sql, SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		kp->plan = plan;
+	}
+	return kp->plan;
+}
+
+uint64
+KeptPlanExec(KeptPlan *kp, Datum *values, const char *nulls, bool read_only,
+			 long count)
+{
+	int			rc = SPI_execute_plan(KeptPlanGet(kp), values, nulls,
+									  read_only, count);
+
+	if (rc < 0)
+		elog(ERROR, "pg_mnemic: \"%s\" failed: %s", kp->sql,
+			 SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+int32
+SpiResultInt32(int col)
+{
+	bool		isnull;
+	Datum		d = SpiResult(0, col, &isnull);
+
+	if (isnull)
+		elog(ERROR, "pg_mnemic: unexpected NULL in column %d", col);
+	return DatumGetInt32(d);
+}
+
+void
+SpiForEachRow(SPIPlanPtr plan, Datum *args, const char *nulls, long fetch,
+			  SpiRowFn fn, void *arg)
+{
+	Portal		portal = SPI_cursor_open(NULL, plan, args, nulls, true);
+	bool		more = true;
+
+	while (more)
+	{
+		SPI_cursor_fetch(portal, true, fetch);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 row = 0; row < SPI_processed && more; row++)
+			more = fn(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, arg);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+}
