@@ -3,7 +3,8 @@
 --
 --   mnemic_reader  reads: the listing, series and export functions, the
 --                  tables and views.  mnemic-web connects as a reader.
---   mnemic_owner   a reader that may also delete runs.
+--   mnemic_owner   a reader that may also delete runs and merge small
+--                  blocks (compact_blocks).
 --
 -- Roles belong to the cluster, not the database, so they are created only
 -- when missing: CREATE EXTENSION in a second database must not fail.
@@ -40,7 +41,7 @@ BEGIN
           AND p.proname IN ('tracers', 'runs', 'run_info', 'metrics',
                             'series', 'series_grid', 'export_csv',
                             'lttb', 'm4', 'listener_stats',
-                            'listener_malformed')
+                            'listener_malformed', 'block_capacity')
     LOOP
         EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO mnemic_reader', f);
     END LOOP;
@@ -48,6 +49,10 @@ END
 $$;
 
 GRANT EXECUTE ON FUNCTION mnemic.delete_run(uuid),
-    mnemic.drop_runs_older_than(interval) TO mnemic_owner;
+    mnemic.drop_runs_older_than(interval),
+    mnemic.compact_blocks(interval, uuid) TO mnemic_owner;
 GRANT DELETE ON mnemic.run, mnemic.metric, mnemic.block, mnemic.summary,
     mnemic.summary_grid TO mnemic_owner;
+-- compact_blocks rewrites blocks and widens metric.max_span.
+GRANT INSERT ON mnemic.block TO mnemic_owner;
+GRANT UPDATE (max_span) ON mnemic.metric TO mnemic_owner;

@@ -1,6 +1,7 @@
--- schema.sql: tables and views of pg_mnemic.  The install script
--- pg_mnemic--<version>.sql is this file followed by the other sql/*.sql parts,
--- concatenated by pg_mnemic.mk in the order it names them.
+-- schema.sql: the tables, types and views of pg_mnemic, all of them.  The
+-- install script pg_mnemic--<version>.sql is this file followed by the other
+-- sql/*.sql parts (one per concept, functions only), concatenated by
+-- pg_mnemic.mk in the order it names them; roles.sql comes last.
 
 \echo Use "CREATE EXTENSION pg_mnemic" to load this file. \quit
 
@@ -64,6 +65,55 @@ CREATE INDEX block_metric_time ON mnemic.block (metric_id, t_first);
 -- Finds the small blocks mnemic.compact_blocks() merges (half of the store's
 -- 248-point blocks); full blocks have no entry here.
 CREATE INDEX block_small ON mnemic.block (metric_id) WHERE n < 124;
+
+-- Points per block row, as the library writes them (listener/block.h):
+-- what mnemic.compact_blocks() fills blocks up to.  The partial index
+-- block_small above names half of it.
+CREATE FUNCTION mnemic.block_capacity()
+RETURNS int
+AS 'MODULE_PATHNAME', 'mnemic_block_capacity'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- Summaries: per metric, per level, per time bucket, the aggregates M4 and
+-- avg need.  Level L has buckets 1 ms * 4^L long (L = 0..17), aligned on
+-- the PostgreSQL epoch (2000-01-01 00:00 UTC).  A metric keeps the levels
+-- summary_grid.finest..coarsest (11 of them): finest is chosen at the
+-- metric's first block so that a finest bucket holds 16 points or more at
+-- the block's median spacing (else the run's period, else 100 ms).
+-- Finite values only enter n/sum/first/last/min/max; NULL, NaN and
+-- +/-Infinity are "missing" and only counted in missing/missing_ts.
+-- Rows are maintained by the store (listener/summary.c) in the transaction
+-- that writes the points: merged in memory, then upserted once per
+-- transaction, or at the end of each run's subtransaction in the listener.
+-- Rows of deleted runs go with mnemic.delete_run(); there is no foreign key.
+CREATE TABLE mnemic.summary_grid (
+    metric_id int PRIMARY KEY,
+    finest    smallint NOT NULL,    -- finest level kept for this metric
+    coarsest  smallint NOT NULL,    -- coarsest level kept
+    spacing   bigint                -- typical point spacing (us), when known
+);
+
+CREATE TABLE mnemic.summary (
+    metric_id  int NOT NULL,
+    level      smallint NOT NULL,
+    bucket     timestamptz NOT NULL,     -- start of the bucket
+    n          bigint NOT NULL,          -- finite values
+    sum        float8 NOT NULL,          -- of the finite values (saturates, below)
+    first_ts   timestamptz,              -- earliest finite point (ties: lower value)
+    first_v    float8,
+    last_ts    timestamptz,              -- latest finite point (ties: higher value)
+    last_v     float8,
+    min_ts     timestamptz,              -- lowest value (ties: earlier ts)
+    min_v      float8,
+    max_ts     timestamptz,              -- highest value (ties: earlier ts)
+    max_v      float8,
+    missing    bigint NOT NULL,          -- NULL / NaN / Infinity points
+    missing_ts timestamptz,              -- earliest of them
+    PRIMARY KEY (metric_id, level, bucket)
+) WITH (fillfactor = 80);
+
+-- A point of a series, as the downsampling aggregates return them.
+CREATE TYPE mnemic.point AS (ts timestamptz, value float8);
 
 -- Every stored point with names, for plain SQL.
 CREATE VIEW mnemic.samples AS

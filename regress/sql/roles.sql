@@ -1,5 +1,6 @@
 -- Roles: mnemic_reader reads (mnemic-web connects as one), mnemic_owner
--- may also delete runs.  Both exist once the extension is created.
+-- may also delete runs and merge small blocks.  Both exist once the
+-- extension is created.
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 
@@ -25,9 +26,10 @@ SELECT count(*) FROM mnemic.export_csv('00000000-0000-4000-8000-00000000e001');
 SELECT count(*) FROM mnemic.samples WHERE run = '00000000-0000-4000-8000-00000000e001';
 SELECT mnemic.lttb(ts, v, 2) FROM (VALUES ('2026-06-01 00:00:00+00'::timestamptz, 1.0::float8),
     ('2026-06-01 00:00:01+00', 2), ('2026-06-01 00:00:02+00', 3)) t (ts, v);
--- ...but cannot delete, write or rebuild.
+-- ...but cannot delete, write, merge or rebuild.
 SELECT mnemic.delete_run('00000000-0000-4000-8000-00000000e001');
 SELECT mnemic.drop_runs_older_than('1 day');
+SELECT mnemic.compact_blocks('0 seconds');
 DELETE FROM mnemic.run;
 SELECT mnemic.import_series('regress-roles', '00000000-0000-4000-8000-00000000e002', 'cpu',
     ARRAY[now()], ARRAY[1]::float8[]);
@@ -39,8 +41,15 @@ SET ROLE regress_mnemic_nobody;
 SELECT * FROM mnemic.runs();
 RESET ROLE;
 
--- The owner role deletes.
+-- The owner role merges small blocks and deletes.  A second import made
+-- the run's metric two small blocks; merged, the points are the same.
+SELECT mnemic.import_series('regress-roles', '00000000-0000-4000-8000-00000000e001', 'cpu',
+    ARRAY['2026-06-01 00:00:02+00']::timestamptz[], ARRAY[3]::float8[]);
 SET ROLE regress_mnemic_admin;
+SELECT mnemic.compact_blocks('0 seconds', '00000000-0000-4000-8000-00000000e001');
+SELECT count(*) AS blocks, sum(b.n) AS points FROM mnemic.block b
+JOIN mnemic.metric m ON m.id = b.metric_id JOIN mnemic.run r ON r.id = m.run_id
+WHERE r.uuid = '00000000-0000-4000-8000-00000000e001';
 SELECT mnemic.delete_run('00000000-0000-4000-8000-00000000e001');
 SELECT count(*) FROM mnemic.runs('regress-roles');
 RESET ROLE;
