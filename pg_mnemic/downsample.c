@@ -85,6 +85,19 @@ ColumnGridMake(TimestampTz t_from, TimestampTz t_to, int points, int64 unit)
 	return grid;
 }
 
+bool
+PixelGridMake(TimestampTz t_from, TimestampTz t_to, int points, int64 unit,
+			  ColumnGrid *grid)
+{
+	int64		pixel = (t_to - t_from) / points;
+
+	Assert(points > 0 && unit > 0 && t_to >= t_from);
+	grid->start = FloorDiv(t_from, unit) * unit;
+	grid->width = Max(pixel / unit, 1) * unit;
+	grid->columns = ceil_div(t_to - grid->start + 1, grid->width);
+	return grid->columns <= 2 * (int64) points;
+}
+
 void
 ColumnEmitterInit(ColumnEmitter *em, PointList *out, int64 gap)
 {

@@ -49,6 +49,16 @@ extern void PointListAppend(PointList *list, TimestampTz ts, double value,
 extern ColumnGrid ColumnGridMake(TimestampTz t_from, TimestampTz t_to,
 								 int points, int64 unit);
 
+/*
+ * The grid of a chart `points` pixels wide: columns a whole number of units
+ * wide but no wider than a pixel, (t_to - t_from) / points (at least one
+ * unit), starting at t_from rounded down to a multiple of unit and covering
+ * [t_from, t_to].  A column wider than a pixel would let two pixel columns
+ * share one min/max.  False when that takes more than 2 * points columns
+ * (unit too coarse for this range); the grid is filled in anyway.
+ */
+extern bool PixelGridMake(TimestampTz t_from, TimestampTz t_to, int points,
+						  int64 unit, ColumnGrid *grid);
 
 /*
  * Emitting column aggregates, in column order.  Between two columns whose

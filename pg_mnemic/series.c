@@ -209,18 +209,24 @@ plan_series(const SeriesTarget *target, bool from_null, TimestampTz t_from,
 	plan.t_from = t_from;
 	plan.t_to = t_to;
 
-	per_column = (t_to - t_from + 1) / points;
+	/*
+	 * The coarsest summary level on whose buckets a grid of pixel-wide
+	 * columns can be laid (PixelGridMake); raw points when none can.
+	 */
+	per_column = (t_to - t_from) / points;
 	if (target->has_summary)
 	{
 		for (level = target->coarsest; level >= target->finest; level--)
-			if (SummaryLevelWidth(level) <= per_column)
+			if (SummaryLevelWidth(level) <= per_column &&
+				PixelGridMake(t_from, t_to, points, SummaryLevelWidth(level),
+							  &plan.grid))
 			{
 				plan.level = level;
 				break;
 			}
 	}
-	plan.grid = ColumnGridMake(t_from, t_to, points,
-							   plan.level >= 0 ? SummaryLevelWidth(plan.level) : 1);
+	if (plan.level < 0)
+		(void) PixelGridMake(t_from, t_to, points, 1, &plan.grid);
 	return plan;
 }
 

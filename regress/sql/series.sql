@@ -107,6 +107,33 @@ SELECT * FROM check_m4(NULL, NULL, 100000);
 SELECT * FROM mnemic.series_grid('00000000-0000-4000-8000-00000000a001', 'wave',
                                  '2026-01-01 00:03:00.5+00', '2026-01-01 00:09:00+00', 50);
 
+-- A column is never wider than a pixel, (t_to - t_from) / points: two
+-- pixel columns must not share one min/max.  So there are at least as many
+-- columns as pixels, and (the level chosen so) at most twice as many.  A
+-- metric of one point a second for 9,999 s, at several widths; M4 from
+-- summaries still equals M4 over the raw points on each grid.
+SELECT mnemic.import_series('regress-series', '00000000-0000-4000-8000-00000000a001',
+                            'long', array_agg(t ORDER BY t), array_agg((i % 17)::float8 ORDER BY t))
+FROM generate_series(0, 9999) i,
+     LATERAL (SELECT timestamptz '2026-02-01 00:00:00+00' + i * interval '1 s') AS x (t);
+SELECT p AS points, g.level, g.columns,
+       g.columns BETWEEN p AND 2 * p AS columns_ok,
+       g.column_width <= interval '9999 s' / p AS pixel_wide,
+       (SELECT array_agg((s.ts, s.value)::mnemic.point ORDER BY s.o)
+        FROM mnemic.series('00000000-0000-4000-8000-00000000a001', 'long',
+                           '2026-02-01 00:00:00+00', '2026-02-01 02:46:39+00', p, 'm4')
+             WITH ORDINALITY AS s (ts, value, o))
+       = (SELECT mnemic.m4(x.ts, x.value, g.grid_start,
+                           g.grid_start + g.columns * g.column_width - interval '1 microsecond',
+                           g.columns)
+          FROM mnemic.samples x
+          WHERE x.run = '00000000-0000-4000-8000-00000000a001' AND x.metric = 'long')
+       AS same_as_raw
+FROM unnest(ARRAY[7, 50, 100, 333, 1000]) p,
+     LATERAL mnemic.series_grid('00000000-0000-4000-8000-00000000a001', 'long',
+                                '2026-02-01 00:00:00+00', '2026-02-01 02:46:39+00', p) g
+ORDER BY p;
+
 -- Reference LTTB in PL/pgSQL, step by step as Steinarsson describes it, on
 -- points sorted by (ts, value).
 CREATE FUNCTION ref_lttb(pts mnemic.point[], threshold int)
