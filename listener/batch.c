@@ -346,13 +346,34 @@ StoreBatchAddSeries(StoreBatch *batch, const char *tracer,
 					const bool *isnull, int n)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(batch->cxt);
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz first = 0;
+	TimestampTz last = 0;
 	RunBuffer  *rb;
 	SeriesBuffer *sb = NULL;
 	char	   *name = to_utf8(batch, metric);
 	ListCell   *lc;
 
-	rb = batch_run(batch, run, "import", now);
+	/*
+	 * History arrives now but happened when its points say: the run's
+	 * first_seen, last_seen and started come from them, so that listings
+	 * show when it ran and retention treats old history as old.
+	 */
+	for (int i = 0; i < n; i++)
+	{
+		if (i == 0 || ts[i] < first)
+			first = ts[i];
+		if (i == 0 || ts[i] > last)
+			last = ts[i];
+	}
+	if (n == 0)
+		first = last = GetCurrentTimestamp();
+	rb = batch_run(batch, run, "import", first);
+	rb->last_arrival = Max(rb->last_arrival, last);
+	if (!rb->has_started || first < rb->started)
+	{
+		rb->has_started = true;
+		rb->started = first;
+	}
 	if (tracer != NULL)
 		rb->tracer = to_utf8(batch, tracer);
 

@@ -53,7 +53,7 @@ typedef struct RunBuffer
 {
 	pg_uuid_t	uuid;			/* hash key, keep first */
 	const char *protocol;		/* for a run created by this batch */
-	TimestampTz first_arrival;
+	TimestampTz first_arrival;	/* imports: their first and last point */
 	TimestampTz last_arrival;
 	int64		datagrams;
 	int64		samples;

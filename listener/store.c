@@ -151,7 +151,7 @@ static KeptPlan plans[PLAN_COUNT] = {
 		"tracer_id = coalesce($8, tracer_id), host = coalesce($9, host), "
 		"pid = coalesce($10, pid), program = coalesce($11, program), "
 		"python_version = coalesce($12, python_version), "
-		"period = coalesce($13, period), started = coalesce($14, started), "
+		"period = coalesce($13, period), started = least(started, $14), "
 		"ended = coalesce($15, ended) WHERE ctid = $16 AND id = $1 "
 		"RETURNING ctid",
 		18, {INT4OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID,

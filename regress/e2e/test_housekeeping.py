@@ -36,3 +36,21 @@ def test_worker_merges_small_blocks_of_old_data(cluster):
         "SELECT ts, value FROM mnemic.samples WHERE run = %s ORDER BY ts",
         (str(run),))
     assert after == before and len(after) == 5
+
+
+def test_retention_drops_runs_older_than_it_and_keeps_the_rest(cluster):
+    # Imported history is as old as its points; a run fed now is new.
+    old, new = new_run(), new_run()
+    cluster.query(
+        "SELECT mnemic.import_series('history', %s, 'm',"
+        " ARRAY['2020-01-01 00:00:00+00', '2020-01-01 00:00:01+00']::timestamptz[],"
+        " ARRAY[1, 2]::float8[])", (str(old),))
+    cluster.send_udp([legacy_row(new, [1])])
+    wait_until(lambda: stored_samples(cluster, new), lambda n: n == 1)
+    cluster.reload(**{"pg_mnemic.retention": "30d"})
+    wait_until(lambda: cluster.query(
+        "SELECT count(*) FROM mnemic.run WHERE uuid = %s", (str(old),)),
+        lambda r: r == [(0,)])
+    assert stored_samples(cluster, new) == 1
+    wait_until(lambda: cluster.log(),
+               lambda log: "dropped 1 run" in log)

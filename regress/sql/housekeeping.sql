@@ -3,8 +3,10 @@
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 
+-- Runs of points from the last minute (an imported run is as old as its
+-- points say).
 SELECT mnemic.import_series('regress-housekeeping', ('00000000-0000-4000-8000-00000000d00' || i)::uuid,
-    m, ARRAY['2026-05-01 00:00:00+00', '2026-05-01 00:00:01+00']::timestamptz[], ARRAY[1, 2]::float8[])
+    m, ARRAY[now() - interval '1 minute', now()], ARRAY[1, 2]::float8[])
 FROM generate_series(1, 4) i, (VALUES ('x'), ('y')) v (m);
 
 -- What is stored for the runs of this test: runs, metrics, blocks,
@@ -36,6 +38,15 @@ SELECT * FROM housekeeping_rows;
 SELECT run FROM mnemic.runs('regress-housekeeping');
 SELECT mnemic.drop_runs_older_than('1 day');
 SELECT mnemic.drop_runs_older_than('-1 day');
+
+-- Imported history is as old as its points: retention drops it.
+SELECT mnemic.import_series('regress-housekeeping', '00000000-0000-4000-8000-00000000d005',
+    'x', ARRAY['2026-05-01 00:00:00+00', '2026-05-01 00:00:01+00']::timestamptz[],
+    ARRAY[1, 2]::float8[]);
+SELECT started, first_seen, last_seen FROM mnemic.run
+WHERE uuid = '00000000-0000-4000-8000-00000000d005';
+SELECT mnemic.drop_runs_older_than('1 day');
+SELECT count(*) FROM mnemic.run WHERE uuid = '00000000-0000-4000-8000-00000000d005';
 
 SELECT mnemic.delete_run('00000000-0000-4000-8000-00000000d004');
 SELECT * FROM housekeeping_rows;
