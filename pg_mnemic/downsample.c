@@ -377,6 +377,10 @@ LttbSortedPoints(const SeriesPoint *points, int64 n, int threshold,
 		finite[nfinite++] = points[i];
 	}
 
+	/* Only missing values: one NULL point, as M4 and avg give. */
+	if (nfinite == 0 && n > 0)
+		PointListAppend(out, points[0].ts, 0.0, true);
+
 	nchosen = lttb_choose(finite, nfinite, threshold, chosen);
 	for (i = 0; i < nchosen; i++)
 	{
@@ -542,8 +546,9 @@ mnemic_lttb_final(PG_FUNCTION_ARGS)
 	DownsampleState *state;
 	PointList	out;
 
+	/* no rows: no points, as for rows that are all NULL */
 	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(point_type_oid(fcinfo)));
 	state = (DownsampleState *) PG_GETARG_POINTER(0);
 	SortPoints(state->points.points, state->points.n);
 	PointListInit(&out, Min(state->points.n, state->target));
@@ -560,7 +565,7 @@ mnemic_m4_final(PG_FUNCTION_ARGS)
 	PointList	out;
 
 	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(point_type_oid(fcinfo)));
 	state = (DownsampleState *) PG_GETARG_POINTER(0);
 	SortPoints(state->points.points, state->points.n);
 	grid = ColumnGridMake(state->t_from, state->t_to, state->target, 1);

@@ -53,9 +53,11 @@ FROM readings;
 SELECT g, cardinality(mnemic.lttb(ts, v, 3)) FROM readings, LATERAL (SELECT extract(minute FROM ts) < 8 AS g) x
 WHERE ts IS NOT NULL GROUP BY g ORDER BY g;
 
--- No rows: NULL.  Only skipped rows: an empty array.
-SELECT mnemic.lttb(ts, v, 3) IS NULL AS no_rows FROM readings WHERE false;
-SELECT mnemic.m4(ts, v, now(), now(), 3) FROM readings WHERE v IS NULL;
+-- No rows, or only skipped ones: an empty array.
+SELECT mnemic.lttb(ts, v, 3) AS no_rows, mnemic.m4(ts, v, now(), now(), 3) AS no_rows
+FROM readings WHERE false;
+SELECT mnemic.lttb(ts, v, 3) AS skipped, mnemic.m4(ts, v, now(), now(), 3) AS skipped
+FROM readings WHERE v IS NULL;
 
 -- Bad arguments.
 SELECT mnemic.lttb(ts, v, 0) FROM readings;

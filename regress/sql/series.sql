@@ -279,6 +279,17 @@ SELECT count(*) FILTER (WHERE value IS NULL) AS nulls,
        count(*) FILTER (WHERE value IS NULL AND ts > '2026-01-01 00:01:40+00') AS nulls_in_hole
 FROM mnemic.series('00000000-0000-4000-8000-00000000a002', 'gappy', points => 4);
 
+-- A metric whose values are all missing: one NULL point, at the first of
+-- them, whatever the method; raw returns them as stored.
+SELECT mnemic.import_series('regress-series', '00000000-0000-4000-8000-00000000a002', 'unmeasured',
+    ARRAY['2026-01-01 00:00:01+00', '2026-01-01 00:00:02+00', '2026-01-01 00:00:03+00']::timestamptz[],
+    ARRAY[NULL, 'NaN', 'Infinity']::float8[]);
+SELECT method, array_agg(s.ts ORDER BY s.ts) AS ts, array_agg(s.value ORDER BY s.ts) AS value
+FROM unnest(ARRAY['m4', 'avg', 'lttb', 'raw']) method,
+     LATERAL mnemic.series('00000000-0000-4000-8000-00000000a002', 'unmeasured',
+                           points => 10, method => method) s
+GROUP BY method ORDER BY method;
+
 -- ---------------------------------------------------------------------
 -- Edges.  A run described but without any point (legacy header only).
 SELECT mnemic.ingest_datagram(convert_to(
