@@ -40,6 +40,7 @@
 #include "counters.h"
 #include "decode.h"
 #include "listener.h"
+#include "spi_helpers.h"
 #include "store.h"
 
 /* How often to look again for a missing database or extension. */
@@ -166,8 +167,7 @@ extension_state(char *version, size_t size)
 	{
 		bool		isnull;
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "pg_mnemic inserter: SPI_connect failed");
+		SpiConnect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		if (SPI_execute("SELECT extversion FROM pg_catalog.pg_extension "
 						"WHERE extname = 'pg_mnemic'", true, 1) == SPI_OK_SELECT &&
@@ -440,7 +440,7 @@ run_housekeeping_sql(const char *activity, const char *function,
 		probe_arg[0] = CStringGetTextDatum(function);
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
-		SPI_connect();
+		SpiConnect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		SPI_execute_with_args("SELECT to_regprocedure($1) IS NOT NULL",
 							  1, probe_type, probe_arg, NULL, true, 1);

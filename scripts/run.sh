@@ -12,10 +12,6 @@ PGDATA="$RUN/pg"
 PG_PORT=${MNEMIC_PG_PORT:-15432}
 UDP_PORT=${MNEMIC_UDP_PORT:-12013}
 WEB_PORT=${FRONT_END_PORT:-12111}
-BINDIR=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO=sudo
 
 "$ROOT/scripts/install-deps.sh"
 BINDIR=$(pg_config --bindir)
