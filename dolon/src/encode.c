@@ -7,8 +7,9 @@
  * Python (used by the tests against docs/vectors/) build single messages and
  * whole datagrams from plain values.
  */
-#include "dolon_core.h"
+#include "encode.h"
 
+#include <math.h>
 #include <string.h>
 
 void

@@ -13,7 +13,7 @@
  * (Only resolving a host name inside PQconnectStart may block; give an
  * address, or hostaddr=, to avoid even that.)
  */
-#include "dolon_core.h"
+#include "libpq.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>

@@ -6,17 +6,18 @@
  * registry of profiled functions; nothing lives in C globals except the
  * registry's change counter and the lazily loaded libpq symbols.
  */
-#include "dolon_core.h"
+#include "state.h"
+
+#include "clock.h"
+#include "encode.h"
+#include "libpq.h"
+#include "procstat.h"
+#include "profiler.h"
+#include "sender.h"
 
 #if PY_VERSION_HEX < 0x03090000
 DolonState *dolon_state_for_py38 = NULL;
 #endif
-
-DolonState *
-dolon_state(PyObject *module)
-{
-	return (DolonState *) PyModule_GetState(module);
-}
 
 static PyObject *
 module_profile_stats(PyObject *module, PyObject *unused)

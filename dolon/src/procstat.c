@@ -11,13 +11,16 @@
  *	- memory %: (MemTotal - MemAvailable) / MemTotal;
  *	- resident memory from /proc/self/statm.
  */
-#include "dolon_core.h"
+#include "procstat.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 /* Read up to size-1 bytes of a /proc file; returns the length or -1. */
 static ssize_t
@@ -263,7 +266,7 @@ sampler_read(Sampler *s, int metric)
 	return NAN;
 }
 
-void
+static void
 sampler_prime(Sampler *s)
 {
 	s->prev_system.valid = 0;

@@ -19,9 +19,11 @@
  * Every counter is updated with the GIL held, so counts are exact across
  * threads without further locking.
  */
-#include "dolon_core.h"
+#include "profiler.h"
 
 #include <structmember.h>
+
+#include "clock.h"
 
 static uint64_t registry_version_counter = 0;
 
@@ -31,7 +33,7 @@ dolon_registry_version(void)
 	return (int) registry_version_counter;
 }
 
-void
+static void
 dolon_registry_bump(void)
 {
 	registry_version_counter++;

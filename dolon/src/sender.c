@@ -17,17 +17,23 @@
  * Sending never blocks and never raises: the socket is non-blocking, and
  * errors (no listener, ICMP unreachable, full buffers) are counted only.
  */
-#include "dolon_core.h"
+#include "sender.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <structmember.h>
+
+#include "clock.h"
+#include "encode.h"
+#include "procstat.h"
+#include "profiler.h"
 
 typedef enum SourceKind
 {

@@ -1,0 +1,47 @@
+/*
+ * procstat.h
+ *	  The built-in measurements, read from /proc and the clocks (procstat.c).
+ */
+#ifndef DOLON_PROCSTAT_H
+#define DOLON_PROCSTAT_H
+
+#include <stdint.h>
+
+#include "state.h"
+
+typedef enum BuiltinMetric
+{
+	BUILTIN_CPU_PERCENT = 1,	/* system-wide CPU %, as psutil.cpu_percent */
+	BUILTIN_VIRTUAL_MEMORY_PERCENT,	/* (total - available) / total */
+	BUILTIN_MEMORY_USE,			/* this process's RSS in GiB (as 0.2.0) */
+	BUILTIN_PROCESS_CPU_PERCENT,	/* this process's CPU % since last read */
+	BUILTIN_THREAD_COUNT,
+	BUILTIN_OPEN_FDS,
+	BUILTIN_GC_COLLECTIONS,		/* collections of all generations so far */
+	BUILTIN_RSS_MB,				/* this process's RSS in MB */
+	BUILTIN_LAST
+} BuiltinMetric;
+
+typedef struct CpuTimes
+{
+	uint64_t	busy;			/* jiffies */
+	uint64_t	total;
+	int64_t		proc_ns;		/* process CPU time */
+	int64_t		wall_ns;		/* monotonic time of the reading */
+	int			valid;
+} CpuTimes;
+
+typedef struct Sampler
+{
+	PyObject_HEAD
+	CpuTimes	prev_system;
+	CpuTimes	prev_process;
+	double		last_system_percent;
+	double		last_process_percent;
+	PyObject   *gc_get_stats;
+} Sampler;
+
+extern int	dolon_procstat_init_types(PyObject *module, DolonState *st);
+extern double sampler_read(Sampler *s, int metric);
+
+#endif							/* DOLON_PROCSTAT_H */

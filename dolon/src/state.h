@@ -1,0 +1,41 @@
+/*
+ * state.h
+ *	  The state of one instance of dolon._core (PEP 489 module state).
+ *
+ * module.c creates and clears it; the other files reach it from a module
+ * (dolon_state) or from one of the module's types (PyType_GetModuleState),
+ * and never keep a piece of it in a C global.
+ */
+#ifndef DOLON_STATE_H
+#define DOLON_STATE_H
+
+#include "compat.h"
+
+typedef struct DolonState
+{
+	PyTypeObject *profile_stats_type;
+	PyTypeObject *profiled_function_type;
+	PyTypeObject *profiled_coroutine_type;
+	PyTypeObject *sampler_type;
+	PyTypeObject *sender_type;
+	PyTypeObject *pg_connection_type;
+	PyObject   *registry;		/* dict: qualname -> ProfileStats */
+	PyObject   *gc_get_stats;	/* gc.get_stats, for gc collections */
+} DolonState;
+
+static inline DolonState *
+dolon_state(PyObject *module)
+{
+	return (DolonState *) PyModule_GetState(module);
+}
+
+/*
+ * Python 3.8 has no PyType_GetModuleState (nor types that know their
+ * module): module.c remembers the one state there is.
+ */
+#if PY_VERSION_HEX < 0x03090000
+extern DolonState *dolon_state_for_py38;
+#define PyType_GetModuleState(type) ((void *) dolon_state_for_py38)
+#endif
+
+#endif							/* DOLON_STATE_H */
