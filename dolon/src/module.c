@@ -1,10 +1,12 @@
 /*
  * module.c
- *	  dolon._core: module state and multi-phase initialisation (PEP 489).
+ *	  dolon._core: module state, multi-phase initialisation (PEP 489), and
+ *	  the module-level functions.
  *
  * Each instance of the module (one per interpreter) owns its types and its
- * registry of profiled functions; nothing lives in C globals except the
- * registry's change counter and the lazily loaded libpq symbols.
+ * registry of profiled functions; the only C globals are the lazily loaded
+ * libpq symbols (one library per process) and, on Python 3.8 alone, the
+ * pointer that stands in for PyType_GetModuleState.
  */
 #include "state.h"
 
@@ -12,6 +14,7 @@
 #include "encode.h"
 #include "libpq.h"
 #include "procstat.h"
+#include "profile_stats.h"
 #include "profiler.h"
 #include "sender.h"
 
@@ -20,15 +23,22 @@ DolonState *dolon_state_for_py38 = NULL;
 #endif
 
 static PyObject *
+module_clear_stats(PyObject *module, PyObject *unused)
+{
+	profile_registry_reset(&dolon_state(module)->profiles);
+	Py_RETURN_NONE;
+}
+
+static PyObject *
 module_profile_stats(PyObject *module, PyObject *unused)
 {
-	return PyDict_Values(dolon_state(module)->registry);
+	return PyDict_Values(dolon_state(module)->profiles.by_qualname);
 }
 
 static PyObject *
 module_registry_version(PyObject *module, PyObject *unused)
 {
-	return PyLong_FromLong(dolon_registry_version());
+	return PyLong_FromUnsignedLongLong(dolon_state(module)->profiles.version);
 }
 
 static PyObject *
@@ -40,7 +50,7 @@ module_wallclock_us(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
 	{"profile", dolon_profile, METH_VARARGS,
 	"profile(func, is_async) -> ProfiledFunction"},
-	{"clear", dolon_clear, METH_NOARGS,
+	{"clear", module_clear_stats, METH_NOARGS,
 	"clear(): zero every profiler statistic and empty the registry"},
 	{"profile_stats", module_profile_stats, METH_NOARGS,
 	"profile_stats() -> list of the registered ProfileStats"},
@@ -60,8 +70,7 @@ module_exec(PyObject *module)
 #if PY_VERSION_HEX < 0x03090000
 	dolon_state_for_py38 = st;
 #endif
-	st->registry = PyDict_New();
-	if (st->registry == NULL)
+	if (profile_registry_init(&st->profiles, module) < 0)
 		return -1;
 	gc = PyImport_ImportModule("gc");
 	if (gc == NULL)
@@ -85,13 +94,13 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 {
 	DolonState *st = dolon_state(module);
 
-	Py_VISIT(st->profile_stats_type);
+	Py_VISIT(st->profiles.stats_type);
+	Py_VISIT(st->profiles.by_qualname);
 	Py_VISIT(st->profiled_function_type);
 	Py_VISIT(st->profiled_coroutine_type);
 	Py_VISIT(st->sampler_type);
 	Py_VISIT(st->sender_type);
 	Py_VISIT(st->pg_connection_type);
-	Py_VISIT(st->registry);
 	Py_VISIT(st->gc_get_stats);
 	return 0;
 }
@@ -101,13 +110,13 @@ module_clear(PyObject *module)
 {
 	DolonState *st = dolon_state(module);
 
-	Py_CLEAR(st->profile_stats_type);
+	Py_CLEAR(st->profiles.stats_type);
+	Py_CLEAR(st->profiles.by_qualname);
 	Py_CLEAR(st->profiled_function_type);
 	Py_CLEAR(st->profiled_coroutine_type);
 	Py_CLEAR(st->sampler_type);
 	Py_CLEAR(st->sender_type);
 	Py_CLEAR(st->pg_connection_type);
-	Py_CLEAR(st->registry);
 	Py_CLEAR(st->gc_get_stats);
 	return 0;
 }

@@ -8,183 +8,18 @@
  * functools.update_wrapper fills (__wrapped__, __name__, __doc__ ...), and a
  * descriptor __get__ so that decorated methods bind like functions.
  *
- * Statistics live in a ProfileStats object per __qualname__, shared by every
- * wrapper of that name (as dolon 0.2.0 keyed them by name), and registered in
- * the module's registry dict, which the tracer reads.  clear() zeroes all of
- * them and empties the registry; a wrapper called afterwards registers its
- * statistics again, so decorated functions keep working and rejoin the
- * tracer.  Calls in flight across a clear() belong to the old epoch and do
- * not touch the zeroed counters.
- *
- * Every counter is updated with the GIL held, so counts are exact across
- * threads without further locking.
+ * The counters are a ProfileStats from the module's registry
+ * (profile_stats.c).  The call path allocates nothing for a sync function:
+ * it bumps the counters around one vectorcall of the wrapped function.  An
+ * async function's call returns a ProfiledCoroutine, which times the
+ * coroutine from its first step to its end.
  */
 #include "profiler.h"
 
 #include <structmember.h>
 
 #include "clock.h"
-
-static uint64_t registry_version_counter = 0;
-
-int
-dolon_registry_version(void)
-{
-	return (int) registry_version_counter;
-}
-
-static void
-dolon_registry_bump(void)
-{
-	registry_version_counter++;
-}
-
-/* ------------------------------------------------------------------------
- * ProfileStats
- * ------------------------------------------------------------------------ */
-
-double
-profile_stats_average_seconds(const ProfileStats *s)
-{
-	if (s->completed == 0)
-		return 0.0;
-	return ((double) s->total_ns / (double) s->completed) / 1e9;
-}
-
-static void
-profile_stats_reset(ProfileStats *s)
-{
-	s->hits = 0;
-	s->active = 0;
-	s->completed = 0;
-	s->total_ns = 0;
-	s->epoch++;
-}
-
-static void
-profile_stats_dealloc(ProfileStats *self)
-{
-	PyTypeObject *tp = Py_TYPE(self);
-
-	Py_XDECREF(self->name);
-	Py_XDECREF(self->qualname);
-	tp->tp_free((PyObject *) self);
-	Py_DECREF(tp);
-}
-
-static PyObject *
-profile_stats_get_hits(ProfileStats *self, void *closure)
-{
-	return PyLong_FromUnsignedLongLong(self->hits);
-}
-
-static PyObject *
-profile_stats_get_active(ProfileStats *self, void *closure)
-{
-	return PyLong_FromLongLong(self->active);
-}
-
-static PyObject *
-profile_stats_get_completed(ProfileStats *self, void *closure)
-{
-	return PyLong_FromUnsignedLongLong(self->completed);
-}
-
-static PyObject *
-profile_stats_get_average(ProfileStats *self, void *closure)
-{
-	return PyFloat_FromDouble(profile_stats_average_seconds(self));
-}
-
-static PyObject *
-profile_stats_get_registered(ProfileStats *self, void *closure)
-{
-	return PyBool_FromLong(self->registered);
-}
-
-static PyObject *
-profile_stats_repr(ProfileStats *self)
-{
-	return PyUnicode_FromFormat("<ProfileStats %U hits=%llu active=%lld>",
-								self->qualname,
-								(unsigned long long) self->hits,
-								(long long) self->active);
-}
-
-static PyGetSetDef profile_stats_getset[] = {
-	{"hits", (getter) profile_stats_get_hits, NULL, "calls started", NULL},
-	{"active_instances", (getter) profile_stats_get_active, NULL,
-	"calls running now", NULL},
-	{"completed", (getter) profile_stats_get_completed, NULL,
-	"calls finished", NULL},
-	{"average_time", (getter) profile_stats_get_average, NULL,
-	"mean seconds per completed call", NULL},
-	{"registered", (getter) profile_stats_get_registered, NULL,
-	"present in the registry the tracer reads", NULL},
-	{NULL}
-};
-
-static PyMemberDef profile_stats_members[] = {
-	{"name", T_OBJECT, offsetof(ProfileStats, name), READONLY,
-	"metric prefix: the qualname with '.' replaced by '_'"},
-	{"qualname", T_OBJECT, offsetof(ProfileStats, qualname), READONLY, NULL},
-	{NULL}
-};
-
-static PyType_Slot profile_stats_slots[] = {
-	{Py_tp_dealloc, profile_stats_dealloc},
-	{Py_tp_repr, profile_stats_repr},
-	{Py_tp_getset, profile_stats_getset},
-	{Py_tp_members, profile_stats_members},
-	{Py_tp_doc, "Statistics of one profiled function name."},
-	{0, NULL}
-};
-
-static PyType_Spec profile_stats_spec = {
-	.name = "dolon._core.ProfileStats",
-	.basicsize = sizeof(ProfileStats),
-	.flags = Py_TPFLAGS_DEFAULT,
-	.slots = profile_stats_slots,
-};
-
-/*
- * The registered statistics for qualname, created on first use.  Returns a
- * new reference.
- */
-static ProfileStats *
-stats_for_qualname(DolonState *st, PyObject *qualname)
-{
-	PyObject   *found;
-	ProfileStats *s;
-
-	found = PyDict_GetItemWithError(st->registry, qualname);
-	if (found != NULL && Py_IS_TYPE(found, st->profile_stats_type))
-	{
-		Py_INCREF(found);
-		return (ProfileStats *) found;
-	}
-	if (PyErr_Occurred())
-		return NULL;
-
-	s = PyObject_New(ProfileStats, st->profile_stats_type);
-	if (s == NULL)
-		return NULL;
-	s->hits = s->completed = 0;
-	s->active = s->total_ns = 0;
-	s->epoch = 0;
-	s->registered = 0;
-	s->qualname = Py_NewRef(qualname);
-	s->name = PyObject_CallMethod(qualname, "replace", "ss", ".", "_");
-	if (s->name == NULL || PyDict_SetItem(st->registry, qualname,
-										  (PyObject *) s) < 0)
-	{
-		Py_DECREF(s);
-		return NULL;
-	}
-	s->registered = 1;
-	dolon_registry_bump();
-	return s;
-}
+#include "profile_stats.h"
 
 /* ------------------------------------------------------------------------
  * ProfiledFunction: the decorator's result
@@ -195,7 +30,7 @@ typedef struct ProfiledFunction
 	PyObject_HEAD
 	PyObject   *func;
 	ProfileStats *stats;
-	PyObject   *registry;		/* the module's registry dict */
+	PyObject   *module;			/* dolon._core, whose registry holds stats */
 	PyTypeObject *coroutine_type;
 	PyObject   *dict;
 	PyObject   *weakreflist;
@@ -204,32 +39,18 @@ typedef struct ProfiledFunction
 } ProfiledFunction;
 
 /*
- * After clear() the statistics are out of the registry; put them back (or
- * adopt the ones a newer decoration of the same name registered meanwhile).
- * Never raises: the host program's call must go on whatever happens here.
+ * After a clear() the statistics are out of the registry: rejoin it, with
+ * these statistics or with those a newer decoration of the same name
+ * registered meanwhile.  Never raises.
  */
-static ProfileStats *
-profiled_function_reregister(ProfiledFunction *pf)
+static dolon_noinline ProfileStats *
+profiled_function_rejoin(ProfiledFunction *pf)
 {
-	ProfileStats *s = pf->stats;
-	PyObject   *found;
+	DolonState *st = dolon_state(pf->module);
+	ProfileStats *s = profile_registry_rejoin(&st->profiles, pf->stats);
 
-	found = PyDict_GetItemWithError(pf->registry, s->qualname);
-	if (found != NULL && found != (PyObject *) s &&
-		Py_IS_TYPE(found, Py_TYPE(s)))
-	{
-		Py_INCREF(found);
-		pf->stats = (ProfileStats *) found;
-		Py_DECREF(s);
-		return pf->stats;
-	}
-	if (found == NULL && !PyErr_Occurred() &&
-		PyDict_SetItem(pf->registry, s->qualname, (PyObject *) s) == 0)
-	{
-		s->registered = 1;
-		dolon_registry_bump();
-	}
-	PyErr_Clear();
+	if (s != pf->stats)
+		Py_SETREF(pf->stats, (ProfileStats *) Py_NewRef(s));
 	return s;
 }
 
@@ -238,7 +59,7 @@ profiled_function_stats(ProfiledFunction *pf)
 {
 	if (likely(pf->stats->registered))
 		return pf->stats;
-	return profiled_function_reregister(pf);
+	return profiled_function_rejoin(pf);
 }
 
 static PyObject *
@@ -323,7 +144,7 @@ profiled_function_traverse(ProfiledFunction *self, visitproc visit, void *arg)
 	Py_VISIT(Py_TYPE(self));
 	Py_VISIT(self->func);
 	Py_VISIT(self->dict);
-	Py_VISIT(self->registry);
+	Py_VISIT(self->module);
 	Py_VISIT(self->stats);
 	return 0;
 }
@@ -333,7 +154,7 @@ profiled_function_clear(ProfiledFunction *self)
 {
 	Py_CLEAR(self->func);
 	Py_CLEAR(self->dict);
-	Py_CLEAR(self->registry);
+	Py_CLEAR(self->module);
 	Py_CLEAR(self->stats);
 	return 0;
 }
@@ -787,13 +608,13 @@ dolon_profile(PyObject *module, PyObject *args)
 		return NULL;
 	}
 	pf->func = Py_NewRef(func);
-	pf->registry = Py_NewRef(st->registry);
+	pf->module = Py_NewRef(module);
 	pf->coroutine_type = (PyTypeObject *) Py_NewRef(st->profiled_coroutine_type);
 	pf->dict = NULL;
 	pf->weakreflist = NULL;
 	pf->is_async = is_async;
 	pf->vectorcall = is_async ? profiled_async_call : profiled_sync_call;
-	pf->stats = stats_for_qualname(st, qualname);
+	pf->stats = profile_registry_get(&st->profiles, qualname);
 	Py_DECREF(qualname);
 	if (pf->stats == NULL)
 	{
@@ -804,35 +625,9 @@ dolon_profile(PyObject *module, PyObject *args)
 	return (PyObject *) pf;
 }
 
-/* clear(): zero every statistic and empty the registry. */
-PyObject *
-dolon_clear(PyObject *module, PyObject *unused)
-{
-	DolonState *st = dolon_state(module);
-	PyObject   *key,
-			   *value;
-	Py_ssize_t	pos = 0;
-
-	while (PyDict_Next(st->registry, &pos, &key, &value))
-	{
-		if (Py_IS_TYPE(value, st->profile_stats_type))
-		{
-			profile_stats_reset((ProfileStats *) value);
-			((ProfileStats *) value)->registered = 0;
-		}
-	}
-	PyDict_Clear(st->registry);
-	dolon_registry_bump();
-	Py_RETURN_NONE;
-}
-
 int
 dolon_profiler_init_types(PyObject *module, DolonState *st)
 {
-	st->profile_stats_type = (PyTypeObject *)
-		PyType_FromModuleAndSpec(module, &profile_stats_spec, NULL);
-	if (st->profile_stats_type == NULL)
-		return -1;
 	st->profiled_function_type = (PyTypeObject *)
 		PyType_FromModuleAndSpec(module, &profiled_function_spec, NULL);
 	if (st->profiled_function_type == NULL)
@@ -850,9 +645,7 @@ dolon_profiler_init_types(PyObject *module, DolonState *st)
 		PyType_FromModuleAndSpec(module, &profiled_coroutine_spec, NULL);
 	if (st->profiled_coroutine_type == NULL)
 		return -1;
-	if (PyModule_AddObjectRef(module, "ProfileStats",
-							  (PyObject *) st->profile_stats_type) < 0 ||
-		PyModule_AddObjectRef(module, "ProfiledFunction",
+	if (PyModule_AddObjectRef(module, "ProfiledFunction",
 							  (PyObject *) st->profiled_function_type) < 0 ||
 		PyModule_AddObjectRef(module, "ProfiledCoroutine",
 							  (PyObject *) st->profiled_coroutine_type) < 0)

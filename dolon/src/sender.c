@@ -33,18 +33,14 @@
 #include "clock.h"
 #include "encode.h"
 #include "procstat.h"
-#include "profiler.h"
+#include "profile_stats.h"
 
 typedef enum SourceKind
 {
 	SOURCE_BUILTIN,				/* code: BuiltinMetric */
-	SOURCE_PROFILE,				/* code: PROFILE_* of stats */
+	SOURCE_PROFILE,				/* code: ProfileStatistic of stats */
 	SOURCE_EXTERNAL				/* code: index into the tick's value list */
 } SourceKind;
-
-#define PROFILE_HITS		0
-#define PROFILE_ACTIVE		1
-#define PROFILE_AVERAGE		2
 
 typedef struct MetricSource
 {
@@ -535,7 +531,7 @@ sender_add_profile(Sender *s, PyObject *args)
 
 	if (!PyArg_ParseTuple(args, "UOi:add_profile", &name, &stats, &which))
 		return NULL;
-	if (st == NULL || !Py_IS_TYPE(stats, st->profile_stats_type))
+	if (st == NULL || !Py_IS_TYPE(stats, st->profiles.stats_type))
 		return PyErr_Format(PyExc_TypeError, "add_profile needs ProfileStats");
 	if (which < PROFILE_HITS || which > PROFILE_AVERAGE)
 		return PyErr_Format(PyExc_ValueError, "unknown statistic %d", which);
@@ -593,12 +589,7 @@ compute_values(Sender *s, PyObject *external)
 				v = sampler_read(s->sampler, src->code);
 				break;
 			case SOURCE_PROFILE:
-				if (src->code == PROFILE_HITS)
-					v = (double) src->stats->hits;
-				else if (src->code == PROFILE_ACTIVE)
-					v = (double) src->stats->active;
-				else
-					v = profile_stats_average_seconds(src->stats);
+				v = profile_stats_read(src->stats, src->code);
 				break;
 			case SOURCE_EXTERNAL:
 				if (src->code < nexternal)

@@ -10,16 +10,16 @@
 #define DOLON_STATE_H
 
 #include "compat.h"
+#include "profile_stats.h"
 
 typedef struct DolonState
 {
-	PyTypeObject *profile_stats_type;
+	ProfileRegistry profiles;	/* @profiler statistics by qualname */
 	PyTypeObject *profiled_function_type;
 	PyTypeObject *profiled_coroutine_type;
 	PyTypeObject *sampler_type;
 	PyTypeObject *sender_type;
 	PyTypeObject *pg_connection_type;
-	PyObject   *registry;		/* dict: qualname -> ProfileStats */
 	PyObject   *gc_get_stats;	/* gc.get_stats, for gc collections */
 } DolonState;
 
