@@ -1,119 +1,18 @@
 /*
  * encode.c
- *	  Binary v1 wire encoding, byte for byte as docs/protocol.md specifies.
+ *	  encode_describe, encode_ticks, encode_end, encode_datagram: binary v1
+ *	  messages and datagrams built from plain Python values.
  *
- * The helpers write little-endian fields into caller-provided memory; the
- * sender builds datagrams with them, and the encode_* functions exposed to
- * Python (used by the tests against docs/vectors/) build single messages and
- * whole datagrams from plain values.
+ * The tests check these against docs/vectors/ byte for byte.  They write
+ * through wire.c, as the sender does, so a vector that passes here pins the
+ * layout the sender puts on the wire.
  */
 #include "encode.h"
 
 #include <math.h>
 #include <string.h>
 
-void
-wire_put_u8(uint8_t *p, uint8_t v)
-{
-	p[0] = v;
-}
-
-void
-wire_put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t) v;
-	p[1] = (uint8_t) (v >> 8);
-}
-
-void
-wire_put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) v;
-	p[1] = (uint8_t) (v >> 8);
-	p[2] = (uint8_t) (v >> 16);
-	p[3] = (uint8_t) (v >> 24);
-}
-
-void
-wire_put_i64(uint8_t *p, int64_t v)
-{
-	uint64_t	u = (uint64_t) v;
-	int			i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t) (u >> (8 * i));
-}
-
-void
-wire_put_f64(uint8_t *p, double v)
-{
-	uint64_t	u;
-
-	memcpy(&u, &v, sizeof(u));
-	wire_put_i64(p, (int64_t) u);
-}
-
-void
-wire_datagram_header(uint8_t *p, uint8_t flags, uint16_t count,
-					 const uint8_t run[16], uint32_t seq)
-{
-	memcpy(p, "MNEM", 4);
-	p[4] = 1;
-	p[5] = flags;
-	wire_put_u16(p + 6, count);
-	memcpy(p + 8, run, 16);
-	wire_put_u32(p + 24, seq);
-}
-
-void
-wire_message_header(uint8_t *p, uint8_t kind, uint16_t body_len)
-{
-	p[0] = kind;
-	p[1] = 0;
-	wire_put_u16(p + 2, body_len);
-}
-
-/* A str16 at p; returns the bytes written.  Caller checked len <= 1024. */
-size_t
-wire_put_str16(uint8_t *p, const char *s, size_t len)
-{
-	wire_put_u16(p, (uint16_t) len);
-	memcpy(p + 2, s, len);
-	return 2 + len;
-}
-
-/*
- * UTF-8 of a str checked against the protocol's limits: at most 1,024
- * bytes, no NUL.  what names the field in the error message.
- */
-const char *
-wire_checked_utf8(PyObject *str, Py_ssize_t *len, const char *what)
-{
-	const char *s;
-
-	if (!PyUnicode_Check(str))
-	{
-		PyErr_Format(PyExc_TypeError, "%s must be str, not %.100s",
-					 what, Py_TYPE(str)->tp_name);
-		return NULL;
-	}
-	s = PyUnicode_AsUTF8AndSize(str, len);
-	if (s == NULL)
-		return NULL;
-	if (*len > DOLON_MAX_NAME)
-	{
-		PyErr_Format(PyExc_ValueError,
-					 "%s is %zd bytes of UTF-8; the protocol allows %d",
-					 what, *len, DOLON_MAX_NAME);
-		return NULL;
-	}
-	if (memchr(s, '\0', *len) != NULL)
-	{
-		PyErr_Format(PyExc_ValueError, "%s contains a NUL character", what);
-		return NULL;
-	}
-	return s;
-}
+#include "wire.h"
 
 /* ------------------------------------------------------------------------
  * Python entry points
@@ -156,7 +55,7 @@ encode_describe(PyObject *module, PyObject *args, PyObject *kwargs)
 	"python_version"};
 	Py_ssize_t	n,
 				i;
-	size_t		body = 8 + 4 + 4 + 2 + 2 + 2;
+	size_t		body = V1_DESCRIBE_FIXED;
 	PyObject   *result = NULL;
 	uint8_t    *p;
 
@@ -203,13 +102,9 @@ encode_describe(PyObject *module, PyObject *args, PyObject *kwargs)
 	p = (uint8_t *) PyBytes_AS_STRING(result);
 	wire_message_header(p, V1_DESCRIBE, (uint16_t) body);
 	p += V1_MSG_HEADER_SIZE;
-	wire_put_i64(p, start_us);
-	wire_put_u32(p + 8, pid);
-	wire_put_u32(p + 12, period_us);
-	wire_put_u16(p + 16, (uint16_t) total);
-	wire_put_u16(p + 18, (uint16_t) first);
-	wire_put_u16(p + 20, (uint16_t) n);
-	p += 22;
+	wire_describe_fixed(p, start_us, pid, period_us, (uint16_t) total,
+						(uint16_t) first, (uint16_t) n);
+	p += V1_DESCRIBE_FIXED;
 	for (i = 0; i < 4; i++)
 		p += wire_put_str16(p, utf8[i], lens[i]);
 	for (i = 0; i < n; i++)
@@ -292,11 +187,7 @@ encode_ticks(PyObject *module, PyObject *args)
 	p = (uint8_t *) PyBytes_AS_STRING(result);
 	wire_message_header(p, V1_TICKS, (uint16_t) body);
 	p += V1_MSG_HEADER_SIZE;
-	wire_put_i64(p, base_us);
-	wire_put_u16(p + 8, (uint16_t) first);
-	wire_put_u16(p + 10, (uint16_t) v);
-	wire_put_u16(p + 12, (uint16_t) t);
-	wire_put_u16(p + 14, 0);
+	wire_ticks_fixed(p, base_us, (uint16_t) first, (uint16_t) v, (uint16_t) t);
 	p += V1_TICKS_FIXED;
 	for (i = 0; i < t; i++)
 	{
@@ -351,11 +242,11 @@ encode_end(PyObject *module, PyObject *args)
 
 	if (!PyArg_ParseTuple(args, "L:encode_end", &end_us))
 		return NULL;
-	result = PyBytes_FromStringAndSize(NULL, V1_MSG_HEADER_SIZE + 8);
+	result = PyBytes_FromStringAndSize(NULL, V1_MSG_HEADER_SIZE + V1_END_SIZE);
 	if (result == NULL)
 		return NULL;
 	p = (uint8_t *) PyBytes_AS_STRING(result);
-	wire_message_header(p, V1_END, 8);
+	wire_message_header(p, V1_END, V1_END_SIZE);
 	wire_put_i64(p + V1_MSG_HEADER_SIZE, end_us);
 	return result;
 }
@@ -428,8 +319,8 @@ encode_datagram(PyObject *module, PyObject *args, PyObject *kwargs)
 	if (result == NULL)
 		goto done;
 	p = (uint8_t *) PyBytes_AS_STRING(result);
-	wire_datagram_header(p, auth != Py_None ? 1 : 0, (uint16_t) n, run_bytes,
-						 (uint32_t) seqno);
+	wire_datagram_header(p, auth != Py_None ? V1_FLAG_AUTH : 0, (uint16_t) n,
+						 run_bytes, (uint32_t) seqno);
 	p += V1_HEADER_SIZE;
 	for (i = 0; i < n; i++)
 	{

@@ -31,9 +31,9 @@
 #include <structmember.h>
 
 #include "clock.h"
-#include "encode.h"
 #include "procstat.h"
 #include "profile_stats.h"
+#include "wire.h"
 
 typedef enum SourceKind
 {
@@ -215,12 +215,9 @@ queue_describe(Sender *s, int64_t now_us)
 			return -1;
 		wire_message_header(p, V1_DESCRIBE, (uint16_t) body);
 		p += V1_MSG_HEADER_SIZE;
-		wire_put_i64(p, s->start_us);
-		wire_put_u32(p + 8, s->pid);
-		wire_put_u32(p + 12, s->period_us);
-		wire_put_u16(p + 16, (uint16_t) s->nmetrics);
-		wire_put_u16(p + 18, (uint16_t) first);
-		wire_put_u16(p + 20, (uint16_t) count);
+		wire_describe_fixed(p, s->start_us, s->pid, s->period_us,
+							(uint16_t) s->nmetrics, (uint16_t) first,
+							(uint16_t) count);
 		p += V1_DESCRIBE_FIXED;
 		for (i = 0; i < 4; i++)
 			p += wire_put_str16(p, strs[i], lens[i]);
@@ -283,11 +280,8 @@ queue_pending_ticks(Sender *s)
 	{
 		wire_message_header(p, V1_TICKS, (uint16_t) body);
 		p += V1_MSG_HEADER_SIZE;
-		wire_put_i64(p, s->pending_base_us);
-		wire_put_u16(p + 8, 0);
-		wire_put_u16(p + 10, (uint16_t) s->pending_width);
-		wire_put_u16(p + 12, (uint16_t) s->pending_ticks);
-		wire_put_u16(p + 14, 0);
+		wire_ticks_fixed(p, s->pending_base_us, 0, (uint16_t) s->pending_width,
+						 (uint16_t) s->pending_ticks);
 		memcpy(p + V1_TICKS_FIXED, s->pending, s->pending_len);
 	}
 	s->pending_ticks = 0;
@@ -312,14 +306,11 @@ queue_wide_tick(Sender *s, int64_t ts_us)
 			return;
 		wire_message_header(p, V1_TICKS, (uint16_t) body);
 		p += V1_MSG_HEADER_SIZE;
-		wire_put_i64(p, ts_us);
-		wire_put_u16(p + 8, (uint16_t) first);
-		wire_put_u16(p + 10, (uint16_t) n);
-		wire_put_u16(p + 12, 1);
-		wire_put_u16(p + 14, 0);
-		wire_put_u32(p + 16, 0);
+		wire_ticks_fixed(p, ts_us, (uint16_t) first, (uint16_t) n, 1);
+		p += V1_TICKS_FIXED;
+		wire_put_u32(p, 0);		/* the one tick is at the base time */
 		for (i = 0; i < n; i++)
-			wire_put_f64(p + 20 + 8 * i, s->values[first + i]);
+			wire_put_f64(p + 4 + 8 * i, s->values[first + i]);
 	}
 }
 
@@ -673,10 +664,10 @@ sender_end(Sender *s, PyObject *arg)
 	if (s->describe_due && s->nmetrics > 0)
 		queue_describe(s, ts_us);
 	queue_pending_ticks(s);
-	p = packer_reserve(s, V1_MSG_HEADER_SIZE + 8);
+	p = packer_reserve(s, V1_MSG_HEADER_SIZE + V1_END_SIZE);
 	if (p != NULL)
 	{
-		wire_message_header(p, V1_END, 8);
+		wire_message_header(p, V1_END, V1_END_SIZE);
 		wire_put_i64(p + V1_MSG_HEADER_SIZE, ts_us);
 	}
 	packer_send(s);
