@@ -636,17 +636,6 @@ sender_tick(Sender *s, PyObject *const *args, Py_ssize_t nargs)
 	Py_RETURN_NONE;
 }
 
-static PyObject *
-sender_flush(Sender *s, PyObject *unused)
-{
-	if (!s->json)
-	{
-		queue_pending_ticks(s);
-		packer_send(s);
-	}
-	Py_RETURN_NONE;
-}
-
 /* end(ts_us): send what is pending, then END.  Idempotent. */
 static PyObject *
 sender_end(Sender *s, PyObject *arg)
@@ -747,7 +736,6 @@ static PyMethodDef sender_methods[] = {
 	"add_external(name) -> index: a value passed to tick()"},
 	{"tick", (PyCFunction) (void (*) (void)) sender_tick, METH_FASTCALL,
 	"tick(ts_us, external_values): measure one tick and send when due"},
-	{"flush", (PyCFunction) sender_flush, METH_NOARGS, NULL},
 	{"end", (PyCFunction) sender_end, METH_O,
 	"end(ts_us): flush, then send END (v1)"},
 	{"send_raw", (PyCFunction) sender_send_raw, METH_O, NULL},
