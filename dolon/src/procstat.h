@@ -5,9 +5,9 @@
 #ifndef DOLON_PROCSTAT_H
 #define DOLON_PROCSTAT_H
 
-#include <stdint.h>
-
 #include "state.h"
+
+#include <stdint.h>
 
 typedef enum BuiltinMetric
 {

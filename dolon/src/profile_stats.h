@@ -11,9 +11,9 @@
 #ifndef DOLON_PROFILE_STATS_H
 #define DOLON_PROFILE_STATS_H
 
-#include <stdint.h>
-
 #include "compat.h"
+
+#include <stdint.h>
 
 /* ProfileStats: the counters one profiled name accumulates. */
 typedef struct ProfileStats

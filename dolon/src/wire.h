@@ -11,10 +11,10 @@
 #ifndef DOLON_WIRE_H
 #define DOLON_WIRE_H
 
+#include "compat.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "compat.h"
 
 /* the protocol's limits */
 #define DOLON_MAX_METRICS	1024	/* metrics in one run */
