@@ -19,7 +19,6 @@
 /* the protocol's limits */
 #define DOLON_MAX_METRICS	1024	/* metrics in one run */
 #define DOLON_MAX_NAME		1024	/* bytes of UTF-8 in one str16 */
-#define DOLON_MAX_DATAGRAM	65507	/* bytes in one datagram */
 
 /* sizes, in bytes */
 #define V1_HEADER_SIZE		28	/* datagram header */
