@@ -2,11 +2,11 @@
 
 Shared by the asyncio tracer (trace_client.start_tracer) and the thread
 tracer (dolon.Tracer).  The C Sender reads the built-ins and @profiler
-statistics and encodes and sends; this layer only calls the user's profiler
-functions and keeps the host program safe from them.
+statistics, and speaks the wire format (binary v1, or legacy JSON) in full;
+this layer only calls the user's profiler functions and keeps the host
+program safe from them.
 """
 import inspect
-import json
 import os
 import platform
 import socket
@@ -71,9 +71,6 @@ class TraceRun:
         # (the Sender holds a reference to each, so ids are not reused)
         self._registry_version = None
         self._warned = set()
-        self._header_sent_at = None
-        self._headers_sent = 0
-        self._header_count = -1
         self.sender = _core.Sender(
             ip, port, self.uuid.bytes, str(self.uuid), tracer_name,
             clip_utf8(socket.gethostname()), program_text(),
@@ -143,8 +140,6 @@ class TraceRun:
     def _begin_tick(self):
         started = time.perf_counter_ns()
         self._sync_profiled()
-        if self.protocol == "json":
-            self._send_json_header()
         return started, _core.wallclock_us()
 
     def _end_tick(self, started, ts_us, values):
@@ -193,25 +188,6 @@ class TraceRun:
                 value = self._failed(name, exc)
             values.append(value)
         self._end_tick(started, ts_us, values)
-
-    def _send_json_header(self):
-        """dolon 0.2.0's create_trace_run, again when metrics are added, and
-        repeated (after 1, 2, 4, 8 s, then every DESCRIBE_INTERVAL_S) so
-        that a lost header heals, as the v1 DESCRIBE does."""
-        now = time.monotonic()
-        count = self.sender.metric_count
-        wait = min(DESCRIBE_INTERVAL_S, 2.0 ** max(self._headers_sent - 1, 0))
-        if (count == self._header_count and self._header_sent_at is not None
-                and now - self._header_sent_at < wait):
-            return
-        header = {"msg_type": "create_trace_run",
-                  "app_name": self.tracer_name,
-                  "column_names": self.sender.names,
-                  "uuid": str(self.uuid)}
-        self.sender.send_raw(json.dumps(header).encode("utf-8"))
-        self._header_count = count
-        self._header_sent_at = now
-        self._headers_sent += 1
 
     def end(self):
         """Send what is pending and the end of the run; close the socket."""

@@ -7,6 +7,8 @@
 
 #include "compat.h"
 
+#include <stdint.h>
+
 #include "run_description.h"
 #include "udp.h"
 
@@ -14,12 +16,17 @@ typedef struct LegacyJson
 {
 	const RunDescription *run;	/* the sender's; outlives this */
 	UdpTarget  *udp;			/* the sender's, likewise */
-	char	   *buf;			/* DOLON_MAX_DATAGRAM bytes, for one row */
+	DescribeSchedule header;	/* when create_trace_run is due */
+	char	   *uuid;			/* the run's uuid as a JSON string */
+	size_t		uuid_len;
+	char	   *row;			/* DOLON_MAX_DATAGRAM bytes, for one row */
 } LegacyJson;
 
 extern int	legacy_json_init(LegacyJson *j, const RunDescription *run,
-							 UdpTarget *udp);
+							 UdpTarget *udp, int64_t describe_interval_us);
 extern void legacy_json_free(LegacyJson *j);
-extern void legacy_json_send_row(LegacyJson *j, const double *values);
+extern void legacy_json_layout_changing(LegacyJson *j);
+extern int	legacy_json_tick(LegacyJson *j, const double *values,
+							 int64_t ts_us);
 
 #endif							/* DOLON_LEGACY_JSON_H */

@@ -16,8 +16,6 @@
 #include <math.h>
 #include <string.h>
 
-#include <structmember.h>
-
 #include "clock.h"
 #include "legacy_json.h"
 #include "procstat.h"
@@ -100,7 +98,9 @@ sender_add_source(Sender *s, PyObject *name, SourceKind kind, int code,
 	if (PyList_Append(s->run.names, name) < 0)
 		return -1;
 
-	if (!s->json)
+	if (s->json)
+		legacy_json_layout_changing(&s->legacy);
+	else
 		v1_batch_layout_changing(&s->v1);
 	s->sources[s->run.nmetrics].kind = kind;
 	s->sources[s->run.nmetrics].code = code;
@@ -230,12 +230,16 @@ sender_tick(Sender *s, PyObject *const *args, Py_ssize_t nargs)
 
 	compute_values(s, external);
 	s->ticks++;
-	if (s->run.nmetrics == 0)
-		;						/* nothing to say yet */
-	else if (s->json)
-		legacy_json_send_row(&s->legacy, s->values);
-	else if (v1_batch_tick(&s->v1, s->values, ts_us) < 0)
-		return NULL;
+	if (s->json)
+	{
+		if (legacy_json_tick(&s->legacy, s->values, ts_us) < 0)
+			return NULL;
+	}
+	else if (s->run.nmetrics > 0)	/* else nothing to say yet */
+	{
+		if (v1_batch_tick(&s->v1, s->values, ts_us) < 0)
+			return NULL;
+	}
 	s->last_tick_ns = dolon_monotonic_ns() - started;
 	Py_RETURN_NONE;
 }
@@ -251,17 +255,6 @@ sender_end(Sender *s, PyObject *arg)
 	if (!s->ended && !s->json)
 		v1_batch_end(&s->v1, ts_us);
 	s->ended = 1;
-	Py_RETURN_NONE;
-}
-
-/* send_raw(bytes): one datagram as it is (the legacy JSON header). */
-static PyObject *
-sender_send_raw(Sender *s, PyObject *arg)
-{
-	if (!PyBytes_Check(arg))
-		return PyErr_Format(PyExc_TypeError, "send_raw needs bytes");
-	udp_send(&s->udp, (const uint8_t *) PyBytes_AS_STRING(arg),
-			 (size_t) PyBytes_GET_SIZE(arg));
 	Py_RETURN_NONE;
 }
 
@@ -328,7 +321,6 @@ static PyMethodDef sender_methods[] = {
 	"tick(ts_us, external_values): measure one tick and send when due"},
 	{"end", (PyCFunction) sender_end, METH_O,
 	"end(ts_us): flush, then send END (v1)"},
-	{"send_raw", (PyCFunction) sender_send_raw, METH_O, NULL},
 	{"close", (PyCFunction) sender_close, METH_NOARGS, NULL},
 	{NULL}
 };
@@ -338,11 +330,6 @@ static PyGetSetDef sender_getset[] = {
 	"the last tick's values (None when not measured)", NULL},
 	{"names", (getter) sender_get_names, NULL, "metric names by index", NULL},
 	{"counters", (getter) sender_get_counters, NULL, NULL, NULL},
-	{NULL}
-};
-
-static PyMemberDef sender_members[] = {
-	{"metric_count", T_INT, offsetof(Sender, run.nmetrics), READONLY, NULL},
 	{NULL}
 };
 
@@ -402,7 +389,8 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 							"max_datagram must be 128..%d and port 1..65535",
 							DOLON_MAX_DATAGRAM);
 	}
-	if (wire_checked_utf8(tracer, &len, "tracer name") == NULL ||
+	if (wire_checked_utf8(run_text, &len, "run_text") == NULL ||
+		wire_checked_utf8(tracer, &len, "tracer name") == NULL ||
 		wire_checked_utf8(host, &len, "host name") == NULL ||
 		wire_checked_utf8(program, &len, "program") == NULL ||
 		wire_checked_utf8(pyver, &len, "python_version") == NULL)
@@ -431,7 +419,8 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 	s->sampler = (Sampler *) Py_NewRef(sampler);
 	s->run.names = PyList_New(0);
 	if (s->run.names == NULL ||
-		(s->json ? legacy_json_init(&s->legacy, &s->run, &s->udp) :
+		(s->json ? legacy_json_init(&s->legacy, &s->run, &s->udp,
+									describe_interval_us) :
 		 v1_batch_init(&s->v1, &s->run, &s->udp, (size_t) max_datagram,
 					   flush_interval_us, describe_interval_us)) < 0 ||
 		udp_open(&s->udp, ip, port) < 0)
@@ -471,7 +460,6 @@ static PyType_Slot sender_slots[] = {
 	{Py_tp_dealloc, sender_dealloc},
 	{Py_tp_methods, sender_methods},
 	{Py_tp_getset, sender_getset},
-	{Py_tp_members, sender_members},
 	{Py_tp_doc, "Sender(ip, port, run, run_text, tracer, host, program, "
 		"python_version, pid, period_us, start_us, sampler, protocol='v1', "
 		"max_datagram=1400, flush_interval_us=1000000, "

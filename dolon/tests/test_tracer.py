@@ -207,6 +207,51 @@ def test_legacy_json_mode_is_0_2_0_format(receiver):
         assert r["uuid"] == header["uuid"] and len(r["row_data"]) == 2
 
 
+def test_legacy_json_text_is_what_json_dumps_writes(receiver):
+    """Byte for byte, header and rows, hostile and non-ASCII names too."""
+    def weird():
+        return 2.5
+    weird.__name__ = 'q"uo\\te\t\x7f é ☃ 😀 </script>'
+
+    with Tracer('na\u00efve "☃" \\ 😀', 10.0, "127.0.0.1", receiver.port,
+                weird, protocol="json"):
+        pass
+    datagrams = receiver.drain()
+    header, row = json.loads(datagrams[0]), json.loads(datagrams[1])
+    assert header["app_name"] == 'na\u00efve "☃" \\ 😀'
+    assert header["column_names"] == [weird.__name__, "tracer_cost_us"]
+    assert datagrams[0] == json.dumps(header).encode("ascii")
+    assert row["row_data"][0] == 2.5
+    assert datagrams[1] == json.dumps(row).encode("ascii")
+
+
+def test_legacy_json_header_is_repeated_and_sent_when_metrics_are_added(
+        receiver):
+    sender = _core.Sender(
+        "127.0.0.1", receiver.port, uuid.uuid4().bytes,
+        "0b8a4c1e-5e0e-4a57-9f61-3c2d1e0f9a7b", "t", "h", "p", "3.11.2", 1,
+        1000, 0, _core.Sampler(), protocol="json")
+    sender.add_external("a")
+    base = 1_700_000_000_000_000
+    for i in range(60):                         # 30 s, a tick every 0.5 s
+        if i == 1:
+            sender.add_external("b")
+        sender.tick(base + i * 500_000, [float(i), 1.0])
+    sender.end(base + 60 * 500_000)
+    msgs = [json.loads(d) for d in receiver.drain()]
+    headers = [(n, m) for n, m in enumerate(msgs)
+               if m["msg_type"] == "create_trace_run"]
+    rows_before = [sum(1 for m in msgs[:n] if m["msg_type"] == "row")
+                   for n, _ in headers]
+    # at 0 s; at 0.5 s, when "b" was added; then 2, 4, 8 s after the
+    # previous one, and from then on every 10 s (as the v1 DESCRIBE)
+    assert rows_before == [0, 1, 5, 13, 29, 49]
+    assert [m["column_names"] for _, m in headers] == [["a"]] + [["a", "b"]] * 5
+    assert all(m["uuid"] == "0b8a4c1e-5e0e-4a57-9f61-3c2d1e0f9a7b"
+               for m in msgs)
+    assert sum(1 for m in msgs if m["msg_type"] == "row") == 60
+
+
 def test_env_vars_choose_host_port_protocol(receiver, monkeypatch):
     monkeypatch.setenv("DOLON_HOST", "127.0.0.1")
     monkeypatch.setenv("DOLON_PORT", str(receiver.port))
