@@ -137,26 +137,22 @@ class TraceRun:
                             "number; its values are left out" % (name, value))
             return None
 
-    def _begin_tick(self):
-        started = time.perf_counter_ns()
-        self._sync_profiled()
-        return started, _core.wallclock_us()
-
-    def _end_tick(self, started, ts_us, values):
-        self.sender.tick(ts_us, values)
-        self.last_cost_us = (time.perf_counter_ns() - started) / 1000.0
-        if self.verbose:
-            print("Sending:", dict(zip(self.sender.names,
-                                       self.sender.values)))
-
     def _failed(self, name, exc):
         self._warn_once(name, "profiler function %s raised %s: %s; its "
                         "values are left out until it recovers"
                         % (name, type(exc).__name__, exc))
         return None
 
-    async def tick_async(self):
-        started, ts_us = self._begin_tick()
+    async def tick_async(self, run_coroutine=None):
+        """Measure one tick and hand it to the sender.
+
+        A profiler function may return an awaitable: it is awaited in the
+        running event loop or, when run_coroutine is given (the thread
+        tracer, through tick_sync), run to completion by it.
+        """
+        started = time.perf_counter_ns()
+        self._sync_profiled()
+        ts_us = _core.wallclock_us()
         values = []
         for name, func, fast in self._externals:
             try:
@@ -165,29 +161,29 @@ class TraceRun:
                 else:
                     value = func()
                     if inspect.isawaitable(value):
-                        value = await value
+                        if run_coroutine is None:
+                            value = await value
+                        else:
+                            value = run_coroutine(value)
                 value = self._checked(name, value)
             except Exception as exc:        # never harm the host program
                 value = self._failed(name, exc)
             values.append(value)
-        self._end_tick(started, ts_us, values)
+        self.sender.tick(ts_us, values)
+        self.last_cost_us = (time.perf_counter_ns() - started) / 1000.0
+        if self.verbose:
+            print("Sending:", dict(zip(self.sender.names,
+                                       self.sender.values)))
 
     def tick_sync(self, run_coroutine):
-        started, ts_us = self._begin_tick()
-        values = []
-        for name, func, fast in self._externals:
-            try:
-                if fast is not None:
-                    value = fast(self)
-                else:
-                    value = func()
-                    if inspect.isawaitable(value):
-                        value = run_coroutine(value)
-                value = self._checked(name, value)
-            except Exception as exc:
-                value = self._failed(name, exc)
-            values.append(value)
-        self._end_tick(started, ts_us, values)
+        """tick_async for a thread without a running event loop."""
+        tick = self.tick_async(run_coroutine)
+        try:
+            tick.send(None)     # awaits nothing, so it ends at the first step
+        except StopIteration:
+            return
+        tick.close()
+        raise RuntimeError("dolon: a thread tick awaited")
 
     def end(self):
         """Send what is pending and the end of the run; close the socket."""

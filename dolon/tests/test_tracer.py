@@ -400,6 +400,33 @@ def test_number_like_values_are_accepted(receiver):
     assert rows[-1][2][:2] == [1.25, 2.5]
 
 
+def test_thread_tracer_awaits_async_profilers_and_survives_failures(
+        receiver):
+    async def awaited():
+        await asyncio.sleep(0.001)
+        return 7
+
+    async def broken():
+        await asyncio.sleep(0)
+        raise ZeroDivisionError("boom")
+
+    def not_a_number():
+        return "high"
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Tracer("thread-async", 0.05, "127.0.0.1", receiver.port,
+                    awaited, broken, not_a_number):
+            time.sleep(0.2)
+    messages = [str(w.message) for w in caught]
+    assert sum("broken raised ZeroDivisionError" in m for m in messages) == 1
+    assert sum("not_a_number returned 'high'" in m for m in messages) == 1
+    rows = v1decode.rows(receiver.drain())
+    assert len(rows) >= 2
+    assert all(r[2][0] == 7 and math.isnan(r[2][1]) and math.isnan(r[2][2])
+               for r in rows)
+
+
 def test_untraceable_profiled_names_are_skipped_not_fatal(receiver):
     def long_one():
         return None
