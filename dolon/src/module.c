@@ -136,7 +136,7 @@ static struct PyModuleDef dolon_core_module = {
 	PyModuleDef_HEAD_INIT,
 	.m_name = "dolon._core",
 	.m_doc = "dolon's C core: the @profiler wrapper, built-in measurements, "
-	"binary v1 encoding and the UDP sender.",
+	"the sender with its two wire formats, and libpq diagnostics.",
 	.m_size = sizeof(DolonState),
 	.m_methods = module_methods,
 	.m_slots = module_slots,

@@ -1,6 +1,7 @@
 /*
  * procstat.c
- *	  The built-in measurements, read straight from /proc and the clocks.
+ *	  The built-in measurements, read straight from /proc, the clocks and
+ *	  the garbage collector.
  *
  * A Sampler remembers its previous CPU readings, so that CPU percentages
  * cover the time since its last reading (as psutil.cpu_percent(None) does);

@@ -1,6 +1,6 @@
 /*
  * procstat.h
- *	  The built-in measurements, read from /proc and the clocks (procstat.c).
+ *	  The built-in measurements (procstat.c).
  */
 #ifndef DOLON_PROCSTAT_H
 #define DOLON_PROCSTAT_H

@@ -198,7 +198,7 @@ profile_registry_reset(ProfileRegistry *reg)
 	reg->version++;
 }
 
-/* Create the ProfileStats type and an empty registry; add the type to module. */
+/* An empty registry, and the ProfileStats type added to module. */
 int
 profile_registry_init(ProfileRegistry *reg, PyObject *module)
 {

@@ -41,7 +41,7 @@ typedef struct DescribeSchedule
 	int64_t		interval_us;
 	int64_t		last_us;		/* when it was last sent */
 	int			sent;			/* times sent so far */
-	int			due;			/* send with the next tick, whatever the time */
+	int			due;			/* send with the next tick, whenever */
 } DescribeSchedule;
 
 static inline void

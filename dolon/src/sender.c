@@ -301,11 +301,13 @@ sender_get_names(Sender *s, void *closure)
 static PyObject *
 sender_get_counters(Sender *s, void *closure)
 {
+	UdpTarget  *u = &s->udp;
+
 	return Py_BuildValue("{sKsKsKsKsIsd}",
 						 "ticks", (unsigned long long) s->ticks,
-						 "datagrams", (unsigned long long) s->udp.datagrams,
-						 "send_errors", (unsigned long long) s->udp.send_errors,
-						 "bytes_sent", (unsigned long long) s->udp.bytes_sent,
+						 "datagrams", (unsigned long long) u->datagrams,
+						 "send_errors", (unsigned long long) u->send_errors,
+						 "bytes_sent", (unsigned long long) u->bytes_sent,
 						 "seq", (unsigned int) s->v1.seq,
 						 "last_tick_us", s->last_tick_ns / 1000.0);
 }

@@ -2,9 +2,10 @@
  * state.h
  *	  The state of one instance of dolon._core (PEP 489 module state).
  *
- * module.c creates and clears it; the other files reach it from a module
- * (dolon_state) or from one of the module's types (PyType_GetModuleState),
- * and never keep a piece of it in a C global.
+ * module.c creates it, has each file put its types in it, and clears it;
+ * the files reach it from the module (dolon_state) or from one of the
+ * module's types (PyType_GetModuleState), and keep no piece of it in a C
+ * global, so that each interpreter that imports dolon has its own.
  */
 #ifndef DOLON_STATE_H
 #define DOLON_STATE_H

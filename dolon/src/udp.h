@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* The largest UDP payload over IPv4, and so the largest datagram mnemic takes. */
+/* The largest UDP payload over IPv4: the largest datagram mnemic takes. */
 #define DOLON_MAX_DATAGRAM	65507
 
 typedef struct UdpTarget

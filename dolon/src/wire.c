@@ -85,7 +85,7 @@ wire_describe_fixed(uint8_t *p, int64_t start_us, uint32_t pid,
 	wire_put_u16(p + 20, name_count);
 }
 
-/* The numbers that open a TICKS body; tick_count rows of width values follow. */
+/* The numbers that open a TICKS body; tick_count rows of width follow. */
 void
 wire_ticks_fixed(uint8_t *p, int64_t base_us, uint16_t first_metric,
 				 uint16_t width, uint16_t tick_count)

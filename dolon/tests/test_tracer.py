@@ -246,7 +246,8 @@ def test_legacy_json_header_is_repeated_and_sent_when_metrics_are_added(
     # at 0 s; at 0.5 s, when "b" was added; then 2, 4, 8 s after the
     # previous one, and from then on every 10 s (as the v1 DESCRIBE)
     assert rows_before == [0, 1, 5, 13, 29, 49]
-    assert [m["column_names"] for _, m in headers] == [["a"]] + [["a", "b"]] * 5
+    assert ([m["column_names"] for _, m in headers]
+            == [["a"]] + [["a", "b"]] * 5)
     assert all(m["uuid"] == "0b8a4c1e-5e0e-4a57-9f61-3c2d1e0f9a7b"
                for m in msgs)
     assert sum(1 for m in msgs if m["msg_type"] == "row") == 60
