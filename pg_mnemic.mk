@@ -26,5 +26,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild every object when a header
+# changes (a struct in shared memory must be the same in every object).
+$(OBJS): $(wildcard listener/*.h pg_mnemic/*.h)
+
 sql/$(EXTENSION)--$(EXT_VERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
