@@ -321,6 +321,15 @@ StoreBatchAddDatagram(StoreBatch *batch, const DecodedDatagram *dg,
 			case DG_LEGACY_ROW:
 				add_legacy_row(batch, rb, &msg->u.legacy_row, arrival);
 				break;
+			case DG_FRAMES:
+			case DG_STACKS:
+			case DG_THREADS:
+			case DG_STACK_SAMPLES:
+			case DG_ALLOC_TYPES:
+			case DG_ALLOCS:
+			case DG_FREES:
+				/* profiles: decoded and checked, not stored yet */
+				break;
 		}
 	}
 	MemoryContextSwitchTo(oldcxt);

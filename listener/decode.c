@@ -1,7 +1,8 @@
 /*
  * decode.c
  *	  Turn one UDP datagram into messages: the entry point, which tells the
- *	  two formats apart, and binary v1 (legacy JSON is in legacy_json.c).
+ *	  two formats apart, and binary v1's framing and series messages (legacy
+ *	  JSON is in legacy_json.c, the profile messages in decode_profile.c).
  *
  * The byte layouts and every rule enforced here are in docs/protocol.md.
  * This runs in the ingest path of the database for every datagram, so it
@@ -14,8 +15,9 @@
 
 #include <string.h>
 
+#include "decode_profile.h"
 #include "legacy_json.h"
-#include "text.h"
+#include "wire_read.h"
 
 static const char *const reason_names[DECODE_NREASONS] = {
 	[DECODE_OK] = "ok",
@@ -36,6 +38,7 @@ static const char *const reason_names[DECODE_NREASONS] = {
 	[DECODE_UNKNOWN_MSG_TYPE] = "unknown_msg_type",
 	[DECODE_OVERSIZED] = "oversized",
 	[DECODE_BAD_TIMESTAMP] = "bad_timestamp",
+	[DECODE_BAD_ID] = "bad_id",
 };
 
 const char *
@@ -55,83 +58,11 @@ decode_reason_name(DecodeResult r)
 #define V1_TICKS_FIXED		16
 #define V1_END_SIZE			8
 
-static inline uint16_t
-load_u16(const uint8_t *p)
-{
-	uint16_t	v;
-
-	memcpy(&v, p, sizeof(v));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap16(v);
-#endif
-	return v;
-}
-
-static inline uint32_t
-load_u32(const uint8_t *p)
-{
-	uint32_t	v;
-
-	memcpy(&v, p, sizeof(v));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	return v;
-}
-
-static inline uint64_t
-load_u64(const uint8_t *p)
-{
-	uint64_t	v;
-
-	memcpy(&v, p, sizeof(v));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static inline int64_t
-load_i64(const uint8_t *p)
-{
-	return (int64_t) load_u64(p);
-}
-
 static inline bool
 is_known_kind(uint8_t kind)
 {
-	return kind == DG_DESCRIBE || kind == DG_TICKS || kind == DG_END;
-}
-
-/*
- * A bounded reader over one message body: each take_* checks the bytes are
- * there, so a body whose fields run past its declared length is TRUNCATED.
- */
-typedef struct BodyReader
-{
-	const uint8_t *pos;
-	const uint8_t *end;
-} BodyReader;
-
-static DecodeResult
-take_str16(BodyReader *rd, DgString *out)
-{
-	uint16_t	n;
-
-	if (rd->end - rd->pos < 2)
-		return DECODE_TRUNCATED;
-	n = load_u16(rd->pos);
-	rd->pos += 2;
-	if (n > DG_MAX_NAME)
-		return DECODE_TOO_LONG;
-	if (rd->end - rd->pos < n)
-		return DECODE_TRUNCATED;
-	if (!utf8_valid(rd->pos, n))
-		return DECODE_BAD_UTF8;
-	out->ptr = (const char *) rd->pos;
-	out->len = n;
-	rd->pos += n;
-	return DECODE_OK;
+	return kind == DG_DESCRIBE || kind == DG_TICKS || kind == DG_END ||
+		is_profile_kind(kind);
 }
 
 static DecodeResult
@@ -366,8 +297,11 @@ decode_v1(const uint8_t *buf, size_t len, DecodeArena *arena,
 			r = decode_v1_describe(body, blen, arena, &m->u.describe);
 		else if (kind == DG_TICKS)
 			r = decode_v1_ticks(body, blen, arena, &m->u.ticks);
-		else
+		else if (kind == DG_END)
 			r = decode_v1_end(body, blen, &m->u.end_us);
+		else
+			r = decode_profile_message(kind, body, blen, arena,
+									   &m->u.profile);
 		if (r != DECODE_OK)
 			return r;
 	}

@@ -52,6 +52,7 @@ typedef enum DecodeResult
 	DECODE_UNKNOWN_MSG_TYPE,
 	DECODE_OVERSIZED,
 	DECODE_BAD_TIMESTAMP,		/* v1 time before DG_MIN_TIME_US or overflowing */
+	DECODE_BAD_ID,				/* profile id 0 where one is required */
 	DECODE_NREASONS				/* must be last */
 } DecodeResult;
 
@@ -69,6 +70,13 @@ typedef enum DgKind
 	DG_DESCRIBE = 1,			/* v1 run description */
 	DG_TICKS = 2,				/* v1 values */
 	DG_END = 3,					/* v1 end of run */
+	DG_FRAMES = 0x10,			/* v1 profile: frame definitions */
+	DG_STACKS = 0x11,			/* v1 profile: stack definitions */
+	DG_THREADS = 0x12,			/* v1 profile: thread names */
+	DG_STACK_SAMPLES = 0x13,	/* v1 profile: samples of one thread */
+	DG_ALLOC_TYPES = 0x14,		/* v1 profile: allocated types' names */
+	DG_ALLOCS = 0x15,			/* v1 profile: sampled allocations */
+	DG_FREES = 0x16,			/* v1 profile: sampled allocations freed */
 	DG_LEGACY_HEADER = 100,		/* JSON create_trace_run */
 	DG_LEGACY_ROW = 101			/* JSON row */
 } DgKind;
@@ -109,6 +117,93 @@ typedef struct DgTicks
 	double	   *values;
 } DgTicks;
 
+/* Frame kinds (FRAMES): what a frame stands for. */
+typedef enum DgFrameKind
+{
+	DG_FRAME_PYTHON = 0,
+	DG_FRAME_NATIVE = 1,
+	DG_FRAME_TASK = 2,			/* an asyncio task, outermost */
+	DG_FRAME_MARKER = 3,		/* added by the client, e.g. <idle> */
+	DG_FRAME_KIND_MAX = 3
+} DgFrameKind;
+
+typedef struct DgFrame
+{
+	uint32_t	id;
+	uint32_t	first_line;		/* 0 unknown */
+	uint8_t		kind;			/* DgFrameKind */
+	DgString	function;
+	DgString	file;
+} DgFrame;
+
+/* A stack: its parent (0: none) plus one frame on top, at a line. */
+typedef struct DgStackDef
+{
+	uint32_t	id;
+	uint32_t	parent;
+	uint32_t	frame;
+	uint32_t	line;			/* 0 unknown */
+} DgStackDef;
+
+typedef struct DgThread
+{
+	uint32_t	id;
+	uint64_t	native_id;		/* the OS thread id, 0 unknown */
+	DgString	name;
+} DgThread;
+
+#define DG_SAMPLE_ON_CPU	0x01
+
+typedef struct DgStackSample
+{
+	int64_t		ts_us;			/* absolute: base + offset */
+	uint32_t	stack;			/* 0: no Python frame */
+	uint32_t	weight_us;		/* the time it stands for */
+	uint8_t		flags;			/* DG_SAMPLE_ON_CPU */
+	uint64_t	rss_bytes;		/* 0 unknown */
+} DgStackSample;
+
+typedef struct DgAllocType
+{
+	uint32_t	id;
+	DgString	name;
+} DgAllocType;
+
+typedef struct DgAlloc
+{
+	int64_t		ts_us;
+	uint32_t	stack;			/* 0: no Python frame */
+	uint32_t	type;			/* 0: not known */
+	uint64_t	bytes;			/* the weight: bytes it stands for */
+	uint64_t	alloc_id;
+} DgAlloc;
+
+typedef struct DgFree
+{
+	int64_t		ts_us;
+	uint64_t	alloc_id;
+} DgFree;
+
+/*
+ * The profile messages: count entries of the kind's array.  thread is the
+ * sampled thread of STACK_SAMPLES and ALLOCS, 0 for the others.
+ */
+typedef struct DgProfile
+{
+	uint32_t	thread;
+	uint32_t	count;
+	union
+	{
+		DgFrame    *frames;
+		DgStackDef *stacks;
+		DgThread   *threads;
+		DgStackSample *samples;
+		DgAllocType *types;
+		DgAlloc    *allocs;
+		DgFree	   *frees;
+	}			e;
+} DgProfile;
+
 typedef struct DgLegacyHeader
 {
 	DgString	app_name;
@@ -134,6 +229,7 @@ typedef struct DgMessage
 		int64_t		end_us;
 		DgLegacyHeader legacy_header;
 		DgLegacyRow legacy_row;
+		DgProfile	profile;	/* DG_FRAMES .. DG_FREES */
 	}			u;
 } DgMessage;
 

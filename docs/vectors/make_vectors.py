@@ -30,6 +30,9 @@ EXPECTED = os.path.join(HERE, "..", "..", "regress", "decoder", "expected")
 MAGIC = b"MNEM"
 FLAG_AUTH = 0x01
 KIND_DESCRIBE, KIND_TICKS, KIND_END = 1, 2, 3
+PROFILE_KINDS = {"frames": 0x10, "stacks": 0x11, "threads": 0x12,
+                 "stack_samples": 0x13, "alloc_types": 0x14, "allocs": 0x15,
+                 "frees": 0x16}
 
 RUN_A = "6f1c2a3b-4d5e-4f60-8172-93a4b5c6d7e8"
 RUN_B = "00112233-4455-6677-8899-aabbccddeeff"
@@ -87,6 +90,56 @@ def encode_end(m):
     return [("END body: end_us=%d" % m["end_us"], struct.pack("<q", m["end_us"]))]
 
 
+def encode_profile(m):
+    kind = m["kind"]
+    entries = m["entries"]
+    n = m.get("count", len(entries))
+    if kind in ("stack_samples", "allocs"):
+        segs = [("%s body: base_us=%d thread=%d count=%d reserved=0"
+                 % (kind.upper(), m["base_us"], m["thread"], n),
+                 struct.pack("<qIHH", m["base_us"], m["thread"], n, 0))]
+    elif kind == "frees":
+        segs = [("FREES body: base_us=%d count=%d reserved=0" % (m["base_us"], n),
+                 struct.pack("<qHH", m["base_us"], n, 0))]
+    else:
+        segs = [("%s body: count=%d reserved=0" % (kind.upper(), n),
+                 struct.pack("<HH", n, 0))]
+    for e in entries:
+        if kind == "frames":
+            segs.append(("frame %d first_line=%d kind=%d %s %s"
+                         % (e["id"], e["first_line"], e["frame_kind"],
+                            json.dumps(e["function"]), json.dumps(e["file"])),
+                         struct.pack("<IIB", e["id"], e["first_line"], e["frame_kind"])
+                         + str16(e["function"]) + str16(e["file"])))
+        elif kind == "stacks":
+            segs.append(("stack %d parent=%d frame=%d line=%d"
+                         % (e["id"], e["parent"], e["frame"], e["line"]),
+                         struct.pack("<IIII", e["id"], e["parent"], e["frame"], e["line"])))
+        elif kind == "threads":
+            segs.append(("thread %d native_id=%d %s"
+                         % (e["id"], e["native_id"], json.dumps(e["name"])),
+                         struct.pack("<IQ", e["id"], e["native_id"]) + str16(e["name"])))
+        elif kind == "stack_samples":
+            segs.append(("sample offset_us=%d stack=%d weight_us=%d flags=%d rss=%d"
+                         % (e["offset_us"], e["stack"], e["weight_us"], e["flags"],
+                            e["rss_bytes"]),
+                         struct.pack("<IIIBQ", e["offset_us"], e["stack"], e["weight_us"],
+                                     e["flags"], e["rss_bytes"])))
+        elif kind == "alloc_types":
+            segs.append(("type %d %s" % (e["id"], json.dumps(e["name"])),
+                         struct.pack("<I", e["id"]) + str16(e["name"])))
+        elif kind == "allocs":
+            segs.append(("alloc offset_us=%d stack=%d type=%d bytes=%d id=%d"
+                         % (e["offset_us"], e["stack"], e["type"], e["bytes"],
+                            e["alloc_id"]),
+                         struct.pack("<IIIQQ", e["offset_us"], e["stack"], e["type"],
+                                     e["bytes"], e["alloc_id"])))
+        else:
+            segs.append(("free offset_us=%d id=%d" % (e["offset_us"], e["alloc_id"]),
+                         struct.pack("<IQ", e["offset_us"], e["alloc_id"])))
+    return segs
+
+
 def encode_message(m):
     kind = m["kind"]
     if kind == "describe":
@@ -95,6 +148,8 @@ def encode_message(m):
         code, body = KIND_TICKS, encode_ticks(m)
     elif kind == "end":
         code, body = KIND_END, encode_end(m)
+    elif kind in PROFILE_KINDS:
+        code, body = PROFILE_KINDS[kind], encode_profile(m)
     else:
         code = m["code"]
         body = [("unknown body", bytes.fromhex(m["body_hex"]))] if m["body_hex"] else []
@@ -205,8 +260,41 @@ def fmt_string(s):
     return '"' + "".join(out) + '"'
 
 
+def expect_profile(m):
+    kind = m["kind"]
+    head = kind
+    if kind in ("stack_samples", "allocs"):
+        head += " thread=%d" % m["thread"]
+    lines = ["%s count=%d" % (head, len(m["entries"]))]
+    for e in m["entries"]:
+        if kind == "frames":
+            lines.append(" frame %d first_line=%d kind=%d %s %s"
+                         % (e["id"], e["first_line"], e["frame_kind"],
+                            fmt_string(e["function"]), fmt_string(e["file"])))
+        elif kind == "stacks":
+            lines.append(" stack %d parent=%d frame=%d line=%d"
+                         % (e["id"], e["parent"], e["frame"], e["line"]))
+        elif kind == "threads":
+            lines.append(" thread %d native_id=%d %s"
+                         % (e["id"], e["native_id"], fmt_string(e["name"])))
+        elif kind == "stack_samples":
+            lines.append(" sample %d stack=%d weight_us=%d flags=%d rss=%d"
+                         % (m["base_us"] + e["offset_us"], e["stack"], e["weight_us"],
+                            e["flags"], e["rss_bytes"]))
+        elif kind == "alloc_types":
+            lines.append(" type %d %s" % (e["id"], fmt_string(e["name"])))
+        elif kind == "allocs":
+            lines.append(" alloc %d stack=%d type=%d bytes=%d id=%d"
+                         % (m["base_us"] + e["offset_us"], e["stack"], e["type"],
+                            e["bytes"], e["alloc_id"]))
+        else:
+            lines.append(" free %d id=%d" % (m["base_us"] + e["offset_us"], e["alloc_id"]))
+    return lines
+
+
 def expect_v1(d):
-    known = [m for m in d["messages"] if m["kind"] in ("describe", "ticks", "end")]
+    known = [m for m in d["messages"]
+             if m["kind"] in ("describe", "ticks", "end") or m["kind"] in PROFILE_KINDS]
     lines = [
         "result ok",
         "format v1",
@@ -235,8 +323,10 @@ def expect_v1(d):
                 lines.append(" tick %d %s" % (
                     m["base_us"] + t["offset_us"],
                     " ".join(fmt_double(v) for v in t["values"])))
-        else:
+        elif m["kind"] == "end":
             lines.append("end end_us=%d" % m["end_us"])
+        else:
+            lines.extend(expect_profile(m))
     return lines
 
 
@@ -320,6 +410,26 @@ def end(end_us):
     return {"kind": "end", "end_us": end_us}
 
 
+def profile(kind, entries, **fields):
+    m = {"kind": kind, "entries": entries}
+    m.update(fields)
+    return m
+
+
+def frame(fid, function, file="app.py", first_line=1, kind=0):
+    return {"id": fid, "first_line": first_line, "frame_kind": kind,
+            "function": function, "file": file}
+
+
+def stack(sid, parent, fid, line):
+    return {"id": sid, "parent": parent, "frame": fid, "line": line}
+
+
+def sample(offset_us, sid, weight_us=10_000, on_cpu=True, rss=123_456_789):
+    return {"offset_us": offset_us, "stack": sid, "weight_us": weight_us,
+            "flags": 1 if on_cpu else 0, "rss_bytes": rss}
+
+
 def unknown(code, body_hex=""):
     return {"kind": "unknown", "code": code, "body_hex": body_hex}
 
@@ -366,8 +476,8 @@ vector("v1_describe_no_names",
        v1([describe([], total=2, host="", program="", python_version="")]),
        note="a repeated description naming no metrics, empty optional strings")
 vector("v1_unknown_kinds_skipped",
-       v1([unknown(0x10, "deadbeef" * 3), ticks([[7.0, 8.0]]), unknown(0x7F)], seq=5),
-       note="a reserved kind (0x10) with a body and an unknown kind with none are skipped")
+       v1([unknown(0x1F, "deadbeef" * 3), ticks([[7.0, 8.0]]), unknown(0x7F)], seq=5),
+       note="a reserved kind (0x1F) with a body and an unknown kind with none are skipped")
 vector("v1_only_unknown_kind",
        v1([unknown(0x42, "00")]),
        note="nothing but an unknown kind: decodes to zero messages")
@@ -391,6 +501,54 @@ vector("v1_typical_1400",
 vector("v1_max_size",
        v1([ticks(series_rows(495, 16, seed=3), step_us=10_000)], seq=2),
        note="495 ticks x 16 metrics: 65,388 bytes, close to the 65,507 limit")
+
+# -- binary v1 profiles, valid
+FRAMES5 = [frame(1, "<module>", "/srv/shop/app.py", 1),
+           frame(2, "Cart.total", "/srv/shop/cart.py", 40),
+           frame(3, "prix_été", "/srv/shop/€uro.py", 7),
+           frame(4, "checkout", "", 0, kind=2),
+           frame(5, "<idle>", "", 0, kind=3)]
+STACKS4 = [stack(1, 0, 1, 12), stack(2, 1, 2, 44), stack(3, 2, 3, 9),
+           stack(4, 1, 2, 51)]
+vector("v1_profile_definitions",
+       v1([profile("frames", FRAMES5), profile("stacks", STACKS4),
+           profile("threads", [{"id": 1, "native_id": 140234567890, "name": "MainThread"},
+                               {"id": 2, "native_id": 0, "name": "worker-ü"}]),
+           profile("alloc_types", [{"id": 1, "name": "bytes"}, {"id": 2, "name": "dict"}])],
+          seq=40),
+       note="frames of every kind (non-ASCII names, empty files), a stack tree, threads, types")
+vector("v1_profile_samples",
+       v1([profile("stack_samples",
+                   [sample(0, 3), sample(10_000, 4, on_cpu=False), sample(20_050, 0, weight_us=10_050),
+                    sample(30_000, 3, rss=(1 << 64) - 1)], base_us=T0, thread=1),
+           profile("stack_samples", [sample(5_000, 2, weight_us=0)], base_us=T0, thread=2),
+           profile("allocs",
+                   [{"offset_us": 1_000, "stack": 3, "type": 1, "bytes": 524_288, "alloc_id": 1},
+                    {"offset_us": 2_000, "stack": 0, "type": 0, "bytes": (1 << 64) - 1,
+                     "alloc_id": (1 << 64) - 1}], base_us=T0, thread=1),
+           profile("frees", [{"offset_us": 9_000, "alloc_id": 1}], base_us=T0)],
+          seq=41),
+       note="stack samples of two threads (on and off CPU, no Python frame, huge RSS), "
+            "allocations of a known and an unknown type, a free")
+vector("v1_profile_with_ticks",
+       v1([ticks([[1.5, 2.5]]), profile("frames", FRAMES5[:2]),
+           profile("stacks", STACKS4[:2]),
+           profile("stack_samples", [sample(0, 2)], base_us=T0, thread=1)], seq=42),
+       note="series and profile messages in one datagram, definitions before their samples")
+vector("v1_profile_samples_first",
+       v1([profile("stack_samples", [sample(0, 77), sample(10_000, 78)], base_us=T0, thread=9)],
+          seq=43),
+       note="samples naming a thread and stacks not defined (yet): valid, kept by the server")
+vector("v1_profile_times_extreme",
+       v1([profile("stack_samples", [sample(0, 1), sample(0xFFFFFFFF, 1)],
+                   base_us=(1 << 63) - 1 - 0xFFFFFFFF, thread=1),
+           profile("frees", [{"offset_us": 0, "alloc_id": 5}], base_us=-210866803200000000)],
+          seq=44),
+       note="sample times at both ends of the range")
+vector("v1_profile_many_stacks",
+       v1([profile("stacks", [stack(i, i - 1, 1 + i % 5, i) for i in range(1, 4001)])],
+          seq=45),
+       note="4,000 stack definitions (64,004 bytes of body) in one datagram")
 
 # -- binary v1, invalid
 base = v1([describe(METRICS3), ticks([[1.0, 2.0, 3.0]])])
@@ -478,6 +636,72 @@ vector("empty", {"format": "v1", "run": RUN_A, "seq": 0, "flags": 0, "auth": Non
 vector("v1_oversized",
        v1([end(T0)], mutations=[{"op": "append_zeros", "count": 65508 - 40}]),
        "oversized", "65,508 bytes: one beyond the largest UDP payload")
+
+# -- binary v1 profiles, invalid
+defs = v1([profile("frames", FRAMES5[:2])])
+vector("v1_profile_frame_id_zero", v1([profile("frames", [frame(0, "f")])]),
+       "bad_id", "frame id 0")
+vector("v1_profile_frame_kind_4", v1([profile("frames", [frame(1, "f", kind=4)])]),
+       "bad_flags", "frame kind 4 (kinds are 0 to 3)")
+vector("v1_profile_frames_count_zero", v1([profile("frames", [])]),
+       "bad_count", "FRAMES with count 0")
+vector("v1_profile_frames_reserved",
+       dict(defs, mutations=[{"op": "patch", "offset": 34, "hex": "0100"}]),
+       "bad_flags", "FRAMES reserved field 1")
+vector("v1_profile_frames_flags",
+       dict(defs, mutations=[{"op": "patch", "offset": 29, "hex": "01"}]),
+       "bad_flags", "FRAMES with message flags 1")
+vector("v1_profile_frames_count_high",
+       dict(defs, mutations=[{"op": "patch", "offset": 32, "hex": "0300"}]),
+       "truncated", "FRAMES count 3, two frames present")
+vector("v1_profile_frames_count_low",
+       dict(defs, mutations=[{"op": "patch", "offset": 32, "hex": "0100"}]),
+       "trailing_bytes", "FRAMES count 1, two frames present")
+vector("v1_profile_function_too_long", v1([profile("frames", [frame(1, "f" * 1025)])]),
+       "too_long", "function name of 1,025 bytes")
+fr = v1([profile("frames", [frame(1, "fxy")])])
+vector("v1_profile_function_bad_utf8",
+       dict(fr, mutations=[{"op": "patch", "offset": offset_of(fr, b"fxy"), "hex": "c080"}]),
+       "bad_utf8", "function name bytes C0 80")
+vector("v1_profile_stack_id_zero", v1([profile("stacks", [stack(0, 0, 1, 1)])]),
+       "bad_id", "stack id 0")
+vector("v1_profile_stack_frame_zero", v1([profile("stacks", [stack(1, 0, 0, 1)])]),
+       "bad_id", "a stack whose frame id is 0")
+vector("v1_profile_stacks_short",
+       v1([profile("stacks", [stack(1, 0, 1, 1)], count=2)]),
+       "truncated", "STACKS count 2, one stack present")
+vector("v1_profile_thread_id_zero",
+       v1([profile("threads", [{"id": 0, "native_id": 1, "name": "t"}])]),
+       "bad_id", "thread id 0")
+vector("v1_profile_samples_thread_zero",
+       v1([profile("stack_samples", [sample(0, 1)], base_us=T0, thread=0)]),
+       "bad_id", "STACK_SAMPLES of thread 0")
+vector("v1_profile_samples_flag",
+       v1([profile("stack_samples", [dict(sample(0, 1), flags=2)], base_us=T0, thread=1)]),
+       "bad_flags", "a sample with the reserved flag bit 1")
+vector("v1_profile_samples_time_overflow",
+       v1([profile("stack_samples", [sample(2, 1)], base_us=(1 << 63) - 2, thread=1)]),
+       "bad_timestamp", "base + offset beyond int64")
+vector("v1_profile_samples_before_min",
+       v1([profile("stack_samples", [sample(0, 1)], base_us=-210866803200000001, thread=1)]),
+       "bad_timestamp", "sample time before 4714-11-24 BC")
+vector("v1_profile_samples_extra_byte",
+       v1([profile("stack_samples", [sample(0, 1)], base_us=T0, thread=1), unknown(0x7F)],
+          mutations=[{"op": "patch", "offset": 30, "hex": "26"},
+                     {"op": "patch", "offset": 6, "hex": "0100"}]),
+       "trailing_bytes", "STACK_SAMPLES body of 38 bytes where one sample needs 37")
+vector("v1_profile_alloc_id_zero",
+       v1([profile("allocs", [{"offset_us": 0, "stack": 1, "type": 1, "bytes": 8,
+                               "alloc_id": 0}], base_us=T0, thread=1)]),
+       "bad_id", "allocation id 0")
+vector("v1_profile_free_id_zero",
+       v1([profile("frees", [{"offset_us": 0, "alloc_id": 0}], base_us=T0)]),
+       "bad_id", "a free of allocation id 0")
+vector("v1_profile_frees_count_zero", v1([profile("frees", [], base_us=T0)]),
+       "bad_count", "FREES with count 0")
+vector("v1_profile_type_id_zero",
+       v1([profile("alloc_types", [{"id": 0, "name": "bytes"}])]),
+       "bad_id", "type id 0")
 
 # -- legacy JSON, valid
 U = "6f1c2a3b-4d5e-4f60-8172-93a4b5c6d7e8"

@@ -106,6 +106,70 @@ dump_ticks(TextBuf *t, const DgTicks *k)
 	}
 }
 
+static const char *const profile_kind_names[] = {
+	"frames", "stacks", "threads", "stack_samples", "alloc_types", "allocs",
+	"frees"
+};
+
+static void
+dump_profile(TextBuf *t, DgKind kind, const DgProfile *p)
+{
+	tb_printf(t, "%s", profile_kind_names[kind - DG_FRAMES]);
+	if (kind == DG_STACK_SAMPLES || kind == DG_ALLOCS)
+		tb_printf(t, " thread=%u", p->thread);
+	tb_printf(t, " count=%u\n", p->count);
+	for (uint32_t i = 0; i < p->count; i++)
+	{
+		switch (kind)
+		{
+			case DG_FRAMES:
+				tb_printf(t, " frame %u first_line=%u kind=%u ",
+						  p->e.frames[i].id, p->e.frames[i].first_line,
+						  p->e.frames[i].kind);
+				tb_string(t, p->e.frames[i].function);
+				tb_printf(t, " ");
+				tb_string(t, p->e.frames[i].file);
+				break;
+			case DG_STACKS:
+				tb_printf(t, " stack %u parent=%u frame=%u line=%u",
+						  p->e.stacks[i].id, p->e.stacks[i].parent,
+						  p->e.stacks[i].frame, p->e.stacks[i].line);
+				break;
+			case DG_THREADS:
+				tb_printf(t, " thread %u native_id=%llu ", p->e.threads[i].id,
+						  (unsigned long long) p->e.threads[i].native_id);
+				tb_string(t, p->e.threads[i].name);
+				break;
+			case DG_STACK_SAMPLES:
+				tb_printf(t, " sample %lld stack=%u weight_us=%u flags=%u rss=%llu",
+						  (long long) p->e.samples[i].ts_us,
+						  p->e.samples[i].stack, p->e.samples[i].weight_us,
+						  p->e.samples[i].flags,
+						  (unsigned long long) p->e.samples[i].rss_bytes);
+				break;
+			case DG_ALLOC_TYPES:
+				tb_printf(t, " type %u ", p->e.types[i].id);
+				tb_string(t, p->e.types[i].name);
+				break;
+			case DG_ALLOCS:
+				tb_printf(t, " alloc %lld stack=%u type=%u bytes=%llu id=%llu",
+						  (long long) p->e.allocs[i].ts_us,
+						  p->e.allocs[i].stack, p->e.allocs[i].type,
+						  (unsigned long long) p->e.allocs[i].bytes,
+						  (unsigned long long) p->e.allocs[i].alloc_id);
+				break;
+			case DG_FREES:
+				tb_printf(t, " free %lld id=%llu",
+						  (long long) p->e.frees[i].ts_us,
+						  (unsigned long long) p->e.frees[i].alloc_id);
+				break;
+			default:
+				break;
+		}
+		tb_printf(t, "\n");
+	}
+}
+
 static void
 dump_message(TextBuf *t, const DgMessage *m)
 {
@@ -143,6 +207,15 @@ dump_message(TextBuf *t, const DgMessage *m)
 					tb_double(t, m->u.legacy_row.values[i]);
 				tb_printf(t, "\n");
 			}
+			break;
+		case DG_FRAMES:
+		case DG_STACKS:
+		case DG_THREADS:
+		case DG_STACK_SAMPLES:
+		case DG_ALLOC_TYPES:
+		case DG_ALLOCS:
+		case DG_FREES:
+			dump_profile(t, m->kind, &m->u.profile);
 			break;
 		default:
 			tb_printf(t, "kind %d?\n", (int) m->kind);

@@ -62,6 +62,66 @@ check_ticks(const DgTicks *t)
 	return NULL;
 }
 
+/* Ids, times and flags as the profile messages promise; strings checked. */
+static const char *
+check_profile(DgKind kind, const DgProfile *p, const uint8_t *buf, size_t len,
+			  const DecodeArena *arena)
+{
+	if (p->count == 0)
+		return "profile: count 0";
+	if ((kind == DG_STACK_SAMPLES || kind == DG_ALLOCS) != (p->thread != 0))
+		return "profile: thread id";
+	for (uint32_t i = 0; i < p->count; i++)
+	{
+		switch (kind)
+		{
+			case DG_FRAMES:
+				if (p->e.frames[i].id == 0 ||
+					p->e.frames[i].kind > DG_FRAME_KIND_MAX)
+					return "frames: id 0 or unknown kind";
+				if (!string_ok(p->e.frames[i].function, buf, len, arena) ||
+					!string_ok(p->e.frames[i].file, buf, len, arena))
+					return "frames: bad string";
+				break;
+			case DG_STACKS:
+				if (p->e.stacks[i].id == 0 || p->e.stacks[i].frame == 0)
+					return "stacks: id 0";
+				break;
+			case DG_THREADS:
+				if (p->e.threads[i].id == 0)
+					return "threads: id 0";
+				if (!string_ok(p->e.threads[i].name, buf, len, arena))
+					return "threads: bad string";
+				break;
+			case DG_STACK_SAMPLES:
+				if (p->e.samples[i].ts_us < DG_MIN_TIME_US)
+					return "samples: time before DG_MIN_TIME_US";
+				if (p->e.samples[i].flags & ~DG_SAMPLE_ON_CPU)
+					return "samples: reserved flag";
+				break;
+			case DG_ALLOC_TYPES:
+				if (p->e.types[i].id == 0)
+					return "alloc_types: id 0";
+				if (!string_ok(p->e.types[i].name, buf, len, arena))
+					return "alloc_types: bad string";
+				break;
+			case DG_ALLOCS:
+				if (p->e.allocs[i].ts_us < DG_MIN_TIME_US ||
+					p->e.allocs[i].alloc_id == 0)
+					return "allocs: time or id";
+				break;
+			case DG_FREES:
+				if (p->e.frees[i].ts_us < DG_MIN_TIME_US ||
+					p->e.frees[i].alloc_id == 0)
+					return "frees: time or id";
+				break;
+			default:
+				return "profile: wrong kind";
+		}
+	}
+	return NULL;
+}
+
 const char *
 check_decoded(const uint8_t *buf, size_t len, const DecodedDatagram *dg,
 			  const DecodeArena *arena)
@@ -124,6 +184,8 @@ check_decoded(const uint8_t *buf, size_t len, const DecodedDatagram *dg,
 			if (m->u.end_us < DG_MIN_TIME_US)
 				problem = "end: time before DG_MIN_TIME_US";
 		}
+		else if (m->kind >= DG_FRAMES && m->kind <= DG_FREES)
+			problem = check_profile(m->kind, &m->u.profile, buf, len, arena);
 		else
 			problem = "v1: wrong message kind";
 		if (problem != NULL)
