@@ -11,15 +11,15 @@ import warnings
 
 from dolon import _core
 
-_sampler = None
+_reader = None
 
 
 def _read(code):
     """One built-in measurement, CPU % since the previous hand-made call."""
-    global _sampler
-    if _sampler is None:
-        _sampler = _core.Sampler()
-    return _sampler.read(code)
+    global _reader
+    if _reader is None:
+        _reader = _core.BuiltinReader()
+    return _reader.read(code)
 
 
 async def mem_allocation():

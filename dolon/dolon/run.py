@@ -76,7 +76,7 @@ class TraceRun:
             clip_utf8(socket.gethostname()), program_text(),
             platform.python_version(), os.getpid(),
             min(int(self.frequency * 1e6), 0xFFFFFFFF), _core.wallclock_us(),
-            _core.Sampler(), protocol=protocol,
+            _core.BuiltinReader(), protocol=protocol,
             describe_interval_us=int(DESCRIBE_INTERVAL_S * 1e6))
         for func in profilers:
             self._add_profiler(func)

@@ -98,7 +98,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 	Py_VISIT(st->profiles.by_qualname);
 	Py_VISIT(st->profiled_function_type);
 	Py_VISIT(st->profiled_coroutine_type);
-	Py_VISIT(st->sampler_type);
+	Py_VISIT(st->builtin_reader_type);
 	Py_VISIT(st->sender_type);
 	Py_VISIT(st->pg_connection_type);
 	Py_VISIT(st->gc_get_stats);
@@ -114,7 +114,7 @@ module_clear(PyObject *module)
 	Py_CLEAR(st->profiles.by_qualname);
 	Py_CLEAR(st->profiled_function_type);
 	Py_CLEAR(st->profiled_coroutine_type);
-	Py_CLEAR(st->sampler_type);
+	Py_CLEAR(st->builtin_reader_type);
 	Py_CLEAR(st->sender_type);
 	Py_CLEAR(st->pg_connection_type);
 	Py_CLEAR(st->gc_get_stats);

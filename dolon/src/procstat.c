@@ -3,10 +3,10 @@
  *	  The built-in measurements, read straight from /proc, the clocks and
  *	  the garbage collector.
  *
- * A Sampler remembers its previous CPU readings, so that CPU percentages
- * cover the time since its last reading (as psutil.cpu_percent(None) does);
- * it takes a first reading when created so its first answer already means
- * something.  Figures match psutil's definitions:
+ * A BuiltinReader remembers its previous CPU readings, so that CPU
+ * percentages cover the time since its last reading (as
+ * psutil.cpu_percent(None) does); it takes a first reading when created so
+ * its first answer already means something.  Figures match psutil's definitions:
  *	- system CPU %: busy = total - idle - iowait, where total leaves out guest
  *	  time (already counted in user time);
  *	- memory %: (MemTotal - MemAvailable) / MemTotal;
@@ -83,7 +83,7 @@ read_process_cpu(CpuTimes *t)
 }
 
 static double
-system_cpu_percent(Sampler *s)
+system_cpu_percent(BuiltinReader *r)
 {
 	CpuTimes	now;
 	double		busy,
@@ -91,41 +91,41 @@ system_cpu_percent(Sampler *s)
 
 	if (read_system_cpu(&now) < 0)
 		return NAN;
-	if (!s->prev_system.valid)
+	if (!r->prev_system.valid)
 	{
 		busy = (double) now.busy;
 		total = (double) now.total;
 	}
 	else
 	{
-		busy = (double) now.busy - (double) s->prev_system.busy;
-		total = (double) now.total - (double) s->prev_system.total;
+		busy = (double) now.busy - (double) r->prev_system.busy;
+		total = (double) now.total - (double) r->prev_system.total;
 	}
 	/* no tick elapsed since the last reading: keep the last answer */
 	if (total <= 0)
-		return s->last_system_percent;
-	s->prev_system = now;
-	s->last_system_percent = busy <= 0 ? 0.0 : 100.0 * busy / total;
-	return s->last_system_percent;
+		return r->last_system_percent;
+	r->prev_system = now;
+	r->last_system_percent = busy <= 0 ? 0.0 : 100.0 * busy / total;
+	return r->last_system_percent;
 }
 
 static double
-process_cpu_percent(Sampler *s)
+process_cpu_percent(BuiltinReader *r)
 {
 	CpuTimes	now;
 	double		wall;
 
 	read_process_cpu(&now);
-	wall = (double) (now.wall_ns - s->prev_process.wall_ns);
-	if (!s->prev_process.valid || wall <= 0)
+	wall = (double) (now.wall_ns - r->prev_process.wall_ns);
+	if (!r->prev_process.valid || wall <= 0)
 	{
-		s->prev_process = now;
+		r->prev_process = now;
 		return 0.0;
 	}
-	s->last_process_percent =
-		100.0 * (double) (now.proc_ns - s->prev_process.proc_ns) / wall;
-	s->prev_process = now;
-	return s->last_process_percent;
+	r->last_process_percent =
+		100.0 * (double) (now.proc_ns - r->prev_process.proc_ns) / wall;
+	r->prev_process = now;
+	return r->last_process_percent;
 }
 
 /* A "Key:   123 kB" line of /proc/meminfo, in kB; -1 if missing. */
@@ -209,16 +209,16 @@ open_fd_count(void)
 }
 
 static double
-gc_collections(Sampler *s)
+gc_collections(BuiltinReader *r)
 {
 	PyObject   *stats;
 	PyObject   *key;
 	double		total = 0;
 	Py_ssize_t	i;
 
-	if (s->gc_get_stats == NULL)
+	if (r->gc_get_stats == NULL)
 		return NAN;
-	stats = PyObject_CallNoArgs(s->gc_get_stats);
+	stats = PyObject_CallNoArgs(r->gc_get_stats);
 	if (stats == NULL || !PyList_Check(stats))
 	{
 		Py_XDECREF(stats);
@@ -243,12 +243,12 @@ gc_collections(Sampler *s)
 
 /* One measurement; NaN when it cannot be read.  Never raises. */
 double
-sampler_read(Sampler *s, int metric)
+builtin_reader_read(BuiltinReader *r, int metric)
 {
 	switch (metric)
 	{
 		case BUILTIN_CPU_PERCENT:
-			return system_cpu_percent(s);
+			return system_cpu_percent(r);
 		case BUILTIN_VIRTUAL_MEMORY_PERCENT:
 			return virtual_memory_percent();
 		case BUILTIN_MEMORY_USE:
@@ -256,58 +256,59 @@ sampler_read(Sampler *s, int metric)
 		case BUILTIN_RSS_MB:
 			return resident_bytes() / 1e6;
 		case BUILTIN_PROCESS_CPU_PERCENT:
-			return process_cpu_percent(s);
+			return process_cpu_percent(r);
 		case BUILTIN_THREAD_COUNT:
 			return thread_count();
 		case BUILTIN_OPEN_FDS:
 			return open_fd_count();
 		case BUILTIN_GC_COLLECTIONS:
-			return gc_collections(s);
+			return gc_collections(r);
 	}
 	return NAN;
 }
 
 static void
-sampler_prime(Sampler *s)
+builtin_reader_prime(BuiltinReader *r)
 {
-	s->prev_system.valid = 0;
-	s->prev_process.valid = 0;
-	s->last_system_percent = 0.0;
-	s->last_process_percent = 0.0;
-	read_system_cpu(&s->prev_system);
-	read_process_cpu(&s->prev_process);
+	r->prev_system.valid = 0;
+	r->prev_process.valid = 0;
+	r->last_system_percent = 0.0;
+	r->last_process_percent = 0.0;
+	read_system_cpu(&r->prev_system);
+	read_process_cpu(&r->prev_process);
 }
 
 static PyObject *
-sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+builtin_reader_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
 	DolonState *st = PyType_GetModuleState(type);
-	Sampler    *s;
+	BuiltinReader *r;
 
 	if (kwds != NULL && PyDict_GET_SIZE(kwds) > 0)
-		return PyErr_Format(PyExc_TypeError, "Sampler() takes no arguments");
-	if (!PyArg_ParseTuple(args, ":Sampler"))
+		return PyErr_Format(PyExc_TypeError,
+							"BuiltinReader() takes no arguments");
+	if (!PyArg_ParseTuple(args, ":BuiltinReader"))
 		return NULL;
-	s = (Sampler *) type->tp_alloc(type, 0);
-	if (s == NULL)
+	r = (BuiltinReader *) type->tp_alloc(type, 0);
+	if (r == NULL)
 		return NULL;
-	s->gc_get_stats = st != NULL ? Py_XNewRef(st->gc_get_stats) : NULL;
-	sampler_prime(s);
-	return (PyObject *) s;
+	r->gc_get_stats = st != NULL ? Py_XNewRef(st->gc_get_stats) : NULL;
+	builtin_reader_prime(r);
+	return (PyObject *) r;
 }
 
 static void
-sampler_dealloc(Sampler *s)
+builtin_reader_dealloc(BuiltinReader *r)
 {
-	PyTypeObject *tp = Py_TYPE(s);
+	PyTypeObject *tp = Py_TYPE(r);
 
-	Py_XDECREF(s->gc_get_stats);
-	tp->tp_free((PyObject *) s);
+	Py_XDECREF(r->gc_get_stats);
+	tp->tp_free((PyObject *) r);
 	Py_DECREF(tp);
 }
 
 static PyObject *
-sampler_py_read(Sampler *s, PyObject *arg)
+builtin_reader_py_read(BuiltinReader *r, PyObject *arg)
 {
 	long		metric = PyLong_AsLong(arg);
 
@@ -316,29 +317,29 @@ sampler_py_read(Sampler *s, PyObject *arg)
 	if (metric <= 0 || metric >= BUILTIN_LAST)
 		return PyErr_Format(PyExc_ValueError, "unknown built-in metric %ld",
 							metric);
-	return PyFloat_FromDouble(sampler_read(s, (int) metric));
+	return PyFloat_FromDouble(builtin_reader_read(r, (int) metric));
 }
 
-static PyMethodDef sampler_methods[] = {
-	{"read", (PyCFunction) sampler_py_read, METH_O,
+static PyMethodDef builtin_reader_methods[] = {
+	{"read", (PyCFunction) builtin_reader_py_read, METH_O,
 	"read(metric) -> float: one built-in measurement (NaN if unreadable)"},
 	{NULL}
 };
 
-static PyType_Slot sampler_slots[] = {
-	{Py_tp_new, sampler_new},
-	{Py_tp_dealloc, sampler_dealloc},
-	{Py_tp_methods, sampler_methods},
-	{Py_tp_doc, "Sampler(): reads built-in measurements; CPU percentages "
-	"cover the time since this sampler's previous reading."},
+static PyType_Slot builtin_reader_slots[] = {
+	{Py_tp_new, builtin_reader_new},
+	{Py_tp_dealloc, builtin_reader_dealloc},
+	{Py_tp_methods, builtin_reader_methods},
+	{Py_tp_doc, "BuiltinReader(): reads built-in measurements; CPU percentages "
+	"cover the time since this reader's previous reading."},
 	{0, NULL}
 };
 
-static PyType_Spec sampler_spec = {
-	.name = "dolon._core.Sampler",
-	.basicsize = sizeof(Sampler),
+static PyType_Spec builtin_reader_spec = {
+	.name = "dolon._core.BuiltinReader",
+	.basicsize = sizeof(BuiltinReader),
 	.flags = Py_TPFLAGS_DEFAULT,
-	.slots = sampler_slots,
+	.slots = builtin_reader_slots,
 };
 
 int
@@ -360,11 +361,11 @@ dolon_procstat_init_types(PyObject *module, DolonState *st)
 	};
 	size_t		i;
 
-	st->sampler_type = (PyTypeObject *)
-		PyType_FromModuleAndSpec(module, &sampler_spec, NULL);
-	if (st->sampler_type == NULL ||
-		PyModule_AddObjectRef(module, "Sampler",
-							  (PyObject *) st->sampler_type) < 0)
+	st->builtin_reader_type = (PyTypeObject *)
+		PyType_FromModuleAndSpec(module, &builtin_reader_spec, NULL);
+	if (st->builtin_reader_type == NULL ||
+		PyModule_AddObjectRef(module, "BuiltinReader",
+							  (PyObject *) st->builtin_reader_type) < 0)
 		return -1;
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
 	{

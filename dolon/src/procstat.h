@@ -31,7 +31,8 @@ typedef struct CpuTimes
 	int			valid;
 } CpuTimes;
 
-typedef struct Sampler
+/* The built-in measurements of one tracer (or of hand-made calls). */
+typedef struct BuiltinReader
 {
 	PyObject_HEAD
 	CpuTimes	prev_system;
@@ -39,9 +40,9 @@ typedef struct Sampler
 	double		last_system_percent;
 	double		last_process_percent;
 	PyObject   *gc_get_stats;
-} Sampler;
+} BuiltinReader;
 
 extern int	dolon_procstat_init_types(PyObject *module, DolonState *st);
-extern double sampler_read(Sampler *s, int metric);
+extern double builtin_reader_read(BuiltinReader *r, int metric);
 
 #endif							/* DOLON_PROCSTAT_H */

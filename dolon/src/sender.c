@@ -53,7 +53,7 @@ typedef struct Sender
 	MetricSource *sources;		/* run.nmetrics of them */
 	int			nexternal;
 	double	   *values;			/* the last tick's values */
-	Sampler    *sampler;
+	BuiltinReader *reader;
 
 	/* counters */
 	uint64_t	ticks;
@@ -196,7 +196,7 @@ compute_values(Sender *s, PyObject *external)
 		switch (src->kind)
 		{
 			case SOURCE_BUILTIN:
-				v = sampler_read(s->sampler, src->code);
+				v = builtin_reader_read(s->reader, src->code);
 				break;
 			case SOURCE_PROFILE:
 				v = profile_stats_read(src->stats, src->code);
@@ -340,7 +340,7 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
 	static char *kwlist[] = {"ip", "port", "run", "run_text", "tracer",
 		"host", "program", "python_version", "pid", "period_us", "start_us",
-		"sampler", "protocol", "max_datagram", "flush_interval_us",
+		"reader", "protocol", "max_datagram", "flush_interval_us",
 	"describe_interval_us", NULL};
 	DolonState *st = PyType_GetModuleState(type);
 	const char *ip;
@@ -351,7 +351,7 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 			   *host,
 			   *program,
 			   *pyver,
-			   *sampler;
+			   *reader;
 	unsigned int pid,
 				period_us;
 	long long	start_us;
@@ -367,7 +367,8 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 									 &ip, &port, &run, &run_text, &tracer,
 									 &host, &program, &pyver, &pid,
 									 &period_us, &start_us,
-									 st->sampler_type, &sampler, &protocol,
+									 st->builtin_reader_type, &reader,
+									 &protocol,
 									 &max_datagram, &flush_interval_us,
 									 &describe_interval_us))
 		return NULL;
@@ -418,7 +419,7 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 	s->run.pid = pid;
 	s->run.period_us = period_us;
 	s->run.start_us = start_us;
-	s->sampler = (Sampler *) Py_NewRef(sampler);
+	s->reader = (BuiltinReader *) Py_NewRef(reader);
 	s->run.names = PyList_New(0);
 	if (s->run.names == NULL ||
 		(s->json ? legacy_json_init(&s->legacy, &s->run, &s->udp,
@@ -452,7 +453,7 @@ sender_dealloc(Sender *s)
 	Py_XDECREF(s->run.host);
 	Py_XDECREF(s->run.program);
 	Py_XDECREF(s->run.python_version);
-	Py_XDECREF(s->sampler);
+	Py_XDECREF(s->reader);
 	tp->tp_free((PyObject *) s);
 	Py_DECREF(tp);
 }
@@ -463,7 +464,7 @@ static PyType_Slot sender_slots[] = {
 	{Py_tp_methods, sender_methods},
 	{Py_tp_getset, sender_getset},
 	{Py_tp_doc, "Sender(ip, port, run, run_text, tracer, host, program, "
-		"python_version, pid, period_us, start_us, sampler, protocol='v1', "
+		"python_version, pid, period_us, start_us, reader, protocol='v1', "
 		"max_datagram=1400, flush_interval_us=1000000, "
 	"describe_interval_us=10000000): one traced run on the wire."},
 	{0, NULL}

@@ -18,7 +18,7 @@ typedef struct DolonState
 	ProfileRegistry profiles;	/* @profiler statistics by qualname */
 	PyTypeObject *profiled_function_type;
 	PyTypeObject *profiled_coroutine_type;
-	PyTypeObject *sampler_type;
+	PyTypeObject *builtin_reader_type;
 	PyTypeObject *sender_type;
 	PyTypeObject *pg_connection_type;
 	PyObject   *gc_get_stats;	/* gc.get_stats, for gc collections */

@@ -13,7 +13,7 @@ from dolon import _core, trace_client
 
 
 def read(code):
-    return _core.Sampler().read(code)
+    return _core.BuiltinReader().read(code)
 
 
 def test_memory_use_matches_proc_status():
@@ -44,25 +44,25 @@ def _spin(seconds):
 
 
 def test_cpu_percent_matches_psutil_over_the_same_interval():
-    sampler = _core.Sampler()
+    reader = _core.BuiltinReader()
     psutil.cpu_percent(None)
-    sampler.read(_core.CPU_PERCENT)
+    reader.read(_core.CPU_PERCENT)
     _spin(0.6)                      # make sure there is some load to see
     theirs = psutil.cpu_percent(None)
-    ours = sampler.read(_core.CPU_PERCENT)
+    ours = reader.read(_core.CPU_PERCENT)
     assert 0 < ours <= 100
     assert ours == pytest.approx(theirs, abs=15.0)
 
 
 def test_process_cpu_percent_sees_a_busy_thread():
-    sampler = _core.Sampler()
-    sampler.read(_core.PROCESS_CPU_PERCENT)
+    reader = _core.BuiltinReader()
+    reader.read(_core.PROCESS_CPU_PERCENT)
     before = psutil.Process().cpu_times()
     t0 = time.monotonic()
     _spin(0.5)
     wall = time.monotonic() - t0
     after = psutil.Process().cpu_times()
-    ours = sampler.read(_core.PROCESS_CPU_PERCENT)
+    ours = reader.read(_core.PROCESS_CPU_PERCENT)
     theirs = 100 * ((after.user + after.system) -
                     (before.user + before.system)) / wall
     # on a shared machine the spinning thread may get much less than a core
@@ -71,10 +71,10 @@ def test_process_cpu_percent_sees_a_busy_thread():
 
 
 def test_process_cpu_percent_idle_is_low():
-    sampler = _core.Sampler()
-    sampler.read(_core.PROCESS_CPU_PERCENT)
+    reader = _core.BuiltinReader()
+    reader.read(_core.PROCESS_CPU_PERCENT)
     time.sleep(0.3)
-    assert sampler.read(_core.PROCESS_CPU_PERCENT) < 20
+    assert reader.read(_core.PROCESS_CPU_PERCENT) < 20
 
 
 def test_thread_count_follows_threads():
@@ -163,4 +163,4 @@ def test_event_loop_lag_sees_a_blocked_loop():
 
 def test_unknown_metric_code_is_refused():
     with pytest.raises(ValueError):
-        _core.Sampler().read(999)
+        _core.BuiltinReader().read(999)

@@ -72,7 +72,7 @@ def test_sender_ticks_release_values():
     value = 12345.678          # a float object we can count
     values = [value, None]
     sender = _core.Sender("127.0.0.1", 9, uuid.uuid4().bytes, "x", "t", "h",
-                          "p", "3", 1, 1, 0, _core.Sampler())
+                          "p", "3", 1, 1, 0, _core.BuiltinReader())
     sender.add_external("a")
     sender.add_external("b")
     before = sys.getrefcount(value)

@@ -84,7 +84,7 @@ def test_start_tracer_v1_datagrams(receiver):
 def test_describe_is_repeated_and_metrics_added_later(receiver):
     sender = _core.Sender(
         "127.0.0.1", receiver.port, uuid.uuid4().bytes, "x", "t", "h", "p",
-        "3.11.2", 1, 1000, 0, _core.Sampler(), flush_interval_us=0,
+        "3.11.2", 1, 1000, 0, _core.BuiltinReader(), flush_interval_us=0,
         describe_interval_us=1_000_000)
     sender.add_external("a")
     base = 1_700_000_000_000_000
@@ -107,7 +107,7 @@ def test_describe_is_repeated_and_metrics_added_later(receiver):
 def test_describe_backs_off_to_its_interval(receiver):
     sender = _core.Sender(
         "127.0.0.1", receiver.port, uuid.uuid4().bytes, "x", "t", "h", "p",
-        "3.11.2", 1, 1000, 0, _core.Sampler(), flush_interval_us=0)
+        "3.11.2", 1, 1000, 0, _core.BuiltinReader(), flush_interval_us=0)
     sender.add_external("a")
     base = 1_700_000_000_000_000
     for i in range(61):                         # 30 s, a tick every 0.5 s
@@ -230,7 +230,7 @@ def test_legacy_json_header_is_repeated_and_sent_when_metrics_are_added(
     sender = _core.Sender(
         "127.0.0.1", receiver.port, uuid.uuid4().bytes,
         "0b8a4c1e-5e0e-4a57-9f61-3c2d1e0f9a7b", "t", "h", "p", "3.11.2", 1,
-        1000, 0, _core.Sampler(), protocol="json")
+        1000, 0, _core.BuiltinReader(), protocol="json")
     sender.add_external("a")
     base = 1_700_000_000_000_000
     for i in range(60):                         # 30 s, a tick every 0.5 s
