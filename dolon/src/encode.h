@@ -8,5 +8,6 @@
 #include "compat.h"
 
 extern PyMethodDef dolon_encode_methods[];
+extern PyMethodDef dolon_encode_profile_methods[];	/* encode_profile.c */
 
 #endif							/* DOLON_ENCODE_H */

@@ -84,7 +84,8 @@ module_exec(PyObject *module)
 		dolon_sender_init_types(module, st) < 0 ||
 		dolon_libpq_init_types(module, st) < 0)
 		return -1;
-	if (PyModule_AddFunctions(module, dolon_encode_methods) < 0)
+	if (PyModule_AddFunctions(module, dolon_encode_methods) < 0 ||
+		PyModule_AddFunctions(module, dolon_encode_profile_methods) < 0)
 		return -1;
 	return 0;
 }

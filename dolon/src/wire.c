@@ -97,6 +97,129 @@ wire_ticks_fixed(uint8_t *p, int64_t base_us, uint16_t first_metric,
 	wire_put_u16(p + 14, 0);	/* reserved */
 }
 
+/* ------------------------------------------------------------------------
+ * The profile messages (kinds 0x10-0x16)
+ * ------------------------------------------------------------------------ */
+
+/* The opening of FRAMES, STACKS, THREADS and ALLOC_TYPES. */
+void
+wire_defs_fixed(uint8_t *p, uint16_t count)
+{
+	wire_put_u16(p, count);
+	wire_put_u16(p + 2, 0);		/* reserved */
+}
+
+/* The opening of STACK_SAMPLES and ALLOCS: samples of one thread. */
+void
+wire_samples_fixed(uint8_t *p, int64_t base_us, uint32_t thread,
+				   uint16_t count)
+{
+	wire_put_i64(p, base_us);
+	wire_put_u32(p + 8, thread);
+	wire_put_u16(p + 12, count);
+	wire_put_u16(p + 14, 0);	/* reserved */
+}
+
+void
+wire_frees_fixed(uint8_t *p, int64_t base_us, uint16_t count)
+{
+	wire_put_i64(p, base_us);
+	wire_put_u16(p + 8, count);
+	wire_put_u16(p + 10, 0);	/* reserved */
+}
+
+/* One FRAMES entry; returns the bytes written.  Strings checked by caller. */
+size_t
+wire_put_frame(uint8_t *p, uint32_t id, uint32_t first_line, uint8_t kind,
+			   const char *function, size_t function_len, const char *file,
+			   size_t file_len)
+{
+	size_t		n = V1_FRAME_FIXED;
+
+	wire_put_u32(p, id);
+	wire_put_u32(p + 4, first_line);
+	p[8] = kind;
+	n += wire_put_str16(p + n, function, function_len);
+	n += wire_put_str16(p + n, file, file_len);
+	return n;
+}
+
+void
+wire_put_stack(uint8_t *p, uint32_t id, uint32_t parent, uint32_t frame,
+			   uint32_t line)
+{
+	wire_put_u32(p, id);
+	wire_put_u32(p + 4, parent);
+	wire_put_u32(p + 8, frame);
+	wire_put_u32(p + 12, line);
+}
+
+size_t
+wire_put_thread(uint8_t *p, uint32_t id, uint64_t native_id,
+				const char *name, size_t name_len)
+{
+	wire_put_u32(p, id);
+	wire_put_u64(p + 4, native_id);
+	return V1_THREAD_FIXED + wire_put_str16(p + V1_THREAD_FIXED, name,
+											name_len);
+}
+
+void
+wire_put_stack_sample(uint8_t *p, uint32_t offset_us, uint32_t stack,
+					  uint32_t weight_us, uint8_t flags, uint64_t rss_bytes)
+{
+	wire_put_u32(p, offset_us);
+	wire_put_u32(p + 4, stack);
+	wire_put_u32(p + 8, weight_us);
+	p[12] = flags;
+	wire_put_u64(p + 13, rss_bytes);
+}
+
+size_t
+wire_put_alloc_type(uint8_t *p, uint32_t id, const char *name,
+					size_t name_len)
+{
+	wire_put_u32(p, id);
+	return V1_ALLOC_TYPE_FIXED + wire_put_str16(p + V1_ALLOC_TYPE_FIXED, name,
+												name_len);
+}
+
+void
+wire_put_alloc(uint8_t *p, uint32_t offset_us, uint32_t stack, uint32_t type,
+			   uint64_t bytes, uint64_t alloc_id)
+{
+	wire_put_u32(p, offset_us);
+	wire_put_u32(p + 4, stack);
+	wire_put_u32(p + 8, type);
+	wire_put_u64(p + 12, bytes);
+	wire_put_u64(p + 20, alloc_id);
+}
+
+void
+wire_put_free(uint8_t *p, uint32_t offset_us, uint64_t alloc_id)
+{
+	wire_put_u32(p, offset_us);
+	wire_put_u64(p + 4, alloc_id);
+}
+
+/*
+ * The length of the longest prefix of the UTF-8 text s (len bytes) that
+ * fits limit bytes and ends on a character boundary: names the program
+ * chose (a function, a file, a thread) are cut to the protocol's limit
+ * rather than refused.
+ */
+size_t
+wire_clip_utf8(const char *s, size_t len, size_t limit)
+{
+	if (len <= limit)
+		return len;
+	len = limit;
+	/* back up over continuation bytes to the start of a character */
+	while (len > 0 && ((unsigned char) s[len] & 0xC0) == 0x80)
+		len--;
+	return len;
+}
+
 /*
  * UTF-8 of a str checked against the protocol's limits: at most 1,024
  * bytes, no NUL.  what names the field in the error message.

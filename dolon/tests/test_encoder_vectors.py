@@ -32,7 +32,8 @@ VALID_V1 = [v for v in VECTORS
 REFUSED = [v for v in VECTORS
            if not v["valid"] and v["datagram"].get("format") == "v1"
            and not v["datagram"].get("mutations")
-           and v["reason"] in ("bad_count", "too_long", "bad_utf8")]
+           and v["reason"] in ("bad_count", "too_long", "bad_utf8", "bad_id",
+                               "bad_flags")]
 
 
 def read_hex(name):
@@ -61,9 +62,36 @@ def encode_message(m):
             [(t["offset_us"], _values(t["values"])) for t in m["ticks"]])
     if kind == "end":
         return _core.encode_end(m["end_us"])
+    if kind in PROFILE_FIELDS:
+        return encode_profile(m)
     # a kind dolon never sends: the raw message, to complete the datagram
     body = bytes.fromhex(m["body_hex"])
     return bytes([m["code"], 0]) + len(body).to_bytes(2, "little") + body
+
+
+# the fields of each profile entry, in wire order (docs/protocol.md)
+PROFILE_FIELDS = {
+    "frames": ("id", "first_line", "frame_kind", "function", "file"),
+    "stacks": ("id", "parent", "frame", "line"),
+    "threads": ("id", "native_id", "name"),
+    "stack_samples": ("offset_us", "stack", "weight_us", "flags", "rss_bytes"),
+    "alloc_types": ("id", "name"),
+    "allocs": ("offset_us", "stack", "type", "bytes", "alloc_id"),
+    "frees": ("offset_us", "alloc_id"),
+}
+
+
+def encode_profile(m):
+    kind = m["kind"]
+    entries = [tuple(e[f] for f in PROFILE_FIELDS[kind]) for e in m["entries"]]
+    if "count" in m and m["count"] != len(entries):
+        raise ValueError("the encoder writes the count of the entries given")
+    encode = getattr(_core, "encode_" + kind)
+    if kind in ("stack_samples", "allocs"):
+        return encode(m["base_us"], m["thread"], entries)
+    if kind == "frees":
+        return encode(m["base_us"], entries)
+    return encode(entries)
 
 
 def encode_vector(d):
