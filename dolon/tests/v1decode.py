@@ -63,7 +63,64 @@ def _message(kind, body):
     if kind == 3:
         assert len(body) == 8
         return {"kind": "end", "end_us": struct.unpack("<q", body)[0]}
+    if kind in PROFILE_KINDS:
+        return _profile(PROFILE_KINDS[kind], body)
     return {"kind": "unknown", "code": kind, "body": bytes(body)}
+
+
+# the profile kinds (docs/protocol.md, "Profiles"): name, fixed part, entry
+PROFILE_KINDS = {0x10: "frames", 0x11: "stacks", 0x12: "threads",
+                 0x13: "stack_samples", 0x14: "alloc_types", 0x15: "allocs",
+                 0x16: "frees"}
+_ENTRIES = {
+    # struct format of the fixed part of an entry, its field names, then
+    # the names of the str16 fields that follow it
+    "frames": ("<IIB", ("id", "first_line", "frame_kind"), ("function", "file")),
+    "stacks": ("<IIII", ("id", "parent", "frame", "line"), ()),
+    "threads": ("<IQ", ("id", "native_id"), ("name",)),
+    "stack_samples": ("<IIIBQ", ("offset_us", "stack", "weight_us", "flags",
+                                 "rss_bytes"), ()),
+    "alloc_types": ("<I", ("id",), ("name",)),
+    "allocs": ("<IIIQQ", ("offset_us", "stack", "type", "bytes", "alloc_id"),
+               ()),
+    "frees": ("<IQ", ("offset_us", "alloc_id"), ()),
+}
+
+
+def _profile(name, body):
+    m = {"kind": name}
+    if name in ("stack_samples", "allocs"):
+        m["base_us"], m["thread"], n, reserved = struct.unpack_from(
+            "<qIHH", body, 0)
+        pos = 16
+        assert m["thread"] != 0
+    elif name == "frees":
+        m["base_us"], n, reserved = struct.unpack_from("<qHH", body, 0)
+        pos = 12
+    else:
+        n, reserved = struct.unpack_from("<HH", body, 0)
+        pos = 4
+    assert reserved == 0 and n >= 1, (name, n, reserved)
+    fmt, fields, strings = _ENTRIES[name]
+    entries = []
+    for _ in range(n):
+        e = dict(zip(fields, struct.unpack_from(fmt, body, pos)))
+        pos += struct.calcsize(fmt)
+        for s in strings:
+            e[s], pos = _str16(body, pos)
+        entries.append(e)
+    assert pos == len(body), "%s: %d bytes left" % (name, len(body) - pos)
+    for e in entries:
+        for key in ("id", "alloc_id"):
+            assert e.get(key, 1) != 0, (name, e)
+        if name == "stacks":
+            assert e["frame"] != 0
+        if name == "frames":
+            assert e["frame_kind"] <= 3
+        if name == "stack_samples":
+            assert e["flags"] & ~1 == 0
+    m["entries"] = entries
+    return m
 
 
 def rows(datagrams):
