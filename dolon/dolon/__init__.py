@@ -16,9 +16,13 @@ A drop-in replacement for dolon 0.2.0 with a C core:
 
 Programs without an event loop use ``dolon.Tracer`` (a background thread),
 or run unchanged under ``python3 -m dolon --tracer NAME script.py``.
+Stack and allocation sampling are opt-in: ``stack_hz=100``,
+``allocations=True`` on either tracer, ``--stacks``/``--allocations`` on the
+command line, or ``@dolon.sampling(hz=100)`` around one function.
 """
 from dolon import profiler, trace_client
+from dolon.profiling import sampling
 from dolon.tracer import Tracer
 
 __version__ = "0.3.0"
-__all__ = ["Tracer", "profiler", "trace_client", "__version__"]
+__all__ = ["Tracer", "profiler", "sampling", "trace_client", "__version__"]

@@ -26,6 +26,13 @@ def parse_args(argv):
                         "(default $DOLON_PORT or 12013)")
     parser.add_argument("--protocol", choices=("v1", "json"),
                         help="wire format (default $DOLON_PROTOCOL or v1)")
+    parser.add_argument("--stacks", metavar="HZ", nargs="?", type=float,
+                        const=100.0, help="sample every thread's stack HZ "
+                        "times a second (default 100; $DOLON_STACK_HZ)")
+    parser.add_argument("--allocations", metavar="BYTES", nargs="?",
+                        type=int, const=True, help="sample allocations, one "
+                        "per BYTES on average (default 524288; "
+                        "$DOLON_ALLOCATIONS)")
     parser.add_argument("--verbose", action="store_true",
                         help="print every tick")
     parser.add_argument("-m", dest="module", action="store_true",
@@ -43,7 +50,8 @@ def main(argv=None):
         sys.path.insert(0, os.path.dirname(os.path.abspath(options.script)))
     tracer = Tracer(options.tracer, options.frequency, options.host,
                     options.port, *builtin_metrics.FOR_THREADS,
-                    verbose=options.verbose, protocol=options.protocol)
+                    verbose=options.verbose, protocol=options.protocol,
+                    stack_hz=options.stacks, allocations=options.allocations)
     with tracer:
         if options.module:
             runpy.run_module(options.script, run_name="__main__",

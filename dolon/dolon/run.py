@@ -15,7 +15,7 @@ import time
 import uuid
 import warnings
 
-from dolon import _core, builtin_metrics, config
+from dolon import _core, builtin_metrics, config, profiling
 
 DESCRIBE_INTERVAL_S = 10.0
 _PROFILE_STATS = (("hits", 0), ("active_instances", 1), ("average_time", 2))
@@ -51,7 +51,8 @@ class TraceRun:
 
     def __init__(self, tracer_name, frequency, ip, port, profilers,
                  protocol="v1", verbose=False, loop=None,
-                 with_profiled=True, with_cost=True):
+                 with_profiled=True, with_cost=True, stack_hz=None,
+                 allocations=None):
         if not isinstance(tracer_name, str) or not tracer_name:
             raise ValueError("dolon: the tracer name must be a non-empty str")
         if not frequency or frequency <= 0:
@@ -71,6 +72,9 @@ class TraceRun:
         # (the Sender holds a reference to each, so ids are not reused)
         self._registry_version = None
         self._warned = set()
+        self.ended = False
+        self.profiling = None           # stack sampling (profiling.py)
+        self.after_fork_child = None    # set by a tracer with a thread
         self.sender = _core.Sender(
             ip, port, self.uuid.bytes, str(self.uuid), tracer_name,
             clip_utf8(socket.gethostname()), program_text(),
@@ -82,6 +86,7 @@ class TraceRun:
             self._add_profiler(func)
         if with_cost:
             self._add_profiler(builtin_metrics.tracer_cost_us)
+        self.profiling = profiling.attach(self, stack_hz, allocations)
         self._sync_profiled()
 
     # -- layout ------------------------------------------------------------
@@ -188,6 +193,8 @@ class TraceRun:
     def end(self):
         """Send what is pending and the end of the run; close the socket."""
         try:
+            profiling.detach(self)
+            self.ended = True
             self.sender.end(_core.wallclock_us())
         finally:
             self.sender.close()

@@ -28,7 +28,8 @@ __all__ = [
 
 
 async def start_tracer(tracer_name, frequency, host, port, *profilers,
-                       verbose=False, protocol=None):
+                       verbose=False, protocol=None, stack_hz=None,
+                       allocations=None):
     """Trace until cancelled: every `frequency` seconds measure one tick.
 
     :param str tracer_name: names the traced program (0.2.0's app_name).
@@ -42,6 +43,10 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
     :param bool verbose: print every tick.
     :param str protocol: "v1" (default; $DOLON_PROTOCOL) or "json", the
         legacy format of dolon 0.2.0 for old backends.
+    :param float stack_hz: sample every thread's stack this many times a
+        second (None: $DOLON_STACK_HZ, else off; at most 1,000).
+    :param allocations: sample allocations too, one per this many bytes on
+        average (True: 512 KiB; None: $DOLON_ALLOCATIONS, else off).
 
     When cancelled it sends the end of the run, then re-raises.
     """
@@ -53,7 +58,8 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
         trace = run.TraceRun(tracer_name, frequency, infos[0][4][0], port,
                              profilers, protocol=protocol, verbose=verbose,
-                             loop=loop)
+                             loop=loop, stack_hz=stack_hz,
+                             allocations=allocations)
     except OSError as exc:          # unknown host, no sockets left ...
         warnings.warn("dolon: tracer %r not started: %s" % (tracer_name, exc),
                       RuntimeWarning, stacklevel=2)

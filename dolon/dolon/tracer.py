@@ -21,13 +21,16 @@ class Tracer:
     """Trace on a daemon thread every `frequency` seconds."""
 
     def __init__(self, tracer_name, frequency=1.0, host=None, port=None,
-                 *profilers, verbose=False, protocol=None):
+                 *profilers, verbose=False, protocol=None, stack_hz=None,
+                 allocations=None):
         self.tracer_name = tracer_name
         self.frequency = frequency
         self.host = host
         self.port = port
         self.protocol = protocol
         self.verbose = verbose
+        self.stack_hz = stack_hz            # profiling.py
+        self.allocations = allocations
         self.profilers = profilers or builtin_metrics.FOR_THREADS
         self.run = None
         self._thread = None
@@ -39,15 +42,22 @@ class Tracer:
             raise RuntimeError("dolon: this Tracer is already started")
         self.run = run.make_run(self.tracer_name, self.frequency, self.host,
                                 self.port, self.profilers,
-                                protocol=self.protocol, verbose=self.verbose)
-        self._stop.clear()
+                                protocol=self.protocol, verbose=self.verbose,
+                                stack_hz=self.stack_hz,
+                                allocations=self.allocations)
+        self.run.after_fork_child = self._start_thread
+        self._start_thread()
+        # a program that never calls stop() still sends its last tick and END
+        atexit.register(self.stop)
+        return self
+
+    def _start_thread(self):
+        """The ticking thread; again in a forked child, which has none."""
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main,
                                         name="dolon-tracer-%s"
                                         % self.tracer_name, daemon=True)
         self._thread.start()
-        # a program that never calls stop() still sends its last tick and END
-        atexit.register(self.stop)
-        return self
 
     def stop(self, timeout=None):
         """Take a last tick, send the end of the run, stop the thread."""

@@ -47,6 +47,9 @@ PyModule_AddObjectRef(PyObject *m, const char *name, PyObject *value)
 #ifndef likely
 #define likely(x) __builtin_expect(!!(x), 1)
 #endif
+#ifndef unlikely
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
 /* for a rare path, kept out of line so that the hot path around it stays small */
 #define dolon_noinline __attribute__((noinline))
 

@@ -17,6 +17,7 @@
 #include "profile_stats.h"
 #include "profiler.h"
 #include "sender.h"
+#include "stack_sampler.h"
 
 #if PY_VERSION_HEX < 0x03090000
 DolonState *dolon_state_for_py38 = NULL;
@@ -82,6 +83,7 @@ module_exec(PyObject *module)
 	if (dolon_profiler_init_types(module, st) < 0 ||
 		dolon_procstat_init_types(module, st) < 0 ||
 		dolon_sender_init_types(module, st) < 0 ||
+		dolon_stack_sampler_init_types(module, st) < 0 ||
 		dolon_libpq_init_types(module, st) < 0)
 		return -1;
 	if (PyModule_AddFunctions(module, dolon_encode_methods) < 0 ||
@@ -103,6 +105,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 	Py_VISIT(st->sender_type);
 	Py_VISIT(st->pg_connection_type);
 	Py_VISIT(st->gc_get_stats);
+	Py_VISIT(st->stack_sampler_type);
 	return 0;
 }
 
@@ -119,6 +122,9 @@ module_clear(PyObject *module)
 	Py_CLEAR(st->sender_type);
 	Py_CLEAR(st->pg_connection_type);
 	Py_CLEAR(st->gc_get_stats);
+	/* a sampler thread must not outlive the module (on 3.8, its state) */
+	stack_samplers_stop_all(st);
+	Py_CLEAR(st->stack_sampler_type);
 	return 0;
 }
 

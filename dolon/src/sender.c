@@ -45,6 +45,7 @@ typedef struct Sender
 	RunDescription run;			/* what the run says about itself */
 	UdpTarget	udp;
 	int			json;			/* legacy JSON protocol, else binary v1 */
+	size_t		max_datagram;
 	V1Batch		v1;				/* binary v1 only */
 	LegacyJson	legacy;			/* legacy JSON only */
 	int			ended;
@@ -258,6 +259,100 @@ sender_end(Sender *s, PyObject *arg)
 	Py_RETURN_NONE;
 }
 
+/*
+ * restart(run, run_text, pid, start_us): in a forked child, become a new
+ * run -- another uuid, a sequence from 0, described afresh -- with the same
+ * metrics, on a socket of the child's own.
+ */
+static PyObject *
+sender_restart(Sender *s, PyObject *args)
+{
+	Py_buffer	run;
+	PyObject   *run_text;
+	unsigned int pid;
+	long long	start_us;
+	Py_ssize_t	len;
+	char		ip[64];
+	int			port;
+
+	if (!PyArg_ParseTuple(args, "y*UIL:restart", &run, &run_text, &pid,
+						  &start_us))
+		return NULL;
+	if (run.len != 16 ||
+		wire_checked_utf8(run_text, &len, "run_text") == NULL)
+	{
+		PyBuffer_Release(&run);
+		return PyErr_Occurred() ? NULL :
+			PyErr_Format(PyExc_ValueError, "run must be 16 bytes");
+	}
+	memcpy(s->run.run, run.buf, 16);
+	PyBuffer_Release(&run);
+	Py_SETREF(s->run.run_text, Py_NewRef(run_text));
+	s->run.pid = pid;
+	s->run.start_us = start_us;
+	s->ended = 0;
+	if (s->json)
+	{
+		legacy_json_free(&s->legacy);
+		if (legacy_json_init(&s->legacy, &s->run, &s->udp,
+							 s->legacy.header.interval_us) < 0)
+			return NULL;
+	}
+	else
+		v1_batch_restart(&s->v1);
+	/* the same address, from a socket that is the child's */
+	if (s->udp.fd >= 0 && udp_numeric_address(&s->udp, ip, sizeof(ip),
+											  &port) == 0)
+	{
+		udp_close(&s->udp);
+		if (udp_open(&s->udp, ip, port) < 0)
+			return NULL;
+	}
+	Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------------
+ * For the stack sampler
+ * ------------------------------------------------------------------------ */
+
+int
+sender_check(PyObject *obj)
+{
+	DolonState *st = PyType_GetModuleState(Py_TYPE(obj));
+
+	return st != NULL && PyObject_TypeCheck(obj, st->sender_type);
+}
+
+int
+sender_speaks_v1(PyObject *sender)
+{
+	return !((Sender *) sender)->json;
+}
+
+size_t
+sender_max_datagram(PyObject *sender)
+{
+	return ((Sender *) sender)->max_datagram;
+}
+
+/*
+ * Send a datagram of profile messages under the run's sequence (the caller
+ * left V1_HEADER_SIZE bytes for the header).  -1 when the run cannot carry
+ * them: it speaks legacy JSON, or it has ended.  With the GIL held, which
+ * guards the sequence and the socket's counters.
+ */
+int
+sender_send_datagram(PyObject *sender, uint8_t *datagram, size_t len,
+					 uint16_t nmessages)
+{
+	Sender	   *s = (Sender *) sender;
+
+	if (s->json || s->ended)
+		return -1;
+	v1_batch_send_datagram(&s->v1, datagram, len, nmessages);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------
  * The rest of the Python face
  * ------------------------------------------------------------------------ */
@@ -303,11 +398,13 @@ sender_get_counters(Sender *s, void *closure)
 {
 	UdpTarget  *u = &s->udp;
 
-	return Py_BuildValue("{sKsKsKsKsIsd}",
+	return Py_BuildValue("{sKsKsKsKsKsIsd}",
 						 "ticks", (unsigned long long) s->ticks,
 						 "datagrams", (unsigned long long) u->datagrams,
 						 "send_errors", (unsigned long long) u->send_errors,
 						 "bytes_sent", (unsigned long long) u->bytes_sent,
+						 "not_sent_in_child",
+						 (unsigned long long) u->not_ours,
 						 "seq", (unsigned int) s->v1.seq,
 						 "last_tick_us", s->last_tick_ns / 1000.0);
 }
@@ -324,6 +421,8 @@ static PyMethodDef sender_methods[] = {
 	{"end", (PyCFunction) sender_end, METH_O,
 	"end(ts_us): flush, then send END (v1)"},
 	{"close", (PyCFunction) sender_close, METH_NOARGS, NULL},
+	{"restart", (PyCFunction) sender_restart, METH_VARARGS,
+	"restart(run, run_text, pid, start_us): a new run, in a forked child"},
 	{NULL}
 };
 
@@ -408,6 +507,7 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 		return NULL;
 	}
 	s->udp.fd = -1;
+	s->max_datagram = (size_t) max_datagram;
 	memcpy(s->run.run, run.buf, 16);
 	PyBuffer_Release(&run);
 	s->json = strcmp(protocol, "json") == 0;

@@ -7,6 +7,16 @@
 
 #include "state.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 extern int	dolon_sender_init_types(PyObject *module, DolonState *st);
+
+/* for the stack sampler: datagrams of the same run, under its sequence */
+extern int	sender_check(PyObject *obj);
+extern int	sender_speaks_v1(PyObject *sender);
+extern size_t sender_max_datagram(PyObject *sender);
+extern int	sender_send_datagram(PyObject *sender, uint8_t *datagram,
+								 size_t len, uint16_t nmessages);
 
 #endif							/* DOLON_SENDER_H */

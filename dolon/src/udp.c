@@ -52,10 +52,15 @@ udp_open(UdpTarget *u, const char *ip, int port)
 		PyErr_SetFromErrno(PyExc_OSError);
 		return -1;
 	}
+	u->pid = getpid();
 	return 0;
 }
 
-/* Send one datagram, or count why not.  Nothing at all once closed. */
+/*
+ * Send one datagram, or count why not.  Nothing at all once closed, nor
+ * from a forked child (getpid is a system call: one per datagram, not per
+ * tick or sample).
+ */
 void
 udp_send(UdpTarget *u, const uint8_t *buf, size_t len)
 {
@@ -63,6 +68,11 @@ udp_send(UdpTarget *u, const uint8_t *buf, size_t len)
 
 	if (u->fd < 0)
 		return;
+	if (u->pid != getpid())
+	{
+		u->not_ours++;
+		return;
+	}
 	n = sendto(u->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
 			   (struct sockaddr *) &u->addr, u->addrlen);
 	u->datagrams++;
@@ -80,4 +90,24 @@ udp_close(UdpTarget *u)
 		close(u->fd);
 		u->fd = -1;
 	}
+}
+
+/* The address u sends to, as udp_open took it; -1 if it has none. */
+int
+udp_numeric_address(const UdpTarget *u, char *ip, size_t size, int *port)
+{
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *) &u->addr;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &u->addr;
+
+	if (u->addr.ss_family == AF_INET)
+	{
+		*port = ntohs(in4->sin_port);
+		return inet_ntop(AF_INET, &in4->sin_addr, ip, size) ? 0 : -1;
+	}
+	if (u->addr.ss_family == AF_INET6)
+	{
+		*port = ntohs(in6->sin6_port);
+		return inet_ntop(AF_INET6, &in6->sin6_addr, ip, size) ? 0 : -1;
+	}
+	return -1;
 }

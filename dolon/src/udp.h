@@ -4,7 +4,8 @@
  *
  * Sending never blocks and never raises into the host program: the socket is
  * non-blocking, and errors (no listener, ICMP unreachable, full buffers) are
- * only counted.
+ * only counted.  Only the process that opened the socket sends through it:
+ * a child forked since must not speak for its parent's run.
  */
 #ifndef DOLON_UDP_H
 #define DOLON_UDP_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 /* The largest UDP payload over IPv4: the largest datagram mnemic takes. */
 #define DOLON_MAX_DATAGRAM	65507
@@ -26,10 +28,14 @@ typedef struct UdpTarget
 	uint64_t	datagrams;		/* sends attempted */
 	uint64_t	send_errors;
 	uint64_t	bytes_sent;
+	pid_t		pid;			/* the process that opened it */
+	uint64_t	not_ours;		/* not sent: asked in a forked child */
 } UdpTarget;
 
 extern int	udp_open(UdpTarget *u, const char *ip, int port);
 extern void udp_send(UdpTarget *u, const uint8_t *buf, size_t len);
 extern void udp_close(UdpTarget *u);
+extern int	udp_numeric_address(const UdpTarget *u, char *ip, size_t size,
+								int *port);
 
 #endif							/* DOLON_UDP_H */

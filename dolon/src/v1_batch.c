@@ -346,3 +346,34 @@ v1_batch_end(V1Batch *b, int64_t ts_us)
 	}
 	packer_send(b);
 }
+
+/*
+ * A datagram of the run's other messages (the stack sampler's profile),
+ * packed by the caller with V1_HEADER_SIZE bytes free at its start: it
+ * takes the run's next sequence number, since the server counts loss from
+ * one sequence per run.
+ */
+void
+v1_batch_send_datagram(V1Batch *b, uint8_t *datagram, size_t len,
+					   uint16_t nmessages)
+{
+	wire_datagram_header(datagram, 0, nmessages, b->run->run, b->seq);
+	udp_send(b->udp, datagram, len);
+	b->seq++;
+}
+
+/*
+ * The run was replaced by a new one (a forked child's): its ticks start
+ * over at sequence 0, described afresh; the parent's pending ticks are not
+ * the child's to send.
+ */
+void
+v1_batch_restart(V1Batch *b)
+{
+	b->seq = 0;
+	b->pending_ticks = 0;
+	b->pending_len = 0;
+	b->out_len = V1_HEADER_SIZE;
+	b->out_messages = 0;
+	describe_schedule_init(&b->describe, b->describe.interval_us);
+}

@@ -45,5 +45,8 @@ extern void v1_batch_free(V1Batch *b);
 extern void v1_batch_layout_changing(V1Batch *b);
 extern int	v1_batch_tick(V1Batch *b, const double *values, int64_t ts_us);
 extern void v1_batch_end(V1Batch *b, int64_t ts_us);
+extern void v1_batch_send_datagram(V1Batch *b, uint8_t *datagram, size_t len,
+								   uint16_t nmessages);
+extern void v1_batch_restart(V1Batch *b);
 
 #endif							/* DOLON_V1_BATCH_H */
