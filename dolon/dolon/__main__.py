@@ -26,13 +26,12 @@ def parse_args(argv):
                         "(default $DOLON_PORT or 12013)")
     parser.add_argument("--protocol", choices=("v1", "json"),
                         help="wire format (default $DOLON_PROTOCOL or v1)")
-    parser.add_argument("--stacks", metavar="HZ", nargs="?", type=float,
-                        const=100.0, help="sample every thread's stack HZ "
-                        "times a second (default 100; $DOLON_STACK_HZ)")
-    parser.add_argument("--allocations", metavar="BYTES", nargs="?",
-                        type=int, const=True, help="sample allocations, one "
-                        "per BYTES on average (default 524288; "
-                        "$DOLON_ALLOCATIONS)")
+    parser.add_argument("--stacks", metavar="HZ", type=float,
+                        help="sample every thread's stack HZ times a second "
+                        "(alone: 100; $DOLON_STACK_HZ)")
+    parser.add_argument("--allocations", metavar="BYTES", type=_interval,
+                        help="sample allocations, one per BYTES on average "
+                        "(alone: 524288; $DOLON_ALLOCATIONS)")
     parser.add_argument("--verbose", action="store_true",
                         help="print every tick")
     parser.add_argument("-m", dest="module", action="store_true",
@@ -40,7 +39,47 @@ def parse_args(argv):
     parser.add_argument("script", help="the script (or module with -m)")
     parser.add_argument("args", nargs=argparse.REMAINDER,
                         help="arguments for the script")
-    return parser.parse_args(argv)
+    return parser.parse_args(_bare_options(argv))
+
+
+# options whose value may be left out: what they mean then
+_OPTIONAL_VALUES = {"--stacks": "100", "--allocations": "on"}
+_WITH_VALUES = ("--tracer", "--frequency", "--host", "--port", "--protocol")
+
+
+def _bare_options(argv):
+    """--stacks and --allocations alone, before the script, get their
+    default value spelled out: argparse would take the script's name as
+    their value."""
+    out = list(argv)
+    i = 0
+    while i < len(out):
+        arg = out[i]
+        if arg in _WITH_VALUES:
+            i += 2
+        elif arg in _OPTIONAL_VALUES:
+            if i + 1 < len(out) and _is_number(out[i + 1]):
+                i += 2
+            else:
+                out[i] = "%s=%s" % (arg, _OPTIONAL_VALUES[arg])
+                i += 1
+        elif arg.startswith("-") and arg != "-":
+            i += 1
+        else:
+            break                   # the script: the rest is its own
+    return out
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _interval(text):
+    return True if text == "on" else int(text)
 
 
 def main(argv=None):

@@ -39,7 +39,7 @@ _FALSE = ("", "0", "false", "no", "off")
 
 _runs = []                  # weak references to live runs, oldest first
 _warned = set()
-_lock = threading.Lock()
+_lock = threading.RLock()      # a scope may start a tracer, which registers
 
 
 def _warn_once(key, message):

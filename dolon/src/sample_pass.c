@@ -13,16 +13,19 @@
  * thread next lets go (up to the switch interval, 5 ms, for a busy one),
  * so a late sample weighs more instead of being lost.
  *
- * On CPU.  At the instant of a sample every other thread is stopped (it
- * waits for the GIL or for I/O), so the instant says nothing; the thread's
- * CPU clock over the interval does.  Each sample gets the CPU time its
- * thread used since the previous one as credit, and is flagged on CPU when
- * the credit covers half of its weight, which then leaves the credit: the
- * flagged weight follows the CPU time used (error diffusion), so a thread
- * that shares the GIL three ways is on CPU in a third of its samples, not
- * in none.  A thread whose innermost frame is the event loop's selector is
- * idle at that instant whatever its credit, which it keeps for its next
- * busy samples.
+ * On CPU.  Once the sampler holds the GIL every other thread is stopped,
+ * so that instant says nothing; the instant before says what each thread
+ * was doing.  Just before it asks for the GIL, the sampler thread reads
+ * each thread's scheduler state from its /proc/self/task/TID/stat (kept
+ * open): running or runnable ('R') is on CPU, anything else (sleeping on
+ * I/O, a lock, the GIL) is not -- as py-spy and the kernel see it, so a
+ * thread that shares the GIL three ways is on CPU in a third of its
+ * samples.  A thread whose innermost frame is the event loop's selector
+ * is idle whatever its state.  Beyond STAT_MAX_FDS threads (or where the
+ * file cannot be read) a thread's CPU clock decides instead: each sample
+ * gets the CPU time used since the previous one as credit and is flagged
+ * when the credit covers half its weight, which then leaves the credit
+ * (error diffusion: the flagged weight follows the CPU time).
  *
  * asyncio.  The task each running event loop is in (asyncio's own
  * {loop: task} table) is the outermost frame of its thread's stack, as a
@@ -32,6 +35,8 @@
 #include "sample_pass.h"
 
 #include <stdlib.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,7 +77,7 @@ resident_bytes_from(int statm_fd)
 
 /*
  * A thread's CPU clock by its kernel id: the clock id glibc's
- * pthread_getcpuclockid makes from a thread's tid (a per-thread CPUCLOCK_SCHED
+ * pthread_getcpuclockid makes from a tid (a per-thread CPUCLOCK_SCHED
  * clock), which the kernel accepts for threads of our own process only.
  * -1 when unknown or the thread is gone.
  */
@@ -88,6 +93,54 @@ thread_cpu_ns(uint64_t native_id)
 	if (clock_gettime(clock, &ts) != 0)
 		return -1;
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Open a thread's stat file, while few are open. */
+static void
+open_stat(ProfileData *d, ThreadInfo *th)
+{
+	char		path[64];
+
+	th->stat_tried = 1;
+	th->stat_fd = -1;
+	if (th->native_id == 0 || d->stat_fds >= STAT_MAX_FDS)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/task/%llu/stat",
+			 (unsigned long long) th->native_id);
+	th->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (th->stat_fd >= 0)
+		d->stat_fds++;
+}
+
+/*
+ * Before a pass, without the GIL: each known thread's scheduler state.
+ * Only the sampler thread calls this, and only it changes d->threads while
+ * it runs, so the list holds still.
+ */
+void
+sample_pass_states(ProfileData *d)
+{
+	char		buf[512];
+	int			i;
+
+	for (i = 0; i < d->nthreads; i++)
+	{
+		ThreadInfo *th = d->threads[i];
+		ssize_t		n;
+		char	   *close_paren;
+
+		th->state = 0;
+		if (!th->stat_tried || th->stat_fd < 0 || th->gone)
+			continue;
+		n = pread(th->stat_fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "tid (comm) S ...": the name may hold anything, even ") " */
+		close_paren = strrchr(buf, ')');
+		if (close_paren != NULL && close_paren[1] == ' ')
+			th->state = close_paren[2];
+	}
 }
 
 /* The task frame's name: the task's, but "Task" for "Task-<number>". */
@@ -176,12 +229,20 @@ is_idle_code(const PassContext *c, PyCodeObject *code)
 
 /* The on-CPU flag of a sample (see the head of this file). */
 static uint8_t
-on_cpu_flag(ThreadInfo *th, int64_t weight_us, int idle, int64_t period_ns)
+on_cpu_flag(ProfileData *d, ThreadInfo *th, int64_t weight_us, int idle,
+			int64_t period_ns)
 {
-	int64_t		cpu = thread_cpu_ns(th->native_id);
+	int64_t		cpu;
 	int64_t		bound = 4 * (period_ns / 1000) + weight_us;
 	uint8_t		flag = 0;
+	char		state = th->state;
 
+	th->state = 0;
+	if (!th->stat_tried)
+		open_stat(d, th);
+	if (state != 0)
+		return !idle && state == 'R' ? V1_SAMPLE_ON_CPU : 0;
+	cpu = thread_cpu_ns(th->native_id);
 	if (cpu < 0)
 	{
 		th->last_cpu_ns = -1;
@@ -282,13 +343,22 @@ sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 		ThreadInfo *th;
 		StackSample s;
 		uint32_t	root = 0;
-		int			nrefs;
+		int			nrefs,
+					cut;
 
 		if (ts == c->own)
 			continue;
 		if (known != NULL && d->threads[known->value]->tstate == ts)
 			d->threads[known->value]->seen = d->pass;	/* alive */
 		if (!c->all_threads && keytable_find(c->scopes, ident, 1) == NULL)
+			continue;
+		/*
+		 * A thread state without a Python frame has nothing to show: a
+		 * thread not started yet (its state is made by its parent, with the
+		 * parent's ident until it runs), or a C thread between calls.
+		 */
+		nrefs = frame_walk(ts, refs, 1, &cut);
+		if (nrefs == 0)
 			continue;
 		th = profile_thread(d, ident, ts);
 		if (th == NULL)
@@ -298,7 +368,10 @@ sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 		}
 		th->seen = d->pass;
 		if (th->sampled != d->pass - 1)
+		{
 			th->last_cpu_ns = -1;	/* no interval of its own to measure */
+			th->state = 0;
+		}
 		th->sampled = d->pass;
 		for (i = 0; i < ntasks; i++)
 		{
@@ -309,7 +382,7 @@ sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 		s.wall_us = wall_us;
 		s.weight_us = weight_us;
 		s.rss_bytes = rss;
-		s.flags = on_cpu_flag(th, weight_us,
+		s.flags = on_cpu_flag(d, th, weight_us,
 							  nrefs > 0 && is_idle_code(c, refs[0].code),
 							  c->period_ns);
 		taken += append_sample(d, th, &s);

@@ -29,6 +29,7 @@ typedef struct PassContext
 
 extern int	sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 						int64_t wall_us);
+extern void sample_pass_states(ProfileData *d);
 extern uint64_t resident_bytes_from(int statm_fd);
 
 #endif							/* DOLON_SAMPLE_PASS_H */

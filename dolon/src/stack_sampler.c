@@ -203,6 +203,8 @@ tick(StackSampler *s, PyThreadState *ts, int64_t scheduled_ns)
 
 	if (interpreter_finalizing())
 		return 0;
+	if (scheduled_ns != 0)
+		sample_pass_states(&s->data);	/* before stopping everyone */
 	PyEval_RestoreThread(ts);
 	now_ns = dolon_monotonic_ns();
 	wall_us = dolon_wallclock_us();
@@ -361,6 +363,8 @@ start_thread(StackSampler *s)
 static void
 stop_sampler(StackSampler *s)
 {
+	int			was_running = s->running;
+
 	if (s->running)
 	{
 		if (s->pid == getpid())
@@ -377,7 +381,10 @@ stop_sampler(StackSampler *s)
 		unlist(s);
 	}
 	alloc_sampler_stop(&s->data);
-	if (s->pid == getpid() && s->error[0] == '\0')
+	/* what the thread measured since its last flush; never at exit, when
+	 * the modules a flush looks at are gone */
+	if (was_running && s->pid == getpid() && s->error[0] == '\0' &&
+		!interpreter_finalizing())
 		flush(s, dolon_wallclock_us());
 }
 
