@@ -7,9 +7,9 @@
  * an ident can be reused once its thread has ended, so a thread state at
  * another address under a known ident is a new thread.  Their names and,
  * before 3.11, their kernel ids come from the threading module
- * (threading._active[ident]), which only the sampler thread reads: that is
- * Python code it runs when a thread is new or the names are due again,
- * never per sample.
+ * (threading._active[ident]), read by plain attribute lookups: at the
+ * first passes that see a thread (a short one may end before any flush),
+ * and for every thread when the names are due again.
  */
 #include "profile_data.h"
 
@@ -199,13 +199,53 @@ threading_active(void)
 }
 
 /*
- * Read every thread's name (and, before 3.11, its kernel id) from the
- * threading module; a name that changed makes the names due again.  Runs
- * Python code (attribute lookups), so only the sampler thread calls it,
- * outside of any walk.
+ * Read a thread's name (and, before 3.11, its kernel id) from its Thread
+ * object in threading._active; a name that changed makes the names due
+ * again.  Only plain attribute lookups are made (generic getattr on the
+ * Thread), so no Python code runs: a pass can do this for new threads.
+ */
+static void
+read_thread_name(ProfileData *d, ThreadInfo *th, PyObject *active)
+{
+	PyObject   *key = PyLong_FromUnsignedLong(th->ident);
+	PyObject   *thread = key ? PyDict_GetItemWithError(active, key) : NULL;
+	PyObject   *name;
+
+	Py_XDECREF(key);
+	if (thread == NULL ||
+		Py_TYPE(thread)->tp_getattro != PyObject_GenericGetAttr)
+	{
+		PyErr_Clear();
+		return;
+	}
+	Py_INCREF(thread);
+	name = PyObject_GetAttrString(thread, "_name");
+	if (name != NULL && PyUnicode_Check(name) &&
+		(th->name == NULL || PyUnicode_Compare(name, th->name) != 0))
+	{
+		Py_XSETREF(th->name, Py_NewRef(name));
+		d->threads_schedule.due = 1;
+	}
+	Py_XDECREF(name);
+	if (th->native_id == 0)
+	{
+		PyObject   *native = PyObject_GetAttrString(thread, "_native_id");
+
+		if (native != NULL && PyLong_Check(native))
+			th->native_id = PyLong_AsUnsignedLongLong(native);
+		Py_XDECREF(native);
+	}
+	PyErr_Clear();
+	Py_DECREF(thread);
+}
+
+/*
+ * Every thread's name again (a thread may be renamed), or only the threads
+ * not named yet (all = 0): a new thread is named at its first samples,
+ * before it can end unnamed.
  */
 void
-profile_thread_names(ProfileData *d)
+profile_thread_names(ProfileData *d, int all)
 {
 	PyObject   *active = threading_active();
 	int			i;
@@ -216,36 +256,9 @@ profile_thread_names(ProfileData *d)
 	for (i = 0; i < d->nthreads; i++)
 	{
 		ThreadInfo *th = d->threads[i];
-		PyObject   *key = PyLong_FromUnsignedLong(th->ident);
-		PyObject   *thread = key ? PyDict_GetItemWithError(active, key) : NULL;
-		PyObject   *name;
 
-		Py_XDECREF(key);
-		if (thread == NULL)
-		{
-			PyErr_Clear();
-			continue;
-		}
-		Py_INCREF(thread);
-		name = PyObject_GetAttrString(thread, "_name");
-		if (name != NULL && PyUnicode_Check(name) &&
-			(th->name == NULL ||
-			 PyUnicode_Compare(name, th->name) != 0))
-		{
-			Py_XSETREF(th->name, Py_NewRef(name));
-			d->threads_schedule.due = 1;
-		}
-		Py_XDECREF(name);
-		if (th->native_id == 0)
-		{
-			PyObject   *native = PyObject_GetAttrString(thread, "_native_id");
-
-			if (native != NULL && PyLong_Check(native))
-				th->native_id = PyLong_AsUnsignedLongLong(native);
-			Py_XDECREF(native);
-		}
-		PyErr_Clear();
-		Py_DECREF(thread);
+		if (all || (th->name == NULL && th->name_tries++ < 8))
+			read_thread_name(d, th, active);
 	}
 	Py_DECREF(active);
 }

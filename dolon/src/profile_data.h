@@ -38,6 +38,7 @@ typedef struct ThreadInfo
 	uint32_t	id;				/* the run's id for it, from 1 */
 	uint64_t	native_id;		/* the kernel's, 0 when unknown */
 	PyObject   *name;			/* str, or NULL until known */
+	int			name_tries;		/* looked for it while NULL */
 	uint64_t	seen;			/* the pass it was last seen alive in */
 	uint64_t	sampled;		/* the pass it was last sampled in */
 	int			gone;			/* ended: dropped once its samples are sent */
@@ -135,7 +136,7 @@ extern void profile_data_free(ProfileData *d);
 extern void profile_data_new_run(ProfileData *d);
 extern ThreadInfo *profile_thread(ProfileData *d, unsigned long ident,
 								  PyThreadState *ts);
-extern void profile_thread_names(ProfileData *d);
+extern void profile_thread_names(ProfileData *d, int all);
 extern void profile_drop_gone_threads(ProfileData *d);
 extern uint32_t profile_type_id(ProfileData *d, PyTypeObject *type);
 extern uint32_t profile_buffer_type_id(ProfileData *d);

@@ -101,9 +101,11 @@ open_stat(ProfileData *d, ThreadInfo *th)
 {
 	char		path[64];
 
+	if (th->native_id == 0)
+		return;					/* not known yet (before 3.11: its name) */
 	th->stat_tried = 1;
 	th->stat_fd = -1;
-	if (th->native_id == 0 || d->stat_fds >= STAT_MAX_FDS)
+	if (d->stat_fds >= STAT_MAX_FDS)
 		return;
 	snprintf(path, sizeof(path), "/proc/self/task/%llu/stat",
 			 (unsigned long long) th->native_id);
@@ -332,6 +334,7 @@ sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 		weight_ns / 1000 > 0xFFFFFFFFLL ? 0xFFFFFFFFU :
 		(uint32_t) (weight_ns / 1000);
 	int			taken = 0;
+	int			named = 1;
 	int			i;
 
 	d->pass++;
@@ -393,7 +396,11 @@ sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 
 		if (th->seen != d->pass && th->tstate != NULL)
 			th->gone = 1;
+		if (th->name == NULL && th->name_tries < 8)
+			named = 0;
 	}
+	if (!named)
+		profile_thread_names(d, 0);
 	d->last_pass_ns = now_ns;
 	return taken;
 }

@@ -157,7 +157,7 @@ flush(StackSampler *s, int64_t wall_us)
 	/* names of new threads, and everyone's again when they are due */
 	if (s->data.threads_schedule.due ||
 		describe_schedule_due(&s->data.threads_schedule, wall_us))
-		profile_thread_names(&s->data);
+		profile_thread_names(&s->data, 1);
 	if (profile_flush(&s->data, wall_us, sender_max_datagram(s->sender),
 					  send_datagram, s, &s->flushed) < 0)
 		s->flushes_refused++;
@@ -618,7 +618,7 @@ stack_sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 		return NULL;
 	if (unavailable != NULL)
 		return PyErr_Format(PyExc_RuntimeError, "dolon: %s", unavailable);
-	if (PyInterpreterState_Get() != PyInterpreterState_Main())
+	if (PyThreadState_Get()->interp != PyInterpreterState_Main())
 		return PyErr_Format(PyExc_RuntimeError, "dolon: stack sampling works "
 							"in the main interpreter only");
 	if (!sender_check(sender))
@@ -641,7 +641,7 @@ stack_sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 	s->flush_interval_us = flush_interval_us;
 	s->pass.period_ns = hz > 0 ? (int64_t) (1e9 / hz) : 0;
 	s->pass.all_threads = all_threads;
-	s->pass.interp = PyInterpreterState_Get();
+	s->pass.interp = PyThreadState_Get()->interp;
 	s->pid = getpid();
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_condattr_init(&attr);

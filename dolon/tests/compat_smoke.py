@@ -7,8 +7,10 @@ import asyncio
 import socket
 import sys
 import threading
+import time
 
-from dolon import Tracer, profiler, trace_client
+import profiles
+from dolon import Tracer, _core, profiler, trace_client
 
 
 @profiler.profiler
@@ -75,7 +77,73 @@ def main():
         pass
     profiler.clear()
     assert sync_fn(1) == 2 and sync_fn.stats.hits == 1
-    print("ok", sys.version.split()[0])
+    print("ok", sys.version.split()[0], check_sampling())
+
+
+def leaf_spin(until):
+    while time.monotonic() < until:
+        pass
+
+
+def middle(until):
+    leaf_spin(until)
+
+
+def outer(until):
+    middle(until)
+
+
+class Worker:
+    def run(self, seconds):
+        outer(time.monotonic() + seconds)
+
+
+def allocate_blobs():
+    return [b"x" * 200000 for _ in range(100)]
+
+
+def check_sampling():
+    """The stacks of a known program, read from this interpreter's frames:
+    the right functions in the right order, in this file, at lines inside
+    them; a named thread; large bytes allocated where they are."""
+    if _core.SAMPLING_UNAVAILABLE is not None:
+        return "(sampling unavailable: %s)" % _core.SAMPLING_UNAVAILABLE
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    receiver.bind(("127.0.0.1", 0))
+    helper = threading.Thread(target=Worker().run, args=(0.4,), name="helper")
+    with Tracer("compat-sampling", 0.1, "127.0.0.1",
+                receiver.getsockname()[1], stack_hz=200,
+                allocations=64 * 1024):
+        helper.start()
+        Worker().run(0.6)
+        helper.join()
+        kept = allocate_blobs()
+    run = profiles.receive_until(receiver, profiles.all_ended(1))
+    (run,) = [r for r in run.values() if r.ended]
+    receiver.close()
+    run_name = "Worker.run" if sys.version_info >= (3, 11) else "run"
+    expected = [run_name, "outer", "middle", "leaf_spin"]
+    by_thread = {}
+    for s in run.samples:
+        frames = run.frames_of(s["stack"])
+        names = [f["function"] for f in frames]
+        if names[-4:] != expected:
+            continue
+        by_thread.setdefault(run.threads[s["thread"]]["name"], []).append(s)
+        leaf = frames[-1]
+        assert leaf["file"] == __file__, leaf
+        line = run.stacks[s["stack"]]["line"]
+        assert leaf["first_line"] < line <= leaf["first_line"] + 2, (leaf, line)
+    assert len(by_thread.get("MainThread", ())) > 30, by_thread.keys()
+    assert len(by_thread.get("helper", ())) > 10, by_thread.keys()
+    main = by_thread["MainThread"]
+    # it shares the GIL with the helper for a while: on CPU a third or more
+    assert sum(s["flags"] & 1 for s in main) > len(main) // 3
+    blobs = profiles.allocated_types(run, "allocate_blobs")
+    assert blobs and blobs[0][0] == "bytes", blobs
+    assert len(kept) == 100
+    return "(sampled %d stacks)" % len(run.stacks)
 
 
 if __name__ == "__main__":
