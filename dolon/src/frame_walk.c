@@ -1,6 +1,7 @@
 /*
  * frame_walk.c
- *	  Reading a thread's frames the way each CPython version keeps them.
+ *	  Reading a thread's frames, and who holds the GIL, the way each
+ *	  CPython version keeps them.
  *
  *	- 3.8 to 3.10: tstate->frame, a chain of frame objects by f_back, and
  *	  f_lasti (in bytes before 3.10, in code units from 3.10).
@@ -11,23 +12,34 @@
  *	- 3.13: tstate->current_frame, f_executable (a code object or None)
  *	  and instr_ptr.
  *
- * The _PyInterpreterFrame layout is internal, so this file alone builds
- * with Py_BUILD_CORE for pycore_frame.h, as vmprof and Google's cloud
- * profiler do.  Later versions (and free-threaded builds, which have no
- * GIL to stop the other threads with) are not supported: the walk is
- * refused once, by name, rather than guessed.
+ * The GIL's state -- locked, and by which thread state -- is in the
+ * runtime (3.8 to 3.11) or the interpreter (3.12, 3.13).
+ *
+ * The _PyInterpreterFrame layout and the GIL are internal, so this file
+ * alone builds with Py_BUILD_CORE (defined before Python.h, as the internal
+ * headers expect), as vmprof and Google's cloud profiler do.  Later
+ * versions (and free-threaded builds, which have no GIL to stop the other
+ * threads with) are not supported: the walk is refused once, by name,
+ * rather than guessed.
  */
+#define Py_BUILD_CORE 1
 #include "frame_walk.h"
 
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && \
 	!defined(Py_GIL_DISABLED)
 #define DOLON_INTERPRETER_FRAMES 1
-#define Py_BUILD_CORE 1
 #include <internal/pycore_frame.h>
-#undef Py_BUILD_CORE
 #elif PY_VERSION_HEX >= 0x03080000 && PY_VERSION_HEX < 0x030B0000
 #define DOLON_FRAME_OBJECTS 1
 #include <frameobject.h>
+#endif
+#if defined(DOLON_INTERPRETER_FRAMES) || defined(DOLON_FRAME_OBJECTS)
+#if PY_VERSION_HEX >= 0x03090000
+#include <internal/pycore_interp.h>
+#include <internal/pycore_runtime.h>
+#else
+#include <internal/pycore_pystate.h>
+#endif
 #endif
 
 /* NULL when walks work on this build, else why not (for one warning). */
@@ -183,6 +195,42 @@ thread_native_id(PyThreadState *ts)
 #else
 	return 0;
 #endif
+}
+
+/*
+ * The thread state holding the GIL of interp now, or NULL when the GIL is
+ * free; *last gets the thread state that held it last (the holder, or the
+ * one that let it go).  Read without the GIL, as a snapshot.
+ */
+PyThreadState *
+gil_holder(PyInterpreterState *interp, PyThreadState **last)
+{
+	int			locked = 0;
+
+	*last = NULL;
+#if PY_VERSION_HEX >= 0x030D0000 && defined(DOLON_INTERPRETER_FRAMES)
+	struct _gil_runtime_state *gil = interp->ceval.gil;
+
+	if (gil != NULL)
+	{
+		locked = _Py_atomic_load_int_relaxed(&gil->locked);
+		*last = (PyThreadState *) _Py_atomic_load_ptr_relaxed(&gil->last_holder);
+	}
+#elif PY_VERSION_HEX >= 0x030C0000 && defined(DOLON_INTERPRETER_FRAMES)
+	struct _gil_runtime_state *gil = interp->ceval.gil;
+
+	if (gil != NULL)
+	{
+		locked = _Py_atomic_load_relaxed(&gil->locked);
+		*last = (PyThreadState *) _Py_atomic_load_relaxed(&gil->last_holder);
+	}
+#elif defined(DOLON_INTERPRETER_FRAMES) || defined(DOLON_FRAME_OBJECTS)
+	struct _gil_runtime_state *gil = &_PyRuntime.ceval.gil;
+
+	locked = _Py_atomic_load_relaxed(&gil->locked);
+	*last = (PyThreadState *) _Py_atomic_load_relaxed(&gil->last_holder);
+#endif
+	return locked ? *last : NULL;
 }
 
 PyThreadState *

@@ -4,7 +4,7 @@
  *	  (frame_walk.c).
  *
  * This is the one part of dolon that knows how each CPython version lays
- * out its frames and thread states.  The public frame API would do the
+ * out its frames, thread states and GIL.  The public frame API would do the
  * same job but creates a frame object for every frame it returns, which
  * costs time on every sample and shows up in a memory profile; reading the
  * structures creates nothing.  Callers hold the GIL and run no Python code
@@ -33,6 +33,8 @@ extern int	frame_line(const FrameRef *f);
 extern PyObject *frame_code_name(PyCodeObject *code);
 extern uint64_t thread_native_id(PyThreadState *ts);
 extern PyThreadState *thread_state_current(void);
+extern PyThreadState *gil_holder(PyInterpreterState *interp,
+								 PyThreadState **last);
 extern int	interpreter_finalizing(void);
 
 #endif							/* DOLON_FRAME_WALK_H */

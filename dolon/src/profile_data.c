@@ -15,7 +15,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "frame_walk.h"
 #include "wire.h"
@@ -34,13 +33,8 @@ profile_data_init(ProfileData *d, int64_t repeat_interval_us)
 }
 
 static void
-thread_free(ProfileData *d, ThreadInfo *th)
+thread_free(ThreadInfo *th)
 {
-	if (th->stat_tried && th->stat_fd >= 0)
-	{
-		close(th->stat_fd);
-		d->stat_fds--;
-	}
 	Py_XDECREF(th->name);
 	free(th->cache);
 	free(th->samples);
@@ -53,7 +47,7 @@ forget_threads(ProfileData *d)
 	int			i;
 
 	for (i = 0; i < d->nthreads; i++)
-		thread_free(d, d->threads[i]);
+		thread_free(d->threads[i]);
 	d->nthreads = 0;
 	keytable_clear(&d->thread_by_ident);
 }
@@ -279,7 +273,7 @@ profile_drop_gone_threads(ProfileData *d)
 
 			if (e != NULL && e->value == (uint64_t) i)
 				keytable_remove(&d->thread_by_ident, th->ident, 1);
-			thread_free(d, th);
+			thread_free(th);
 			d->threads[i] = d->threads[--d->nthreads];
 			/* the thread moved into slot i keeps its ident's entry right */
 			if (i < d->nthreads)

@@ -42,12 +42,7 @@ typedef struct ThreadInfo
 	uint64_t	seen;			/* the pass it was last seen alive in */
 	uint64_t	sampled;		/* the pass it was last sampled in */
 	int			gone;			/* ended: dropped once its samples are sent */
-	int			stat_fd;		/* its /proc/self/task/TID/stat */
-	int			stat_tried;		/* opened it (or could not) */
-	char		state;			/* its scheduler state before the pass
-								 * took the GIL: 'R', 'S', ..., 0 unknown */
-	int64_t		last_cpu_ns;	/* else: its CPU clock at the last sample */
-	int64_t		credit_us;		/* CPU time not yet given to a sample */
+	int64_t		last_cpu_ns;	/* its CPU clock at its last sample, -1 none */
 	uint32_t	task_root;		/* this pass: the stack of its running task */
 	WalkCache  *cache;
 	StackSample *samples;
@@ -102,7 +97,6 @@ typedef struct ProfileData
 	KeyTable	thread_by_ident;	/* ident -> index into threads */
 	uint32_t	next_thread_id;
 	DescribeSchedule threads_schedule;	/* THREADS: all of them when due */
-	int			stat_fds;		/* open, at most STAT_MAX_FDS */
 	uint64_t	pass;
 	int64_t		last_pass_ns;	/* monotonic time of the previous pass, 0:
 								 * none since sampling (re)started */
@@ -124,9 +118,6 @@ typedef struct ProfileData
 	uint64_t	samples_dropped;
 	uint64_t	allocs_dropped;
 } ProfileData;
-
-/* Threads beyond these many are judged by their CPU clock instead. */
-#define STAT_MAX_FDS		32
 
 /* Beyond these many unsent records, new ones are dropped and counted. */
 #define PROFILE_MAX_PENDING	100000

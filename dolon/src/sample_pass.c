@@ -15,17 +15,16 @@
  *
  * On CPU.  Once the sampler holds the GIL every other thread is stopped,
  * so that instant says nothing; the instant before says what each thread
- * was doing.  Just before it asks for the GIL, the sampler thread reads
- * each thread's scheduler state from its /proc/self/task/TID/stat (kept
- * open): running or runnable ('R') is on CPU, anything else (sleeping on
- * I/O, a lock, the GIL) is not -- as py-spy and the kernel see it, so a
- * thread that shares the GIL three ways is on CPU in a third of its
- * samples.  A thread whose innermost frame is the event loop's selector
- * is idle whatever its state.  Beyond STAT_MAX_FDS threads (or where the
- * file cannot be read) a thread's CPU clock decides instead: each sample
- * gets the CPU time used since the previous one as credit and is flagged
- * when the credit covers half its weight, which then leaves the credit
- * (error diffusion: the flagged weight follows the CPU time).
+ * was doing.  Just before asking for the GIL, the sampler notes which
+ * thread holds it: that one was running Python code, on CPU.  Any other
+ * thread was waiting -- for I/O, a lock, a timer, or the GIL -- unless it
+ * was running C code without the GIL (compression, hashing, numpy): such
+ * a thread is on CPU when its CPU clock ran for at least three quarters
+ * of the interval (a thread that only waits its turn for the GIL gets
+ * less).  So a thread that shares the GIL three ways is on CPU in a third
+ * of its samples, as the kernel would say it ran; and a busy thread on a
+ * crowded machine is still busy.  A thread whose innermost frame is the
+ * event loop's selector is idle whatever else.
  *
  * asyncio.  The task each running event loop is in (asyncio's own
  * {loop: task} table) is the outermost frame of its thread's stack, as a
@@ -35,7 +34,6 @@
 #include "sample_pass.h"
 
 #include <stdlib.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -93,56 +91,6 @@ thread_cpu_ns(uint64_t native_id)
 	if (clock_gettime(clock, &ts) != 0)
 		return -1;
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Open a thread's stat file, while few are open. */
-static void
-open_stat(ProfileData *d, ThreadInfo *th)
-{
-	char		path[64];
-
-	if (th->native_id == 0)
-		return;					/* not known yet (before 3.11: its name) */
-	th->stat_tried = 1;
-	th->stat_fd = -1;
-	if (d->stat_fds >= STAT_MAX_FDS)
-		return;
-	snprintf(path, sizeof(path), "/proc/self/task/%llu/stat",
-			 (unsigned long long) th->native_id);
-	th->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (th->stat_fd >= 0)
-		d->stat_fds++;
-}
-
-/*
- * Before a pass, without the GIL: each known thread's scheduler state.
- * Only the sampler thread calls this, and only it changes d->threads while
- * it runs, so the list holds still.
- */
-void
-sample_pass_states(ProfileData *d)
-{
-	char		buf[512];
-	int			i;
-
-	for (i = 0; i < d->nthreads; i++)
-	{
-		ThreadInfo *th = d->threads[i];
-		ssize_t		n;
-		char	   *close_paren;
-
-		th->state = 0;
-		if (!th->stat_tried || th->stat_fd < 0 || th->gone)
-			continue;
-		n = pread(th->stat_fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* "tid (comm) S ...": the name may hold anything, even ") " */
-		close_paren = strrchr(buf, ')');
-		if (close_paren != NULL && close_paren[1] == ' ')
-			th->state = close_paren[2];
-	}
 }
 
 /* The task frame's name: the task's, but "Task" for "Task-<number>". */
@@ -231,44 +179,20 @@ is_idle_code(const PassContext *c, PyCodeObject *code)
 
 /* The on-CPU flag of a sample (see the head of this file). */
 static uint8_t
-on_cpu_flag(ProfileData *d, ThreadInfo *th, int64_t weight_us, int idle,
-			int64_t period_ns)
+on_cpu_flag(ThreadInfo *th, int holds_gil, int idle, int64_t weight_us)
 {
-	int64_t		cpu;
-	int64_t		bound = 4 * (period_ns / 1000) + weight_us;
-	uint8_t		flag = 0;
-	char		state = th->state;
+	int64_t		cpu = thread_cpu_ns(th->native_id);
+	int64_t		last = th->last_cpu_ns;
 
-	th->state = 0;
-	if (!th->stat_tried)
-		open_stat(d, th);
-	if (state != 0)
-		return !idle && state == 'R' ? V1_SAMPLE_ON_CPU : 0;
-	cpu = thread_cpu_ns(th->native_id);
-	if (cpu < 0)
-	{
-		th->last_cpu_ns = -1;
-		return 0;				/* not known: not claimed */
-	}
-	if (th->last_cpu_ns < 0)
-	{
-		/* its first sample: no interval to measure yet */
-		th->last_cpu_ns = cpu;
-		return idle ? 0 : V1_SAMPLE_ON_CPU;
-	}
-	th->credit_us += (cpu - th->last_cpu_ns) / 1000;
 	th->last_cpu_ns = cpu;
-	if (!idle && th->credit_us * 2 >= weight_us)
-	{
-		flag = V1_SAMPLE_ON_CPU;
-		th->credit_us -= weight_us;
-	}
-	/* keep the credit within a few periods: old CPU time is stale */
-	if (th->credit_us > bound)
-		th->credit_us = bound;
-	if (th->credit_us < -weight_us)
-		th->credit_us = -weight_us;
-	return flag;
+	if (idle)
+		return 0;
+	if (holds_gil)
+		return V1_SAMPLE_ON_CPU;
+	/* busy in C code without the GIL: its clock ran most of the time */
+	if (cpu >= 0 && last >= 0 && (cpu - last) / 1000 * 4 >= weight_us * 3)
+		return V1_SAMPLE_ON_CPU;
+	return 0;
 }
 
 static int
@@ -371,10 +295,7 @@ sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 		}
 		th->seen = d->pass;
 		if (th->sampled != d->pass - 1)
-		{
 			th->last_cpu_ns = -1;	/* no interval of its own to measure */
-			th->state = 0;
-		}
 		th->sampled = d->pass;
 		for (i = 0; i < ntasks; i++)
 		{
@@ -385,9 +306,9 @@ sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 		s.wall_us = wall_us;
 		s.weight_us = weight_us;
 		s.rss_bytes = rss;
-		s.flags = on_cpu_flag(d, th, weight_us,
+		s.flags = on_cpu_flag(th, ts == c->holder,
 							  nrefs > 0 && is_idle_code(c, refs[0].code),
-							  c->period_ns);
+							  weight_us);
 		taken += append_sample(d, th, &s);
 	}
 	for (i = 0; i < d->nthreads; i++)

@@ -15,6 +15,7 @@ typedef struct PassContext
 {
 	PyInterpreterState *interp;
 	PyThreadState *own;			/* the sampler's: not sampled */
+	PyThreadState *holder;		/* held the GIL as the sampler asked for it */
 	int			all_threads;	/* else only the threads in scopes */
 	const KeyTable *scopes;		/* ident -> open sampling() scopes */
 	PyObject   *idle_codes[PASS_MAX_IDLE_CODES];
@@ -29,7 +30,6 @@ typedef struct PassContext
 
 extern int	sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 						int64_t wall_us);
-extern void sample_pass_states(ProfileData *d);
 extern uint64_t resident_bytes_from(int statm_fd);
 
 #endif							/* DOLON_SAMPLE_PASS_H */

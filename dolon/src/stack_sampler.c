@@ -27,6 +27,7 @@
 #include "stack_sampler.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
@@ -63,6 +64,8 @@ typedef struct StackSampler
 	pid_t		pid;			/* the process it was started in */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
+	PyThreadState *taken_from;	/* who held the GIL as the last pass began;
+								 * compared, never used */
 	int			stop_requested;
 	int			nscopes;		/* threads with a scope open */
 
@@ -200,11 +203,21 @@ tick(StackSampler *s, PyThreadState *ts, int64_t scheduled_ns)
 {
 	int64_t		now_ns,
 				wall_us;
+	PyThreadState *holder,
+			   *last;
 
 	if (interpreter_finalizing())
 		return 0;
-	if (scheduled_ns != 0)
-		sample_pass_states(&s->data);	/* before stopping everyone */
+	/*
+	 * Who runs Python code at the moment the sampler stops everyone.  A GIL
+	 * still free since the sampler let it go last time is about to go back
+	 * to the thread the sampler took it from, which is waiting to run (on a
+	 * crowded machine, for a processor): that thread counts as the holder.
+	 */
+	holder = gil_holder(s->pass.interp, &last);
+	if (holder == NULL && last == ts)
+		holder = s->taken_from;
+	s->pass.holder = s->taken_from = holder;
 	PyEval_RestoreThread(ts);
 	now_ns = dolon_monotonic_ns();
 	wall_us = dolon_wallclock_us();
@@ -221,13 +234,16 @@ tick(StackSampler *s, PyThreadState *ts, int64_t scheduled_ns)
 		s->passes++;
 	}
 	if (now_ns - s->last_flush_ns >= s->flush_interval_us * 1000)
+	{
 		flush(s, wall_us);
+		/* its own CPU, as of each flush: a system call, not every pass */
+		s->thread_cpu_ns = thread_cpu_now();
+	}
 	if (PyErr_Occurred())
 	{
 		PyErr_Clear();
 		fail(s, "an unexpected Python error in the sampler");
 	}
-	s->thread_cpu_ns = thread_cpu_now();
 	PyEval_SaveThread();
 	return s->error[0] == '\0';
 }
@@ -301,6 +317,7 @@ sampler_main(void *arg)
 	if (!interpreter_finalizing())
 	{
 		PyEval_RestoreThread(ts);
+		s->thread_cpu_ns = thread_cpu_now();
 		s->pass.own = NULL;
 		PyGILState_Release(gil);
 	}
