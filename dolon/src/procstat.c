@@ -11,6 +11,11 @@
  *	  time (already counted in user time);
  *	- memory %: (MemTotal - MemAvailable) / MemTotal;
  *	- resident memory from /proc/self/statm.
+ *
+ * The /proc files are opened once per reader and read again with pread at
+ * offset 0, which makes the kernel write them afresh: an open and a close
+ * cost more than the read on every tick.  A file of /proc/self opened
+ * before a fork describes the parent, so the child opens its own.
  */
 #include "procstat.h"
 
@@ -19,36 +24,70 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "clock.h"
 
-/* Read up to size-1 bytes of a /proc file; returns the length or -1. */
-static ssize_t
-read_proc_file(const char *path, char *buf, size_t size)
+static const char *const proc_paths[PROC_FILES] = {
+	"/proc/stat", "/proc/meminfo", "/proc/self/statm", "/proc/self/stat",
+	"/proc/self/fd"
+};
+
+static void
+close_proc_file(ProcFile *f)
 {
-	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* One of the reader's /proc files, opened the first time (and again in a
+ * forked child); -1 if it cannot be. */
+static int
+proc_file(BuiltinReader *r, ProcFileId which)
+{
+	ProcFile   *f = &r->files[which];
+
+	if (f->fd >= 0 && which >= PROC_SELF_STATM && f->pid != getpid())
+		close_proc_file(f);
+	if (f->fd < 0)
+	{
+		f->fd = open(proc_paths[which], O_RDONLY | O_CLOEXEC);
+		f->pid = getpid();
+	}
+	return f->fd;
+}
+
+/* Read up to size-1 bytes of one of the reader's /proc files; returns the
+ * length or -1. */
+static ssize_t
+read_proc_file(BuiltinReader *r, ProcFileId which, char *buf, size_t size)
+{
+	ProcFile   *f = &r->files[which];
 	ssize_t		n;
 
-	if (fd < 0)
+	if (proc_file(r, which) < 0)
 		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
+	n = pread(f->fd, buf, size - 1, 0);
 	if (n < 0)
+	{
+		close_proc_file(f);		/* opened afresh next time */
 		return -1;
+	}
 	buf[n] = '\0';
 	return n;
 }
 
 static int
-read_system_cpu(CpuTimes *t)
+read_system_cpu(BuiltinReader *r, CpuTimes *t)
 {
 	char		buf[1024];
 	unsigned long long v[10] = {0};
 	char	   *p;
 	int			i;
 
-	if (read_proc_file("/proc/stat", buf, sizeof(buf)) < 0 ||
+	if (read_proc_file(r, PROC_STAT, buf, sizeof(buf)) < 0 ||
 		strncmp(buf, "cpu ", 4) != 0)
 		return -1;
 	p = buf + 4;
@@ -89,7 +128,7 @@ system_cpu_percent(BuiltinReader *r)
 	double		busy,
 				total;
 
-	if (read_system_cpu(&now) < 0)
+	if (read_system_cpu(r, &now) < 0)
 		return NAN;
 	if (!r->prev_system.valid)
 	{
@@ -140,13 +179,13 @@ meminfo_field(const char *text, const char *key)
 }
 
 static double
-virtual_memory_percent(void)
+virtual_memory_percent(BuiltinReader *r)
 {
 	char		buf[4096];
 	long long	total,
 				available;
 
-	if (read_proc_file("/proc/meminfo", buf, sizeof(buf)) < 0)
+	if (read_proc_file(r, PROC_MEMINFO, buf, sizeof(buf)) < 0)
 		return NAN;
 	total = meminfo_field(buf, "MemTotal:");
 	available = meminfo_field(buf, "MemAvailable:");
@@ -156,26 +195,26 @@ virtual_memory_percent(void)
 }
 
 static double
-resident_bytes(void)
+resident_bytes(BuiltinReader *r)
 {
 	char		buf[256];
 	unsigned long long size,
 				resident;
 
-	if (read_proc_file("/proc/self/statm", buf, sizeof(buf)) < 0 ||
+	if (read_proc_file(r, PROC_SELF_STATM, buf, sizeof(buf)) < 0 ||
 		sscanf(buf, "%llu %llu", &size, &resident) != 2)
 		return NAN;
 	return (double) resident * (double) sysconf(_SC_PAGESIZE);
 }
 
 static double
-thread_count(void)
+thread_count(BuiltinReader *r)
 {
 	char		buf[1024];
 	char	   *p;
 	int			field;
 
-	if (read_proc_file("/proc/self/stat", buf, sizeof(buf)) < 0)
+	if (read_proc_file(r, PROC_SELF_STAT, buf, sizeof(buf)) < 0)
 		return NAN;
 	/* the command name may hold spaces and parentheses: skip to the last ) */
 	p = strrchr(buf, ')');
@@ -189,23 +228,46 @@ thread_count(void)
 	return (double) strtol(p + 1, NULL, 10);
 }
 
+/*
+ * Descriptors open in the process: the entries of /proc/self/fd, read
+ * again from the start of the kept directory descriptor.
+ */
 static double
-open_fd_count(void)
+open_fd_count(BuiltinReader *r)
 {
-	DIR		   *dir = opendir("/proc/self/fd");
-	struct dirent *de;
+	char		buf[4096];
+	int			fd = proc_file(r, PROC_SELF_FD);
 	long		count = 0;
+	long		n;
+	int			i;
 
-	if (dir == NULL)
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0)
 		return NAN;
-	while ((de = readdir(dir)) != NULL)
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
 	{
-		if (de->d_name[0] != '.')
-			count++;
+		long		pos = 0;
+
+		while (pos < n)
+		{
+			struct dirent64 *de = (struct dirent64 *) (buf + pos);
+
+			if (de->d_name[0] != '.')
+				count++;
+			pos += de->d_reclen;
+		}
 	}
-	closedir(dir);
-	/* the directory stream's own descriptor is not the program's */
-	return (double) (count - 1);
+	if (n < 0)
+	{
+		close_proc_file(&r->files[PROC_SELF_FD]);
+		return NAN;
+	}
+	/* the /proc files this reader keeps open are not the program's */
+	for (i = 0; i < PROC_FILES; i++)
+	{
+		if (r->files[i].fd >= 0 && r->files[i].pid == getpid())
+			count--;
+	}
+	return (double) count;
 }
 
 static double
@@ -250,17 +312,17 @@ builtin_reader_read(BuiltinReader *r, int metric)
 		case BUILTIN_CPU_PERCENT:
 			return system_cpu_percent(r);
 		case BUILTIN_VIRTUAL_MEMORY_PERCENT:
-			return virtual_memory_percent();
+			return virtual_memory_percent(r);
 		case BUILTIN_MEMORY_USE:
-			return resident_bytes() / (1024.0 * 1024.0 * 1024.0);
+			return resident_bytes(r) / (1024.0 * 1024.0 * 1024.0);
 		case BUILTIN_RSS_MB:
-			return resident_bytes() / 1e6;
+			return resident_bytes(r) / 1e6;
 		case BUILTIN_PROCESS_CPU_PERCENT:
 			return process_cpu_percent(r);
 		case BUILTIN_THREAD_COUNT:
-			return thread_count();
+			return thread_count(r);
 		case BUILTIN_OPEN_FDS:
-			return open_fd_count();
+			return open_fd_count(r);
 		case BUILTIN_GC_COLLECTIONS:
 			return gc_collections(r);
 	}
@@ -274,7 +336,7 @@ builtin_reader_prime(BuiltinReader *r)
 	r->prev_process.valid = 0;
 	r->last_system_percent = 0.0;
 	r->last_process_percent = 0.0;
-	read_system_cpu(&r->prev_system);
+	read_system_cpu(r, &r->prev_system);
 	read_process_cpu(&r->prev_process);
 }
 
@@ -283,6 +345,7 @@ builtin_reader_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
 	DolonState *st = PyType_GetModuleState(type);
 	BuiltinReader *r;
+	int			i;
 
 	if (kwds != NULL && PyDict_GET_SIZE(kwds) > 0)
 		return PyErr_Format(PyExc_TypeError,
@@ -292,6 +355,8 @@ builtin_reader_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	r = (BuiltinReader *) type->tp_alloc(type, 0);
 	if (r == NULL)
 		return NULL;
+	for (i = 0; i < PROC_FILES; i++)
+		r->files[i].fd = -1;
 	r->gc_get_stats = st != NULL ? Py_XNewRef(st->gc_get_stats) : NULL;
 	builtin_reader_prime(r);
 	return (PyObject *) r;
@@ -301,7 +366,10 @@ static void
 builtin_reader_dealloc(BuiltinReader *r)
 {
 	PyTypeObject *tp = Py_TYPE(r);
+	int			i;
 
+	for (i = 0; i < PROC_FILES; i++)
+		close_proc_file(&r->files[i]);
 	Py_XDECREF(r->gc_get_stats);
 	tp->tp_free((PyObject *) r);
 	Py_DECREF(tp);

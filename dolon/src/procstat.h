@@ -8,6 +8,7 @@
 #include "state.h"
 
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef enum BuiltinMetric
 {
@@ -31,10 +32,28 @@ typedef struct CpuTimes
 	int			valid;
 } CpuTimes;
 
+/* The /proc files a reader keeps open, by what they tell. */
+typedef enum ProcFileId
+{
+	PROC_STAT,					/* /proc/stat: system CPU */
+	PROC_MEMINFO,				/* /proc/meminfo */
+	PROC_SELF_STATM,			/* /proc/self/statm: resident memory */
+	PROC_SELF_STAT,				/* /proc/self/stat: threads */
+	PROC_SELF_FD,				/* /proc/self/fd: open descriptors */
+	PROC_FILES
+} ProcFileId;
+
+typedef struct ProcFile
+{
+	int			fd;				/* -1 until opened */
+	pid_t		pid;			/* the process /proc/self meant then */
+} ProcFile;
+
 /* The built-in measurements of one tracer (or of hand-made calls). */
 typedef struct BuiltinReader
 {
 	PyObject_HEAD
+	ProcFile	files[PROC_FILES];
 	CpuTimes	prev_system;
 	CpuTimes	prev_process;
 	double		last_system_percent;

@@ -164,3 +164,29 @@ def test_event_loop_lag_sees_a_blocked_loop():
 def test_unknown_metric_code_is_refused():
     with pytest.raises(ValueError):
         _core.BuiltinReader().read(999)
+
+
+def test_a_forked_child_reads_its_own_proc_files():
+    """The reader keeps /proc/self files open; a child forked since reads
+    its own, not its parent's."""
+    reader = _core.BuiltinReader()
+    parent = reader.read(_core.MEMORY_USE)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            grown = bytearray(b"x" * (64 << 20))      # the child only
+            with open("/proc/self/statm") as f:
+                pages = int(f.read().split()[1])
+            ours = reader.read(_core.MEMORY_USE) * 2 ** 30
+            os.write(w, ("%d %d" % (pages * os.sysconf("SC_PAGESIZE"),
+                                    ours)).encode())
+            del grown
+        finally:
+            os._exit(0)
+    os.close(w)
+    truth, ours = map(int, os.read(r, 100).split())
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert abs(ours - truth) < 4 << 20
+    assert ours > parent * 2 ** 30 + (32 << 20)
