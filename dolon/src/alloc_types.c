@@ -164,6 +164,7 @@ alloc_type_in_block(ProfileData *d, const void *block, size_t size)
 			t->tp_basicsize < (Py_ssize_t) sizeof(PyObject) ||
 			(size_t) t->tp_basicsize + off > size)
 			continue;
+		d->types_looked++;
 		return t;
 	}
 	return NULL;
@@ -224,6 +225,7 @@ watch_created(PyObject *op, PyRefTracerEvent event, void *arg)
 		{
 			r->found = (PyTypeObject *) Py_NewRef(type);
 			r->looked = 1;
+			watched_data->types_created++;
 		}
 		watched[i] = watched[--nwatched];
 		break;

@@ -113,6 +113,8 @@ typedef struct ProfileData
 	TypeTable	types;
 
 	int64_t		alloc_cost_ns;	/* spent in the hooks' sampling path */
+	uint64_t	types_created;	/* types learnt from a creation event */
+	uint64_t	types_looked;	/* types learnt by looking into a block */
 
 	/* what was dropped for want of memory or room */
 	uint64_t	samples_dropped;

@@ -547,7 +547,7 @@ static PyObject *
 stack_sampler_get_counters(StackSampler *s, void *closure)
 {
 	return Py_BuildValue(
-		"{sKsKsKsKsKsKsKsKsIsIsisKsKsKsLsL}",
+		"{sKsKsKsKsKsKsKsKsIsIsisKsKsKsLsLsKsK}",
 		"passes", (unsigned long long) s->passes,
 		"samples", (unsigned long long) s->samples,
 		"datagrams", (unsigned long long) s->flushed.datagrams,
@@ -564,7 +564,9 @@ stack_sampler_get_counters(StackSampler *s, void *closure)
 		"stacks_dropped",
 		(unsigned long long) s->data.intern.stacks_dropped,
 		"thread_cpu_ns", (long long) s->thread_cpu_ns,
-		"alloc_cpu_ns", (long long) s->data.alloc_cost_ns);
+		"alloc_cpu_ns", (long long) s->data.alloc_cost_ns,
+		"types_created", (unsigned long long) s->data.types_created,
+		"types_looked", (unsigned long long) s->data.types_looked);
 }
 
 /* Sampler thread CPU plus the time spent sampling allocations, in ns. */
