@@ -23,18 +23,29 @@ the ratios add beyond it is the program's side (handing over the GIL, the
 allocation hooks' common path).  Targets: stacks at 100 Hz add at most
 0.5 % CPU; allocation sampling at 512 KiB at most 1.10x.
 
+Instructions.  Where valgrind is installed, the allocation hooks are also
+measured by the instructions each workload executes (callgrind): a count
+that other programs on the machine cannot disturb, against the same
+floor, with tracemalloc's beside it.  It leaves out what instructions do
+not show (cache misses, mispredicted indirect calls) and the kernel, so
+the stack sampler's cost, made of GIL handovers, is only in the CPU
+figures above.
+
 Accuracy.  The lateness of samples against their schedule (p50, p99), busy
 and idle; the CPU split of a program that spends about 70 % in one function
 and 30 % in another (calibrated, measured by the program itself) against
 the shares the samples give; and what a 10-thread program sends per second.
 
-    python3 bench/bench_sampler.py [--rounds N] [--quick]
+    python3 bench/bench_sampler.py [--rounds N] [--quick] [--no-valgrind]
 """
 import argparse
 import os
 import random
+import re
+import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -48,7 +59,7 @@ import profiles  # noqa: E402
 import workloads  # noqa: E402
 from dolon import Tracer, _core  # noqa: E402
 
-TARGET_S = 0.3
+TARGET_S = 0.2
 CONFIGS = [
     ("floor", {}),
     ("stacks 100 Hz", {"stack_hz": 100}),
@@ -97,7 +108,7 @@ def measure(func, size, port, config):
                 tracemalloc.stop()
 
 
-def overhead(rounds, port):
+def overhead(rounds, port, sizes):
     print("overhead: process CPU (all threads) for the same work; per "
           "configuration the median")
     print("of %d per-round ratios to the floor / the ratio of the minima / "
@@ -108,7 +119,7 @@ def overhead(rounds, port):
     medians = {n: [] for n in names[1:]}
     minima = {n: [] for n in names[1:]}
     for wname, func in workloads.WORKLOADS.items():
-        size = calibrate(func)
+        size = sizes[wname] = calibrate(func)
         spent = {n: [] for n in names}
         own = {n: [] for n in names}
         for r in range(rounds):
@@ -136,6 +147,52 @@ def overhead(rounds, port):
     print(line)
     print("  targets: stacks 100 Hz <= 1.005x; allocs 512 KiB <= 1.10x "
           "(sampled tracemalloc 1.23x, memray 1.45x elsewhere)")
+
+
+# -- instructions ---------------------------------------------------------
+
+def _instructions(workload, config, size):
+    """Instructions of one run under callgrind (start-up included)."""
+    code = ("import socket, sys, tracemalloc; sys.path[:0] = %r\n"
+            "import workloads; from dolon import Tracer\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "s.bind(('127.0.0.1', 0))\n"
+            "with Tracer('cg', 60.0, '127.0.0.1', s.getsockname()[1], %s):\n"
+            "    %s\n"
+            "    workloads.WORKLOADS[%r](%d)\n"
+            % ([os.path.dirname(HERE), HERE],
+               "allocations=512 * 1024" if config == "allocs" else "",
+               "tracemalloc.start()" if config == "tracemalloc" else "pass",
+               workload, size))
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         sys.executable, "-c", code], capture_output=True, text=True,
+        timeout=1800)
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if not found:
+        raise RuntimeError(out.stderr[-2000:])
+    return int(found.group(1))
+
+
+def instructions(sizes):
+    print("allocation hooks by instructions executed (callgrind; start-up "
+          "subtracted), ratio to the floor:")
+    print("  %-9s %14s %16s %16s" % ("workload", "floor", "allocs 512 KiB",
+                                     "tracemalloc"))
+    ratios = {"allocs": [], "tracemalloc": []}
+    for wname, size in sizes.items():
+        start = {c: _instructions(wname, c, 0) for c in ("floor", "allocs",
+                                                         "tracemalloc")}
+        work = {c: _instructions(wname, c, size) - start[c]
+                for c in start}
+        line = "  %-9s %14d" % (wname, work["floor"])
+        for c in ("allocs", "tracemalloc"):
+            ratios[c].append(work[c] / work["floor"])
+            line += " %15.3fx" % ratios[c][-1]
+        print(line)
+    print("  %-9s %14s %15.3fx %15.3fx" % (
+        "geomean", "", statistics.geometric_mean(ratios["allocs"]),
+        statistics.geometric_mean(ratios["tracemalloc"])))
 
 
 # -- accuracy ------------------------------------------------------------
@@ -255,17 +312,25 @@ def ten_threads(seconds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--quick", action="store_true",
                         help="3 rounds and short accuracy runs")
+    parser.add_argument("--no-valgrind", action="store_true",
+                        help="skip the instruction counts")
     args = parser.parse_args()
     if _core.SAMPLING_UNAVAILABLE is not None:
         print("stack sampling unavailable:", _core.SAMPLING_UNAVAILABLE)
         return
     rounds = 3 if args.quick else args.rounds
+    print("(load average %.1f on %d processors: a busy machine makes the CPU "
+          "figures noisy)" % (os.getloadavg()[0], os.cpu_count()))
     s = sink()
-    overhead(rounds, s.getsockname()[1])
+    sizes = {}
+    overhead(rounds, s.getsockname()[1], sizes)
     s.close()
+    if not args.no_valgrind and shutil.which("valgrind"):
+        # a tenth of the CPU runs' work: callgrind runs some 50x slower
+        instructions({w: max(1, n // 10) for w, n in sizes.items()})
     lateness(1.0 if args.quick else 3.0)
     split(2.0 if args.quick else 6.0)
     ten_threads(1.0 if args.quick else 3.0)

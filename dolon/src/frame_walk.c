@@ -233,6 +233,35 @@ gil_holder(PyInterpreterState *interp, PyThreadState **last)
 	return locked ? *last : NULL;
 }
 
+/*
+ * Ask the thread holding the GIL of interp to let go of it at its next
+ * check, as a thread that has waited a switch interval for it does
+ * (take_gil's SET_GIL_DROP_REQUEST); the caller then takes the GIL at
+ * once, which also clears the request.  Without it a sample waits out the
+ * switch interval (5 ms) behind a busy thread, in a sleep that times out
+ * and a second one.  Only
+ * where the request belongs to the runtime or the interpreter (3.8 to
+ * 3.12): 3.13 keeps it in the holder's thread state, which may be gone by
+ * the time it would be written.  Returns whether it asked.
+ */
+int
+gil_request_drop(PyInterpreterState *interp)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+	return 0;
+#elif defined(DOLON_INTERPRETER_FRAMES) || PY_VERSION_HEX >= 0x03090000
+	_Py_atomic_store_relaxed(&interp->ceval.gil_drop_request, 1);
+	_Py_atomic_store_relaxed(&interp->ceval.eval_breaker, 1);
+	return 1;
+#elif defined(DOLON_FRAME_OBJECTS)
+	_Py_atomic_store_relaxed(&_PyRuntime.ceval.gil_drop_request, 1);
+	_Py_atomic_store_relaxed(&_PyRuntime.ceval.eval_breaker, 1);
+	return 1;
+#else
+	return 0;
+#endif
+}
+
 PyThreadState *
 thread_state_current(void)
 {

@@ -33,6 +33,7 @@ extern int	frame_line(const FrameRef *f);
 extern PyObject *frame_code_name(PyCodeObject *code);
 extern uint64_t thread_native_id(PyThreadState *ts);
 extern PyThreadState *thread_state_current(void);
+extern int	gil_request_drop(PyInterpreterState *interp);
 extern PyThreadState *gil_holder(PyInterpreterState *interp,
 								 PyThreadState **last);
 extern int	interpreter_finalizing(void);

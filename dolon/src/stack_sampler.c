@@ -215,6 +215,9 @@ tick(StackSampler *s, PyThreadState *ts, int64_t scheduled_ns)
 	 * crowded machine, for a processor): that thread counts as the holder.
 	 */
 	holder = gil_holder(s->pass.interp, &last);
+	/* a pass is due: the holder lets go at its next check, not in 5 ms */
+	if (holder != NULL && scheduled_ns != 0)
+		gil_request_drop(s->pass.interp);
 	if (holder == NULL && last == ts)
 		holder = s->taken_from;
 	s->pass.holder = s->taken_from = holder;
@@ -234,16 +237,13 @@ tick(StackSampler *s, PyThreadState *ts, int64_t scheduled_ns)
 		s->passes++;
 	}
 	if (now_ns - s->last_flush_ns >= s->flush_interval_us * 1000)
-	{
 		flush(s, wall_us);
-		/* its own CPU, as of each flush: a system call, not every pass */
-		s->thread_cpu_ns = thread_cpu_now();
-	}
 	if (PyErr_Occurred())
 	{
 		PyErr_Clear();
 		fail(s, "an unexpected Python error in the sampler");
 	}
+	s->thread_cpu_ns = thread_cpu_now();
 	PyEval_SaveThread();
 	return s->error[0] == '\0';
 }
@@ -274,6 +274,7 @@ sampler_main(void *arg)
 
 	/* nothing this thread allocates is the program's */
 	alloc_sampler_exempt_thread(1);
+	pthread_setname_np(pthread_self(), "dolon-sampler");	/* for top -H */
 	s->pass.own = ts;
 	PyEval_SaveThread();
 	pthread_mutex_lock(&s->mu);
