@@ -217,9 +217,27 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(p / 100.0 * len(values)))]
 
 
+def wakeup_floor(count=300):
+    """CPU of one wake-up of a Python thread sleeping 10 ms at a time, in
+    µs: the cost of the plainest thing that runs 100 times a second."""
+    out = []
+
+    def loop():
+        t0 = time.thread_time()
+        for _ in range(count):
+            time.sleep(0.01)
+        out.append((time.thread_time() - t0) / count * 1e6)
+
+    t = threading.Thread(target=loop)
+    t.start()
+    t.join()
+    return out[0]
+
+
 def lateness(seconds):
     s = sink()
     out = {}
+    per_pass = {}
     for what in ("busy", "idle"):
         with Tracer("late", 1.0, "127.0.0.1", s.getsockname()[1],
                     stack_hz=100) as tracer:
@@ -229,16 +247,31 @@ def lateness(seconds):
                     spin(10000)
                 else:
                     time.sleep(0.05)
-            late = tracer.run.profiling.sampler.lateness_us()
+            sampler = tracer.run.profiling.sampler
+            late = sampler.lateness_us()
+            counters = sampler.counters
+            per_pass[what] = counters["thread_cpu_ns"] / 1e3 / max(
+                1, counters["passes"])
         out[what] = late
     s.close()
+    floor = wakeup_floor()
+    print("the sampler's own CPU at 100 Hz, per pass: %.1f us beside a busy "
+          "thread, %.1f us beside an idle one;" % (per_pass["busy"],
+                                                  per_pass["idle"]))
+    print("  floor: a Python thread looping on time.sleep(0.01) costs %.1f us "
+          "a wake-up here (ratios %.2fx, %.2fx)"
+          % (floor, per_pass["busy"] / floor, per_pass["idle"] / floor))
     print("lateness of samples against their schedule at 100 Hz (us):")
     for what, late in out.items():
         print("  %-4s program: p50 %6d  p99 %6d  (%d passes)"
               % (what, percentile(late, 50), percentile(late, 99), len(late)))
-    print("  (a busy thread lets go of the GIL at its switch interval, "
-          "%.0f ms: a sample is weighted by the real interval, not lost)"
-          % (sys.getswitchinterval() * 1000))
+    if sys.version_info < (3, 13):
+        print("  (the sampler asks the GIL's holder to let go at its next "
+              "check; a late sample is weighted by the real interval)")
+    else:
+        print("  (a busy thread lets go of the GIL at its switch interval, "
+              "%.0f ms: a sample is weighted by the real interval, not lost)"
+              % (sys.getswitchinterval() * 1000))
 
 
 def split(seconds):

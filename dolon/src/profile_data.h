@@ -42,7 +42,9 @@ typedef struct ThreadInfo
 	uint64_t	seen;			/* the pass it was last seen alive in */
 	uint64_t	sampled;		/* the pass it was last sampled in */
 	int			gone;			/* ended: dropped once its samples are sent */
-	int64_t		last_cpu_ns;	/* its CPU clock at its last sample, -1 none */
+	int64_t		last_cpu_ns;	/* its CPU clock when last read, -1 none */
+	int64_t		last_cpu_at_ns; /* and when that was (monotonic) */
+	int			busy_without_gil;	/* its clock ran 3/4 of that interval */
 	uint32_t	task_root;		/* this pass: the stack of its running task */
 	WalkCache  *cache;
 	StackSample *samples;

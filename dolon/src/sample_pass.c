@@ -20,8 +20,9 @@
  * thread was waiting -- for I/O, a lock, a timer, or the GIL -- unless it
  * was running C code without the GIL (compression, hashing, numpy): such
  * a thread is on CPU when its CPU clock ran for at least three quarters
- * of the interval (a thread that only waits its turn for the GIL gets
- * less).  So a thread that shares the GIL three ways is on CPU in a third
+ * of the time (a thread that only waits its turn for the GIL gets less),
+ * judged over windows of CPU_WINDOW_NS rather than every pass, since each
+ * reading of a clock is a system call.  So a thread that shares the GIL three ways is on CPU in a third
  * of its samples, as the kernel would say it ran; and a busy thread on a
  * crowded machine is still busy.  A thread whose innermost frame is the
  * event loop's selector is idle whatever else.
@@ -43,6 +44,7 @@
 #include "wire.h"
 
 #define MAX_RUNNING_LOOPS 32
+#define CPU_WINDOW_NS		50000000	/* 50 ms */
 
 typedef struct RunningTask
 {
@@ -177,20 +179,23 @@ is_idle_code(const PassContext *c, PyCodeObject *code)
 	return 0;
 }
 
-/* The on-CPU flag of a sample (see the head of this file). */
+/* The on-CPU flag of a sample at now_ns (see the head of this file). */
 static uint8_t
-on_cpu_flag(ThreadInfo *th, int holds_gil, int idle, int64_t weight_us)
+on_cpu_flag(ThreadInfo *th, int holds_gil, int idle, int64_t now_ns)
 {
-	int64_t		cpu = thread_cpu_ns(th->native_id);
-	int64_t		last = th->last_cpu_ns;
+	if (th->last_cpu_ns < 0 || now_ns - th->last_cpu_at_ns >= CPU_WINDOW_NS)
+	{
+		int64_t		cpu = thread_cpu_ns(th->native_id);
 
-	th->last_cpu_ns = cpu;
+		/* busy in C code without the GIL: its clock ran most of the time */
+		th->busy_without_gil = cpu >= 0 && th->last_cpu_ns >= 0 &&
+			(cpu - th->last_cpu_ns) * 4 >= (now_ns - th->last_cpu_at_ns) * 3;
+		th->last_cpu_ns = cpu;
+		th->last_cpu_at_ns = now_ns;
+	}
 	if (idle)
 		return 0;
-	if (holds_gil)
-		return V1_SAMPLE_ON_CPU;
-	/* busy in C code without the GIL: its clock ran most of the time */
-	if (cpu >= 0 && last >= 0 && (cpu - last) / 1000 * 4 >= weight_us * 3)
+	if (holds_gil || th->busy_without_gil)
 		return V1_SAMPLE_ON_CPU;
 	return 0;
 }
@@ -308,7 +313,7 @@ sample_pass(ProfileData *d, const PassContext *c, int64_t now_ns,
 		s.rss_bytes = rss;
 		s.flags = on_cpu_flag(th, ts == c->holder,
 							  nrefs > 0 && is_idle_code(c, refs[0].code),
-							  weight_us);
+							  now_ns);
 		taken += append_sample(d, th, &s);
 	}
 	for (i = 0; i < d->nthreads; i++)

@@ -61,6 +61,7 @@ typedef struct StackSampler
 	/* the thread; mu guards stop_requested, nscopes and all_threads */
 	pthread_t	thread;
 	int			running;		/* started, not yet joined */
+	int			thread_done;	/* the thread has ended (or is ending) */
 	pid_t		pid;			/* the process it was started in */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
@@ -243,7 +244,6 @@ tick(StackSampler *s, PyThreadState *ts, int64_t scheduled_ns)
 		PyErr_Clear();
 		fail(s, "an unexpected Python error in the sampler");
 	}
-	s->thread_cpu_ns = thread_cpu_now();
 	PyEval_SaveThread();
 	return s->error[0] == '\0';
 }
@@ -314,11 +314,13 @@ sampler_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
+	/* its clock goes with it: the total stays */
+	s->thread_cpu_ns = thread_cpu_now();
+	s->thread_done = 1;
 	/* at interpreter exit the GIL is not to be had again: just end */
 	if (!interpreter_finalizing())
 	{
 		PyEval_RestoreThread(ts);
-		s->thread_cpu_ns = thread_cpu_now();
 		s->pass.own = NULL;
 		PyGILState_Release(gil);
 	}
@@ -354,6 +356,7 @@ start_thread(StackSampler *s)
 	int			err;
 
 	s->stop_requested = 0;
+	s->thread_done = 0;
 	s->pid = getpid();
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -544,6 +547,24 @@ stack_sampler_simulate_error(StackSampler *s, PyObject *arg)
  * What it measured
  * ------------------------------------------------------------------------ */
 
+/*
+ * The sampler thread's CPU time so far: read from the outside, through its
+ * CPU clock, while it runs (the thread itself need not spend a system call
+ * a pass on it); at its end it left the total.
+ */
+static int64_t
+sampler_thread_cpu_ns(StackSampler *s)
+{
+	clockid_t	clock;
+	struct timespec ts;
+
+	if (s->running && !s->thread_done && s->pid == getpid() &&
+		pthread_getcpuclockid(s->thread, &clock) == 0 &&
+		clock_gettime(clock, &ts) == 0)
+		s->thread_cpu_ns = (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return s->thread_cpu_ns;
+}
+
 static PyObject *
 stack_sampler_get_counters(StackSampler *s, void *closure)
 {
@@ -564,7 +585,7 @@ stack_sampler_get_counters(StackSampler *s, void *closure)
 		"allocs_dropped", (unsigned long long) s->data.allocs_dropped,
 		"stacks_dropped",
 		(unsigned long long) s->data.intern.stacks_dropped,
-		"thread_cpu_ns", (long long) s->thread_cpu_ns,
+		"thread_cpu_ns", (long long) sampler_thread_cpu_ns(s),
 		"alloc_cpu_ns", (long long) s->data.alloc_cost_ns,
 		"types_created", (unsigned long long) s->data.types_created,
 		"types_looked", (unsigned long long) s->data.types_looked);
@@ -574,7 +595,8 @@ stack_sampler_get_counters(StackSampler *s, void *closure)
 static PyObject *
 stack_sampler_get_cpu_ns(StackSampler *s, void *closure)
 {
-	return PyLong_FromLongLong(s->thread_cpu_ns + s->data.alloc_cost_ns);
+	return PyLong_FromLongLong(sampler_thread_cpu_ns(s) +
+							   s->data.alloc_cost_ns);
 }
 
 static PyObject *
