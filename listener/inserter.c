@@ -353,8 +353,9 @@ report_flush_error(Inserter *ins, MemoryContext cxt, int64 samples)
 			 errmsg("pg_mnemic inserter: %s", message),
 			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 			 edata->context ? errcontext("%s", edata->context) : 0));
-	CountersAdd(&listener_counters->flush_errors, 1);
+	/* The text first: whoever sees the count then sees what failed. */
 	CountersSetError(message);
+	CountersAdd(&listener_counters->flush_errors, 1);
 	FreeErrorData(edata);
 	pfree(message);
 

@@ -724,9 +724,10 @@ flush_run_guarded(StoreBatch *batch, BlockWriter *w, RunBuffer *rb,
 				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 				 errcontext("flushing %lld samples of run %s",
 							(long long) rb->samples, uuid)));
-		CountersAdd(&listener_counters->flush_errors, 1);
+		/* The text first: whoever sees the count then sees what failed. */
 		if (listener_counters != NULL)
 			CountersSetError(psprintf("run %s: %s", uuid, edata->message));
+		CountersAdd(&listener_counters->flush_errors, 1);
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
