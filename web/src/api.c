@@ -12,7 +12,7 @@
 
 #include <civetweb.h>
 
-#include "json.h"
+#include "json_writer.h"
 #include "params.h"
 #include "pgjson.h"
 #include "response.h"

@@ -13,7 +13,7 @@
 
 #include <libpq-fe.h>
 
-#include "json.h"
+#include "json_writer.h"
 
 /* One field of a text-format result. */
 extern void pgjson_value(JsonWriter *w, const PGresult *res, int row, int col);

@@ -10,7 +10,7 @@
 
 #include <civetweb.h>
 
-#include "json.h"
+#include "json_writer.h"
 #include "response.h"
 
 void
