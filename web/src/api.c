@@ -15,6 +15,7 @@
 #include "json_writer.h"
 #include "params.h"
 #include "pgjson.h"
+#include "pgvalue.h"
 #include "response.h"
 #include "server.h"
 
@@ -110,7 +111,7 @@ api_tracers(Request *req)
 		PQclear(res);
 		return send_json_error(req->conn, 500, "out of memory");
 	}
-	tracer_col = pgjson_column(res, "tracer");
+	tracer_col = PQfnumber(res, "tracer");
 
 	/*
 	 * Runs come newest first, so a tracer's first appearance orders the

@@ -28,6 +28,7 @@
 #include "json_writer.h"
 #include "params.h"
 #include "pgjson.h"
+#include "pgvalue.h"
 #include "response.h"
 #include "server.h"
 

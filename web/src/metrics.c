@@ -13,7 +13,7 @@
 
 #include <civetweb.h>
 
-#include "pgjson.h"
+#include "pgvalue.h"
 #include "response.h"
 #include "server.h"
 
@@ -181,7 +181,7 @@ write_listener_metrics(Response *r, const PGresult *res)
 			write_reason_counts(r, text);
 			continue;
 		}
-		if (PQftype(res, col) == 1184)	/* timestamptz: as epoch seconds */
+		if (PQftype(res, col) == TIMESTAMPTZOID)	/* as epoch seconds */
 			v = pg_timestamptz_to_epoch(text);
 		else
 		{
