@@ -16,10 +16,8 @@
 #include "params.h"
 #include "pgjson.h"
 #include "pgvalue.h"
-#include "response.h"
+#include "http.h"
 #include "server.h"
-
-#define JSON_TYPE "application/json; charset=utf-8"
 
 static const char SQL_RUNS[] =
 "SELECT * FROM mnemic.runs()";
@@ -66,33 +64,12 @@ static const char SQL_EXPORT_CSV[] =
 static const char SQL_DELETE_RUN[] =
 "SELECT mnemic.delete_run($1::uuid)";
 
-/* Start a 200 JSON response; the caller frees it with finish_json(). */
-static Response *
-begin_json(Request *req, JsonWriter *w)
-{
-	Response   *r = malloc(sizeof(Response));
-
-	if (r == NULL)
-		return NULL;
-	response_init(r, req->conn, 200, JSON_TYPE);
-	json_init(w, r);
-	return r;
-}
-
-static int
-finish_json(Response *r)
-{
-	response_puts(r, "\n");
-	return response_finish_free(r);
-}
-
 /* Tracers with their runs, newest first, grouped from mnemic.runs(). */
 int
 api_tracers(Request *req)
 {
 	DbError		err;
 	PGresult   *res = db_query(req->db, SQL_RUNS, 0, NULL, 0, &err);
-	Response   *r;
 	JsonWriter	w;
 	int			tracer_col;
 	int			nrows;
@@ -100,17 +77,15 @@ api_tracers(Request *req)
 	char	   *done;
 
 	if (res == NULL)
-		return send_db_error(req, &err);
-	r = begin_json(req, &w);
+		return http_db_error(req, &err);
 	nrows = PQntuples(res);
 	done = calloc(nrows + 1, 1);
-	if (r == NULL || done == NULL)
+	if (done == NULL)
 	{
-		free(r);
-		free(done);
 		PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
+		return http_out_of_memory(req);
 	}
+	http_begin_json(req, &w);
 	tracer_col = PQfnumber(res, "tracer");
 
 	/*
@@ -156,7 +131,7 @@ api_tracers(Request *req)
 	json_end_array(&w);
 	free(done);
 	PQclear(res);
-	return finish_json(r);
+	return http_finish_json(req);
 }
 
 static int
@@ -165,26 +140,20 @@ run_info(Request *req, const char *uuid)
 	const char *params[1] = {uuid};
 	DbError		err;
 	PGresult   *res = db_query(req->db, SQL_RUN_INFO, 1, params, 0, &err);
-	Response   *r;
 	JsonWriter	w;
 
 	req->route = ROUTE_RUN;
 	if (res == NULL)
-		return send_db_error(req, &err);
+		return http_db_error(req, &err);
 	if (PQntuples(res) == 0)
 	{
 		PQclear(res);
-		return send_json_error(req->conn, 404, "no such run");
+		return http_error(req, 404, "no such run");
 	}
-	r = begin_json(req, &w);
-	if (r == NULL)
-	{
-		PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
+	http_begin_json(req, &w);
 	pgjson_row_object(&w, res, 0, -1);
 	PQclear(res);
-	return finish_json(r);
+	return http_finish_json(req);
 }
 
 static int
@@ -193,26 +162,20 @@ run_metrics(Request *req, const char *uuid)
 	const char *params[1] = {uuid};
 	DbError		err;
 	PGresult   *res;
-	Response   *r;
 	JsonWriter	w;
 	int			i;
 
 	req->route = ROUTE_RUN_METRICS;
 	res = db_query(req->db, SQL_METRICS, 1, params, 0, &err);
 	if (res == NULL)
-		return send_db_error(req, &err);
-	r = begin_json(req, &w);
-	if (r == NULL)
-	{
-		PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
+		return http_db_error(req, &err);
+	http_begin_json(req, &w);
 	json_begin_array(&w);
 	for (i = 0; i < PQntuples(res); i++)
 		pgjson_row_object(&w, res, i, -1);
 	json_end_array(&w);
 	PQclear(res);
-	return finish_json(r);
+	return http_finish_json(req);
 }
 
 /*
@@ -313,7 +276,7 @@ read_time_param(Request *req, const char *name, char *out, size_t outlen,
 	int			got;
 
 	*present = false;
-	if ((got = request_param(req, name, 0, raw, sizeof(raw))) < 0)
+	if ((got = http_param(req, name, 0, raw, sizeof(raw))) < 0)
 		return false;
 	if (!got || !*raw)
 		return true;
@@ -321,7 +284,7 @@ read_time_param(Request *req, const char *name, char *out, size_t outlen,
 	{
 		snprintf(msg, sizeof(msg),
 				 "%s must be seconds since the epoch or an ISO 8601 time", name);
-		send_json_error(req->conn, 400, msg);
+		http_error(req, 400, msg);
 		return false;
 	}
 	*present = true;
@@ -339,25 +302,25 @@ read_series_params(Request *req, SeriesParams *p)
 	if (!read_time_param(req, "from", p->from, sizeof(p->from), &p->has_from) ||
 		!read_time_param(req, "to", p->to, sizeof(p->to), &p->has_to))
 		return false;
-	if ((got = request_param(req, "points", 0, raw, sizeof(raw))) < 0)
+	if ((got = http_param(req, "points", 0, raw, sizeof(raw))) < 0)
 		return false;
 	if (got && !param_positive_int(raw, MAX_POINTS, &points))
 	{
 		char		msg[96];
 
 		snprintf(msg, sizeof(msg), "points must be a whole number from 1 to %d", MAX_POINTS);
-		send_json_error(req->conn, 400, msg);
+		http_error(req, 400, msg);
 		return false;
 	}
 	snprintf(p->points, sizeof(p->points), "%ld", points);
 	snprintf(p->method, sizeof(p->method), "m4");
-	if ((got = request_param(req, "method", 0, p->method, sizeof(p->method))) < 0)
+	if ((got = http_param(req, "method", 0, p->method, sizeof(p->method))) < 0)
 		return false;
 	if (!got)
 		snprintf(p->method, sizeof(p->method), "m4");
 	else if (!param_is_method(p->method))
 	{
-		send_json_error(req->conn, 400, "method must be one of m4, lttb, avg, raw");
+		http_error(req, 400, "method must be one of m4, lttb, avg, raw");
 		return false;
 	}
 	return true;
@@ -377,12 +340,12 @@ read_metric_names(Request *req, char **array_out)
 	*array_out = NULL;
 	array = malloc(cap + 2);
 	if (array == NULL)
-		return send_json_error(req->conn, 500, "out of memory");
+		return http_out_of_memory(req);
 	array[0] = '{';
 	len = 1;
 	for (n = 0;; n++)
 	{
-		got = request_param(req, "metric", n, name, sizeof(name));
+		got = http_param(req, "metric", n, name, sizeof(name));
 		if (got < 0)
 		{
 			free(array);
@@ -397,7 +360,7 @@ read_metric_names(Request *req, char **array_out)
 			free(array);
 			snprintf(msg, sizeof(msg), "at most %d metric parameters per request",
 					 MAX_METRICS_PER_REQUEST);
-			return send_json_error(req->conn, 400, msg);
+			return http_error(req, 400, msg);
 		}
 		append_array_element(array, cap, &len, name);
 	}
@@ -420,7 +383,6 @@ run_series(Request *req, const char *uuid)
 	const char *params[6];
 	DbError		err;
 	PGresult   *res;
-	Response   *r;
 	JsonWriter	w;
 	int			status;
 
@@ -450,14 +412,9 @@ run_series(Request *req, const char *uuid)
 	}
 	free(names);
 	if (res == NULL)
-		return send_db_error(req, &err);
+		return http_db_error(req, &err);
 
-	r = begin_json(req, &w);
-	if (r == NULL)
-	{
-		PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
+	http_begin_json(req, &w);
 	json_begin_object(&w);
 	json_key(&w, "run");
 	json_string(&w, uuid);
@@ -472,7 +429,7 @@ run_series(Request *req, const char *uuid)
 	write_series(&w, res);
 	json_end_object(&w);
 	PQclear(res);
-	return finish_json(r);
+	return http_finish_json(req);
 }
 
 static int
@@ -485,22 +442,21 @@ run_tail(Request *req, const char *uuid)
 	const char *params[3];
 	DbError		err;
 	PGresult   *res;
-	Response   *r;
 	JsonWriter	w;
 	int			got;
 
 	req->route = ROUTE_TAIL;
-	if ((got = request_param(req, "since", 0, raw, sizeof(raw))) < 0)
+	if ((got = http_param(req, "since", 0, raw, sizeof(raw))) < 0)
 		return 400;
 	if (!got || !param_time(raw, since, sizeof(since)))
-		return send_json_error(req->conn, 400,
+		return http_error(req, 400,
 							   "since is required: seconds since the epoch or an ISO 8601 time");
-	if ((got = request_param(req, "points", 0, raw, sizeof(raw))) < 0)
+	if ((got = http_param(req, "points", 0, raw, sizeof(raw))) < 0)
 		return 400;
 	if (got)
 	{
 		if (!param_positive_int(raw, MAX_POINTS, &npoints))
-			return send_json_error(req->conn, 400, "points must be a whole number from 1 to 100000");
+			return http_error(req, 400, "points must be a whole number from 1 to 100000");
 		snprintf(points, sizeof(points), "%ld", npoints);
 	}
 	params[0] = uuid;
@@ -508,13 +464,8 @@ run_tail(Request *req, const char *uuid)
 	params[2] = points;
 	res = db_query(req->db, SQL_TAIL, 3, params, 1, &err);
 	if (res == NULL)
-		return send_db_error(req, &err);
-	r = begin_json(req, &w);
-	if (r == NULL)
-	{
-		PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
+		return http_db_error(req, &err);
+	http_begin_json(req, &w);
 	json_begin_object(&w);
 	json_key(&w, "run");
 	json_string(&w, uuid);
@@ -523,7 +474,7 @@ run_tail(Request *req, const char *uuid)
 	write_series(&w, res);
 	json_end_object(&w);
 	PQclear(res);
-	return finish_json(r);
+	return http_finish_json(req);
 }
 
 /* Stream mnemic.export_csv() line by line as a download. */
@@ -537,14 +488,8 @@ stream_csv(Request *req, const char *uuid, const char *filename)
 	char		disposition[128];
 
 	if (!db_stream_begin(req->db, SQL_EXPORT_CSV, 1, params, &err))
-		return send_db_error(req, &err);
-	r = malloc(sizeof(Response));
-	if (r == NULL)
-	{
-		db_stream_cancel(req->db);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
-	response_init(r, req->conn, 200, "text/csv; charset=utf-8");
+		return http_db_error(req, &err);
+	r = http_begin(req, 200, "text/csv; charset=utf-8");
 	snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s\"", filename);
 	r->content_disposition = disposition;
 	while ((row = db_stream_next(req->db, &err)) != NULL)
@@ -562,16 +507,12 @@ stream_csv(Request *req, const char *uuid, const char *filename)
 	if (err.http_status != 0)
 	{
 		if (!r->headers_sent)
-		{
-			free(r);
-			return send_db_error(req, &err);
-		}
+			return http_db_error(req, &err);
 		mg_cry(req->conn, "CSV of %s cut short: %s", uuid, err.message);
 		response_abort(r);
-		free(r);
 		return 500;
 	}
-	return response_finish_free(r);
+	return http_finish(req);
 }
 
 static int
@@ -605,33 +546,30 @@ run_delete(Request *req, const char *uuid)
 	const char *token;
 	DbError		err;
 	PGresult   *res;
-	Response   *r;
 	JsonWriter	w;
 	bool		deleted;
 
 	req->route = ROUTE_DELETE;
 	if (req->config->token == NULL)
-		return send_json_error(req->conn, 403,
+		return http_error(req, 403,
 							   "deleting runs is disabled: start mnemic-web with --token");
 	token = mg_get_header(req->conn, "X-Mnemic-Token");
 	if (token == NULL || !token_matches(token, req->config->token))
-		return send_json_error(req->conn, 401, "a valid X-Mnemic-Token header is required");
+		return http_error(req, 401, "a valid X-Mnemic-Token header is required");
 	res = db_query(req->db, SQL_DELETE_RUN, 1, params, 0, &err);
 	if (res == NULL)
-		return send_db_error(req, &err);
+		return http_db_error(req, &err);
 	deleted = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
 		PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	if (!deleted)
-		return send_json_error(req->conn, 404, "no such run");
-	r = begin_json(req, &w);
-	if (r == NULL)
-		return send_json_error(req->conn, 500, "out of memory");
+		return http_error(req, 404, "no such run");
+	http_begin_json(req, &w);
 	json_begin_object(&w);
 	json_key(&w, "deleted");
 	json_string(&w, uuid);
 	json_end_object(&w);
-	return finish_json(r);
+	return http_finish_json(req);
 }
 
 /* /api/runs/{uuid}[.csv|/metrics|/series|/tail] */
@@ -646,7 +584,7 @@ api_runs(Request *req)
 	if (strlen(path) < UUID_TEXT_LEN || !param_is_uuid(path, UUID_TEXT_LEN))
 	{
 		req->route = ROUTE_RUN;
-		return send_json_error(req->conn, 400,
+		return http_error(req, 400,
 							   "expected /api/runs/{uuid} with a uuid like 123e4567-e89b-12d3-a456-426614174000");
 	}
 	memcpy(uuid, path, UUID_TEXT_LEN);
@@ -656,7 +594,7 @@ api_runs(Request *req)
 	if (*rest == '\0' || strcmp(rest, "/") == 0)
 		return is_delete ? run_delete(req, uuid) : run_info(req, uuid);
 	if (is_delete)
-		return send_json_error(req->conn, 405, "DELETE applies to /api/runs/{uuid} only");
+		return http_error(req, 405, "DELETE applies to /api/runs/{uuid} only");
 	if (strcmp(rest, ".csv") == 0)
 		return run_csv(req, uuid);
 	if (strcmp(rest, "/metrics") == 0)
@@ -666,13 +604,13 @@ api_runs(Request *req)
 	if (strcmp(rest, "/tail") == 0)
 		return run_tail(req, uuid);
 	req->route = ROUTE_NOT_FOUND;
-	return send_json_error(req->conn, 404, "no such endpoint");
+	return http_error(req, 404, "no such endpoint");
 }
 
 int
 api_not_found(Request *req)
 {
-	return send_json_error(req->conn, 404, "no such endpoint");
+	return http_error(req, 404, "no such endpoint");
 }
 
 int
@@ -683,9 +621,7 @@ api_healthz(Request *req)
 	JsonWriter	w;
 	bool		up = db_ping(req->db, &err);
 
-	r = begin_json(req, &w);
-	if (r == NULL)
-		return send_json_error(req->conn, 500, "out of memory");
+	r = http_begin_json(req, &w);
 	r->status = up ? 200 : 503;
 	json_begin_object(&w);
 	json_key(&w, "status");
@@ -693,5 +629,5 @@ api_healthz(Request *req)
 	json_key(&w, "database");
 	json_string(&w, up ? "ok" : err.message);
 	json_end_object(&w);
-	return finish_json(r);
+	return http_finish_json(req);
 }

@@ -29,7 +29,7 @@
 #include "params.h"
 #include "pgjson.h"
 #include "pgvalue.h"
-#include "response.h"
+#include "http.h"
 #include "server.h"
 
 static const char SQL_RUNS[] =
@@ -47,18 +47,16 @@ static const char SQL_ALL_POINTS[] =
 "  WITH ORDINALITY AS s(ts, value, n) ON true "
 "ORDER BY m.idx, s.n";
 
-#define JSON_TYPE "application/json; charset=utf-8"
-
 /* The uuid query parameter; 0 when valid, else the status of the 400 sent. */
 static int
 read_uuid(Request *req, char *uuid)
 {
-	int			got = request_param(req, "uuid", 0, uuid, UUID_TEXT_LEN + 1);
+	int			got = http_param(req, "uuid", 0, uuid, UUID_TEXT_LEN + 1);
 
 	if (got < 0)
 		return 400;
 	if (got == 0 || !param_is_uuid(uuid, strlen(uuid)))
-		return send_json_error(req->conn, 400, "uuid must be a run's uuid");
+		return http_error(req, 400, "uuid must be a run's uuid");
 	return 0;
 }
 
@@ -77,42 +75,26 @@ format_epoch(double epoch, const char *fmt, char *buf, size_t buflen)
 	strftime(buf, buflen, fmt, &tm);
 }
 
-static Response *
-begin_json(Request *req, JsonWriter *w)
-{
-	Response   *r = malloc(sizeof(Response));
-
-	if (r != NULL)
-	{
-		response_init(r, req->conn, 200, JSON_TYPE);
-		json_init(w, r);
-	}
-	return r;
-}
-
 int
 legacy_tracers(Request *req)
 {
 	DbError		err;
 	PGresult   *res = db_query(req->db, SQL_RUNS, 0, NULL, 0, &err);
-	Response   *r;
 	JsonWriter	w;
 	char	   *done;
 	int			nrows;
 	int			i;
 
 	if (res == NULL)
-		return send_db_error(req, &err);
+		return http_db_error(req, &err);
 	nrows = PQntuples(res);
 	done = calloc(nrows + 1, 1);
-	r = begin_json(req, &w);
-	if (r == NULL || done == NULL)
+	if (done == NULL)
 	{
-		free(done);
-		free(r);
 		PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
+		return http_out_of_memory(req);
 	}
+	http_begin_json(req, &w);
 	json_begin_array(&w);
 	for (i = 0; i < nrows; i++)
 	{
@@ -152,7 +134,7 @@ legacy_tracers(Request *req)
 	json_end_array(&w);
 	free(done);
 	PQclear(res);
-	return response_finish_free(r);
+	return http_finish(req);
 }
 
 /* Run info row for uuid, or NULL after an error response was sent. */
@@ -165,13 +147,13 @@ fetch_run_info(Request *req, const char *uuid, int *status)
 
 	if (res == NULL)
 	{
-		*status = send_db_error(req, &err);
+		*status = http_db_error(req, &err);
 		return NULL;
 	}
 	if (PQntuples(res) == 0)
 	{
 		PQclear(res);
-		*status = send_json_error(req->conn, 404, "no such run");
+		*status = http_error(req, 404, "no such run");
 		return NULL;
 	}
 	return res;
@@ -185,7 +167,6 @@ legacy_trace_run_info(Request *req)
 	char		duration[96];
 	double		secs;
 	PGresult   *res;
-	Response   *r;
 	JsonWriter	w;
 	int			status;
 
@@ -203,12 +184,7 @@ legacy_trace_run_info(Request *req)
 	snprintf(duration, sizeof(duration), "%02ld hours %02ld minutes %02ld seconds",
 			 (long) secs / 3600, ((long) secs / 60) % 60, (long) secs % 60);
 
-	r = begin_json(req, &w);
-	if (r == NULL)
-	{
-		PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
+	http_begin_json(req, &w);
 	json_begin_object(&w);
 	json_key(&w, "app_name");
 	json_string(&w, PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0));
@@ -220,7 +196,7 @@ legacy_trace_run_info(Request *req)
 	json_string(&w, duration);
 	json_end_object(&w);
 	PQclear(res);
-	return response_finish_free(r);
+	return http_finish(req);
 }
 
 /* {metric: [["time", metric], [time, value], ...], ...}, streamed. */
@@ -240,13 +216,8 @@ legacy_tracing_data(Request *req)
 		return status;
 	params[0] = uuid;
 	if (!db_stream_begin(req->db, SQL_ALL_POINTS, 1, params, &err))
-		return send_db_error(req, &err);
-	r = begin_json(req, &w);
-	if (r == NULL)
-	{
-		db_stream_cancel(req->db);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
+		return http_db_error(req, &err);
+	r = http_begin_json(req, &w);
 	json_begin_object(&w);
 	while ((row = db_stream_next(req->db, &err)) != NULL)
 	{
@@ -291,19 +262,15 @@ legacy_tracing_data(Request *req)
 	{
 		free(current);
 		if (!r->headers_sent)
-		{
-			free(r);
-			return send_db_error(req, &err);
-		}
+			return http_db_error(req, &err);
 		response_abort(r);
-		free(r);
 		return 500;
 	}
 	if (current != NULL)
 		json_end_array(&w);
 	free(current);
 	json_end_object(&w);
-	return response_finish_free(r);
+	return http_finish(req);
 }
 
 int
@@ -326,7 +293,6 @@ legacy_csv_name(Request *req)
 	char		started[32];
 	char		name[1200];
 	PGresult   *res;
-	Response   *r;
 	JsonWriter	w;
 	int			status;
 
@@ -341,12 +307,10 @@ legacy_csv_name(Request *req)
 			 PQgetisnull(res, 0, 0) ? "run" : PQgetvalue(res, 0, 0), started);
 	PQclear(res);
 
-	r = begin_json(req, &w);
-	if (r == NULL)
-		return send_json_error(req->conn, 500, "out of memory");
+	http_begin_json(req, &w);
 	json_begin_object(&w);
 	json_key(&w, "csv_name");
 	json_string(&w, name);
 	json_end_object(&w);
-	return response_finish_free(r);
+	return http_finish(req);
 }

@@ -20,7 +20,7 @@
 
 #include <civetweb.h>
 
-#include "response.h"
+#include "http.h"
 #include "server.h"
 
 #define DEFAULT_PORT	12111
@@ -225,7 +225,10 @@ monotonic_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Every registered route comes through here: method check, timing, counts. */
+/*
+ * Every registered route comes through here: method check, the response
+ * the handler writes into, timing, counts.
+ */
 static int
 dispatch(struct mg_connection *conn, void *cbdata)
 {
@@ -240,15 +243,19 @@ dispatch(struct mg_connection *conn, void *cbdata)
 	req.db = mg_get_thread_pointer(conn);
 	req.config = &config;
 	req.route = entry->route;
+	req.response = malloc(sizeof(Response));
 
-	if (strcmp(ri->request_method, "GET") != 0 &&
-		strcmp(ri->request_method, "HEAD") != 0 &&
-		strcmp(ri->request_method, "DELETE") != 0)
-		status = send_json_error(conn, 405, "method not allowed");
+	if (req.response == NULL)
+		status = mg_send_http_error(conn, 500, "out of memory");
+	else if (strcmp(ri->request_method, "GET") != 0 &&
+			 strcmp(ri->request_method, "HEAD") != 0 &&
+			 strcmp(ri->request_method, "DELETE") != 0)
+		status = http_error(&req, 405, "method not allowed");
 	else if (req.db == NULL)
-		status = send_json_error(conn, 500, "no database session for this thread");
+		status = http_error(&req, 500, "no database session for this thread");
 	else
 		status = entry->handler(&req);
+	free(req.response);
 
 	metrics_record(req.route, status, monotonic_seconds() - start);
 	return status > 0 ? status : 500;

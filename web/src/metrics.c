@@ -13,8 +13,8 @@
 
 #include <civetweb.h>
 
+#include "http.h"
 #include "pgvalue.h"
-#include "response.h"
 #include "server.h"
 
 static const char SQL_LISTENER_STATS[] =
@@ -203,15 +203,7 @@ metrics_serve(Request *req)
 {
 	DbError		err;
 	PGresult   *res = db_query(req->db, SQL_LISTENER_STATS, 0, NULL, 0, &err);
-	Response   *r = malloc(sizeof(Response));
-
-	if (r == NULL)
-	{
-		if (res)
-			PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
-	response_init(r, req->conn, 200, "text/plain; version=0.0.4; charset=utf-8");
+	Response   *r = http_begin(req, 200, "text/plain; version=0.0.4; charset=utf-8");
 
 	/* The web server's own figures are served even when the database is not. */
 	response_puts(r, "# HELP mnemic_web_database_up Whether mnemic.listener_stats() could be read.\n"
@@ -223,5 +215,5 @@ metrics_serve(Request *req)
 	if (res)
 		PQclear(res);
 	write_web_metrics(r);
-	return response_finish_free(r);
+	return http_finish(req);
 }

@@ -5,12 +5,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <civetweb.h>
 
-#include "json_writer.h"
 #include "response.h"
 
 void
@@ -133,15 +131,6 @@ response_finish(Response *r)
 	return r->status;
 }
 
-int
-response_finish_free(Response *r)
-{
-	int			status = response_finish(r);
-
-	free(r);
-	return status;
-}
-
 void
 response_abort(Response *r)
 {
@@ -159,27 +148,4 @@ response_abort(Response *r)
 		mg_write(r->conn, "!aborted\r\n", 10);
 	}
 	r->failed = true;
-}
-
-int
-send_json_error(struct mg_connection *conn, int status, const char *message)
-{
-	Response   *r = malloc(sizeof(Response));
-	JsonWriter	w;
-
-	if (r == NULL)
-		return mg_send_http_error(conn, 500, "out of memory");
-	response_init(r, conn, status, "application/json; charset=utf-8");
-	json_init(&w, r);
-	json_begin_object(&w);
-	json_key(&w, "error");
-	json_begin_object(&w);
-	json_key(&w, "status");
-	json_int(&w, status);
-	json_key(&w, "message");
-	json_string(&w, message);
-	json_end_object(&w);
-	json_end_object(&w);
-	response_puts(r, "\n");
-	return response_finish_free(r);
 }

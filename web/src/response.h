@@ -40,18 +40,11 @@ extern void response_printf(Response *r, const char *fmt,...)
 /* Send what is left; returns the status that went out. */
 extern int	response_finish(Response *r);
 
-/* response_finish() for a Response from malloc(), which it then frees. */
-extern int	response_finish_free(Response *r);
-
 /*
  * Abandon a streamed body after an error: the connection is closed without
  * the final chunk, so the client sees a truncated response rather than a
  * well-formed but incomplete one.
  */
 extern void response_abort(Response *r);
-
-/* A complete JSON error response: {"error": {"status": N, "message": ...}}. */
-extern int	send_json_error(struct mg_connection *conn, int status,
-							const char *message);
 
 #endif							/* MNEMIC_WEB_RESPONSE_H */

@@ -1,18 +1,13 @@
 /*
  * server.h
- *	  What every part of mnemic-web shares: the configuration, the request
- *	  a handler serves, and the routes counted by /metrics.
+ *	  What every part of mnemic-web shares: the configuration, the routes
+ *	  counted by /metrics, and the handlers.
  */
 #ifndef MNEMIC_WEB_SERVER_H
 #define MNEMIC_WEB_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
-
-#include "db.h"
-
-struct mg_connection;
-struct mg_request_info;
 
 typedef struct WebConfig
 {
@@ -47,27 +42,10 @@ typedef enum Route
 
 extern const char *const route_names[ROUTE_COUNT];
 
-typedef struct Request
-{
-	struct mg_connection *conn;
-	const struct mg_request_info *info;
-	DbSession  *db;				/* this worker thread's session */
-	const WebConfig *config;
-	Route		route;			/* set by the handler once it knows */
-} Request;
+typedef struct Request Request;	/* http.h */
 
 /* A handler serves one request and returns the HTTP status it sent. */
 typedef int (*Handler) (Request *req);
-
-/*
- * Read query parameter name (occurrence n: 0 is the first).  Returns 1 when
- * found, 0 when absent, and -1 after sending a 400 because it was too long.
- */
-extern int	request_param(Request *req, const char *name, size_t n,
-						  char *buf, size_t buflen);
-
-/* Send a JSON error for a failed statement, with its HTTP status. */
-extern int	send_db_error(Request *req, const DbError *err);
 
 /* api.c */
 extern int	api_tracers(Request *req);
