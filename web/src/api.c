@@ -13,11 +13,11 @@
 #include <civetweb.h>
 
 #include "json_writer.h"
+#include "http.h"
 #include "params.h"
 #include "pgjson.h"
 #include "pgvalue.h"
-#include "http.h"
-#include "server.h"
+#include "handlers.h"
 
 static const char SQL_RUNS[] =
 "SELECT * FROM mnemic.runs()";
@@ -134,15 +134,15 @@ api_tracers(Request *req)
 	return http_finish_json(req);
 }
 
-static int
-run_info(Request *req, const char *uuid)
+int
+api_run(Request *req)
 {
+	const char *uuid = req->run;
 	const char *params[1] = {uuid};
 	DbError		err;
 	PGresult   *res = db_query(req->db, SQL_RUN_INFO, 1, params, 0, &err);
 	JsonWriter	w;
 
-	req->route = ROUTE_RUN;
 	if (res == NULL)
 		return http_db_error(req, &err);
 	if (PQntuples(res) == 0)
@@ -156,16 +156,16 @@ run_info(Request *req, const char *uuid)
 	return http_finish_json(req);
 }
 
-static int
-run_metrics(Request *req, const char *uuid)
+int
+api_run_metrics(Request *req)
 {
+	const char *uuid = req->run;
 	const char *params[1] = {uuid};
 	DbError		err;
 	PGresult   *res;
 	JsonWriter	w;
 	int			i;
 
-	req->route = ROUTE_RUN_METRICS;
 	res = db_query(req->db, SQL_METRICS, 1, params, 0, &err);
 	if (res == NULL)
 		return http_db_error(req, &err);
@@ -375,9 +375,10 @@ read_metric_names(Request *req, char **array_out)
 	return 0;
 }
 
-static int
-run_series(Request *req, const char *uuid)
+int
+api_series(Request *req)
 {
+	const char *uuid = req->run;
 	SeriesParams p;
 	char	   *names;
 	const char *params[6];
@@ -386,7 +387,6 @@ run_series(Request *req, const char *uuid)
 	JsonWriter	w;
 	int			status;
 
-	req->route = ROUTE_SERIES;
 	if (!read_series_params(req, &p))
 		return 400;
 	if ((status = read_metric_names(req, &names)) != 0)
@@ -432,9 +432,10 @@ run_series(Request *req, const char *uuid)
 	return http_finish_json(req);
 }
 
-static int
-run_tail(Request *req, const char *uuid)
+int
+api_tail(Request *req)
 {
+	const char *uuid = req->run;
 	char		raw[TIME_PARAM_MAX + 8];
 	char		since[TIME_PARAM_MAX + 8];
 	char		points[16] = "1000";
@@ -445,7 +446,6 @@ run_tail(Request *req, const char *uuid)
 	JsonWriter	w;
 	int			got;
 
-	req->route = ROUTE_TAIL;
 	if ((got = http_param(req, "since", 0, raw, sizeof(raw))) < 0)
 		return 400;
 	if (!got || !param_time(raw, since, sizeof(since)))
@@ -515,12 +515,12 @@ stream_csv(Request *req, const char *uuid, const char *filename)
 	return http_finish(req);
 }
 
-static int
-run_csv(Request *req, const char *uuid)
+int
+api_csv(Request *req)
 {
+	const char *uuid = req->run;
 	char		filename[64];
 
-	req->route = ROUTE_CSV;
 	snprintf(filename, sizeof(filename), "mnemic-%s.csv", uuid);
 	return stream_csv(req, uuid, filename);
 }
@@ -539,9 +539,10 @@ token_matches(const char *given, const char *expected)
 	return diff == 0;
 }
 
-static int
-run_delete(Request *req, const char *uuid)
+int
+api_delete_run(Request *req)
 {
+	const char *uuid = req->run;
 	const char *params[1] = {uuid};
 	const char *token;
 	DbError		err;
@@ -549,7 +550,6 @@ run_delete(Request *req, const char *uuid)
 	JsonWriter	w;
 	bool		deleted;
 
-	req->route = ROUTE_DELETE;
 	if (req->config->token == NULL)
 		return http_error(req, 403,
 							   "deleting runs is disabled: start mnemic-web with --token");
@@ -570,47 +570,6 @@ run_delete(Request *req, const char *uuid)
 	json_string(&w, uuid);
 	json_end_object(&w);
 	return http_finish_json(req);
-}
-
-/* /api/runs/{uuid}[.csv|/metrics|/series|/tail] */
-int
-api_runs(Request *req)
-{
-	const char *path = req->info->local_uri + strlen("/api/runs/");
-	const char *rest;
-	char		uuid[UUID_TEXT_LEN + 1];
-	bool		is_delete = strcmp(req->info->request_method, "DELETE") == 0;
-
-	if (strlen(path) < UUID_TEXT_LEN || !param_is_uuid(path, UUID_TEXT_LEN))
-	{
-		req->route = ROUTE_RUN;
-		return http_error(req, 400,
-							   "expected /api/runs/{uuid} with a uuid like 123e4567-e89b-12d3-a456-426614174000");
-	}
-	memcpy(uuid, path, UUID_TEXT_LEN);
-	uuid[UUID_TEXT_LEN] = '\0';
-	rest = path + UUID_TEXT_LEN;
-
-	if (*rest == '\0' || strcmp(rest, "/") == 0)
-		return is_delete ? run_delete(req, uuid) : run_info(req, uuid);
-	if (is_delete)
-		return http_error(req, 405, "DELETE applies to /api/runs/{uuid} only");
-	if (strcmp(rest, ".csv") == 0)
-		return run_csv(req, uuid);
-	if (strcmp(rest, "/metrics") == 0)
-		return run_metrics(req, uuid);
-	if (strcmp(rest, "/series") == 0)
-		return run_series(req, uuid);
-	if (strcmp(rest, "/tail") == 0)
-		return run_tail(req, uuid);
-	req->route = ROUTE_NOT_FOUND;
-	return http_error(req, 404, "no such endpoint");
-}
-
-int
-api_not_found(Request *req)
-{
-	return http_error(req, 404, "no such endpoint");
 }
 
 int

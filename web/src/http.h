@@ -13,10 +13,13 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "db.h"
 #include "json_writer.h"
 #include "response.h"
-#include "server.h"
+
+/* A run's uuid in canonical text form, as paths and parameters carry it. */
+#define UUID_TEXT_LEN	36
 
 struct mg_connection;
 struct mg_request_info;
@@ -28,7 +31,7 @@ typedef struct Request
 	DbSession  *db;				/* this worker thread's session */
 	const WebConfig *config;
 	Response   *response;		/* the body; see above */
-	Route		route;			/* set by the handler once it knows */
+	char		run[UUID_TEXT_LEN + 1]; /* the path's {uuid} (routes.c), or "" */
 } Request;
 
 /*

@@ -29,8 +29,8 @@
 #include "params.h"
 #include "pgjson.h"
 #include "pgvalue.h"
+#include "handlers.h"
 #include "http.h"
-#include "server.h"
 
 static const char SQL_RUNS[] =
 "SELECT tracer, run, COALESCE(started, last_seen) AS started FROM mnemic.runs()";
@@ -287,7 +287,7 @@ legacy_tracing_data_csv(Request *req)
 }
 
 int
-legacy_csv_name(Request *req)
+legacy_get_csv_name(Request *req)
 {
 	char		uuid[UUID_TEXT_LEN + 1];
 	char		started[32];

@@ -15,13 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <civetweb.h>
 
-#include "http.h"
-#include "server.h"
+#include "config.h"
+#include "db.h"
+#include "routes.h"
 
 #define DEFAULT_PORT	12111
 /* The read-only role of sql/roles.sql (it, or a member, must be able to log in). */
@@ -34,44 +34,6 @@
  */
 #define DEFAULT_THREADS 16
 #define MAX_THREADS		64
-
-const char *const route_names[ROUTE_COUNT] = {
-	[ROUTE_TRACERS] = "tracers",
-	[ROUTE_RUN] = "run",
-	[ROUTE_RUN_METRICS] = "run_metrics",
-	[ROUTE_SERIES] = "series",
-	[ROUTE_TAIL] = "tail",
-	[ROUTE_CSV] = "csv",
-	[ROUTE_DELETE] = "delete",
-	[ROUTE_HEALTHZ] = "healthz",
-	[ROUTE_METRICS] = "metrics",
-	[ROUTE_LEGACY_TRACERS] = "legacy_tracers",
-	[ROUTE_LEGACY_RUN_INFO] = "legacy_trace_run_info",
-	[ROUTE_LEGACY_DATA] = "legacy_tracing_data",
-	[ROUTE_LEGACY_CSV] = "legacy_tracing_data_csv",
-	[ROUTE_LEGACY_CSV_NAME] = "legacy_get_csv_name",
-	[ROUTE_NOT_FOUND] = "not_found",
-};
-
-typedef struct RouteEntry
-{
-	const char *pattern;		/* CivetWeb URI pattern; $ anchors the end */
-	Handler		handler;
-	Route		route;
-} RouteEntry;
-
-static const RouteEntry routes[] = {
-	{"/api/tracers$", api_tracers, ROUTE_TRACERS},
-	{"/api/runs/", api_runs, ROUTE_RUN},
-	{"/api/", api_not_found, ROUTE_NOT_FOUND},
-	{"/healthz$", api_healthz, ROUTE_HEALTHZ},
-	{"/metrics$", metrics_serve, ROUTE_METRICS},
-	{"/tracers$", legacy_tracers, ROUTE_LEGACY_TRACERS},
-	{"/trace_run_info$", legacy_trace_run_info, ROUTE_LEGACY_RUN_INFO},
-	{"/tracing_data_handler$", legacy_tracing_data, ROUTE_LEGACY_DATA},
-	{"/tracing_data_handler_as_csv$", legacy_tracing_data_csv, ROUTE_LEGACY_CSV},
-	{"/get_csv_name$", legacy_csv_name, ROUTE_LEGACY_CSV_NAME},
-};
 
 static WebConfig config;
 
@@ -216,51 +178,6 @@ parse_options(int argc, char **argv)
 	}
 }
 
-static double
-monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/*
- * Every registered route comes through here: method check, the response
- * the handler writes into, timing, counts.
- */
-static int
-dispatch(struct mg_connection *conn, void *cbdata)
-{
-	const RouteEntry *entry = cbdata;
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	double		start = monotonic_seconds();
-	Request		req;
-	int			status;
-
-	req.conn = conn;
-	req.info = ri;
-	req.db = mg_get_thread_pointer(conn);
-	req.config = &config;
-	req.route = entry->route;
-	req.response = malloc(sizeof(Response));
-
-	if (req.response == NULL)
-		status = mg_send_http_error(conn, 500, "out of memory");
-	else if (strcmp(ri->request_method, "GET") != 0 &&
-			 strcmp(ri->request_method, "HEAD") != 0 &&
-			 strcmp(ri->request_method, "DELETE") != 0)
-		status = http_error(&req, 405, "method not allowed");
-	else if (req.db == NULL)
-		status = http_error(&req, 500, "no database session for this thread");
-	else
-		status = entry->handler(&req);
-	free(req.response);
-
-	metrics_record(req.route, status, monotonic_seconds() - start);
-	return status > 0 ? status : 500;
-}
-
 static void *
 init_thread(const struct mg_context *ctx, int thread_type)
 {
@@ -298,7 +215,6 @@ main(int argc, char **argv)
 	struct mg_context *ctx;
 	sigset_t	stop_signals;
 	int			sig;
-	size_t		i;
 
 	parse_options(argc, argv);
 
@@ -354,9 +270,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "mnemic-web: cannot listen on %s\n", ports);
 		return 1;
 	}
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		mg_set_request_handler(ctx, routes[i].pattern, dispatch,
-							   (void *) &routes[i]);
+	routes_register(ctx, &config);
 
 	fprintf(stderr, "mnemic-web: serving http://%s/ with %d threads, static files from %s\n",
 			ports, config.threads, config.static_dir);

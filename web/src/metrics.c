@@ -2,103 +2,23 @@
  * metrics.c
  *	  /metrics in Prometheus text format: the listener's counters from
  *	  mnemic.listener_stats(), and this server's own request counts and
- *	  latencies, kept in lock-free counters.
+ *	  latencies (request_stats.c).
  */
 #include <ctype.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <civetweb.h>
 
+#include "handlers.h"
 #include "http.h"
 #include "pgvalue.h"
-#include "server.h"
+#include "request_stats.h"
 
 static const char SQL_LISTENER_STATS[] =
 "SELECT * FROM mnemic.listener_stats()";
-
-/* Status classes counted per route: 1xx..5xx. */
-#define STATUS_CLASSES 5
-
-/* Latency histogram bounds in seconds (Prometheus "le" labels). */
-static const double bucket_bounds[] = {
-	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
-};
-#define NBUCKETS (sizeof(bucket_bounds) / sizeof(bucket_bounds[0]))
-
-static atomic_ullong requests[ROUTE_COUNT][STATUS_CLASSES];
-static atomic_ullong latency_buckets[ROUTE_COUNT][NBUCKETS];
-static atomic_ullong latency_count[ROUTE_COUNT];
-static atomic_ullong latency_sum_us[ROUTE_COUNT];
-
-void
-metrics_record(Route route, int status, double seconds)
-{
-	int			cls = status / 100 - 1;
-	size_t		b;
-
-	if (route < 0 || route >= ROUTE_COUNT)
-		route = ROUTE_NOT_FOUND;
-	if (cls < 0 || cls >= STATUS_CLASSES)
-		cls = 4;
-	atomic_fetch_add_explicit(&requests[route][cls], 1, memory_order_relaxed);
-	for (b = 0; b < NBUCKETS; b++)
-		if (seconds <= bucket_bounds[b])
-			atomic_fetch_add_explicit(&latency_buckets[route][b], 1,
-									  memory_order_relaxed);
-	atomic_fetch_add_explicit(&latency_count[route], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&latency_sum_us[route],
-							  (unsigned long long) llround(seconds * 1e6),
-							  memory_order_relaxed);
-}
-
-static unsigned long long
-load(atomic_ullong *v)
-{
-	return atomic_load_explicit(v, memory_order_relaxed);
-}
-
-static void
-write_web_metrics(Response *r)
-{
-	int			route;
-	int			cls;
-	size_t		b;
-
-	response_puts(r,
-				  "# HELP mnemic_web_requests_total HTTP requests served by mnemic-web, by route and status class.\n"
-				  "# TYPE mnemic_web_requests_total counter\n");
-	for (route = 0; route < ROUTE_COUNT; route++)
-		for (cls = 0; cls < STATUS_CLASSES; cls++)
-			if (load(&requests[route][cls]) > 0)
-				response_printf(r, "mnemic_web_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
-								route_names[route], cls + 1,
-								load(&requests[route][cls]));
-
-	response_puts(r,
-				  "# HELP mnemic_web_request_duration_seconds Time to serve a request, by route.\n"
-				  "# TYPE mnemic_web_request_duration_seconds histogram\n");
-	for (route = 0; route < ROUTE_COUNT; route++)
-	{
-		unsigned long long count = load(&latency_count[route]);
-
-		if (count == 0)
-			continue;
-		for (b = 0; b < NBUCKETS; b++)
-			response_printf(r, "mnemic_web_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-							route_names[route], bucket_bounds[b],
-							load(&latency_buckets[route][b]));
-		response_printf(r, "mnemic_web_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-						route_names[route], count);
-		response_printf(r, "mnemic_web_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-						route_names[route], load(&latency_sum_us[route]) / 1e6);
-		response_printf(r, "mnemic_web_request_duration_seconds_count{route=\"%s\"} %llu\n",
-						route_names[route], count);
-	}
-}
 
 /* Values that go up and down; every other number is a counter. */
 static bool
@@ -214,6 +134,6 @@ metrics_serve(Request *req)
 		write_listener_metrics(r, res);
 	if (res)
 		PQclear(res);
-	write_web_metrics(r);
+	request_stats_write(r);
 	return http_finish(req);
 }

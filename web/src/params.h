@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define UUID_TEXT_LEN		36
+#include "http.h"
+
 #define TIME_PARAM_MAX		64
 #define METRIC_NAME_MAX		1024	/* docs/protocol.md: names <= 1,024 bytes */
 #define MAX_METRICS_PER_REQUEST 64

@@ -1,0 +1,35 @@
+/*
+ * handlers.h
+ *	  The handler of every route; the table in routes.c says which path
+ *	  each one serves.
+ *
+ * A handler serves one request and returns the HTTP status it sent.  The
+ * run named by a path's {uuid} is in req->run.
+ */
+#ifndef MNEMIC_WEB_HANDLERS_H
+#define MNEMIC_WEB_HANDLERS_H
+
+#include "http.h"
+
+/* api.c */
+extern int	api_tracers(Request *req);
+extern int	api_run(Request *req);
+extern int	api_run_metrics(Request *req);
+extern int	api_series(Request *req);
+extern int	api_tail(Request *req);
+extern int	api_csv(Request *req);
+extern int	api_delete_run(Request *req);
+extern int	api_healthz(Request *req);
+extern int	stream_csv(Request *req, const char *uuid, const char *filename);
+
+/* legacy.c: dolon 0.2.0's UI endpoints */
+extern int	legacy_tracers(Request *req);
+extern int	legacy_trace_run_info(Request *req);
+extern int	legacy_tracing_data(Request *req);
+extern int	legacy_tracing_data_csv(Request *req);
+extern int	legacy_get_csv_name(Request *req);
+
+/* metrics.c */
+extern int	metrics_serve(Request *req);
+
+#endif							/* MNEMIC_WEB_HANDLERS_H */
