@@ -11,16 +11,22 @@
 
 #include "http.h"
 
-/* api.c */
+/* api_runs.c */
 extern int	api_tracers(Request *req);
 extern int	api_run(Request *req);
 extern int	api_run_metrics(Request *req);
+extern int	api_delete_run(Request *req);
+
+/* api_series.c */
 extern int	api_series(Request *req);
 extern int	api_tail(Request *req);
+
+/* csv.c */
 extern int	api_csv(Request *req);
-extern int	api_delete_run(Request *req);
-extern int	api_healthz(Request *req);
-extern int	stream_csv(Request *req, const char *uuid, const char *filename);
+
+/* monitoring.c */
+extern int	monitoring_healthz(Request *req);
+extern int	monitoring_metrics(Request *req);
 
 /* legacy.c: dolon 0.2.0's UI endpoints */
 extern int	legacy_tracers(Request *req);
@@ -28,8 +34,5 @@ extern int	legacy_trace_run_info(Request *req);
 extern int	legacy_tracing_data(Request *req);
 extern int	legacy_tracing_data_csv(Request *req);
 extern int	legacy_get_csv_name(Request *req);
-
-/* metrics.c */
-extern int	metrics_serve(Request *req);
 
 #endif							/* MNEMIC_WEB_HANDLERS_H */

@@ -23,14 +23,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <civetweb.h>
-
+#include "csv.h"
+#include "handlers.h"
+#include "http.h"
 #include "json_writer.h"
 #include "params.h"
 #include "pgjson.h"
 #include "pgvalue.h"
-#include "handlers.h"
-#include "http.h"
 
 static const char SQL_RUNS[] =
 "SELECT tracer, run, COALESCE(started, last_seen) AS started FROM mnemic.runs()";
@@ -46,19 +45,6 @@ static const char SQL_ALL_POINTS[] =
 "LEFT JOIN LATERAL mnemic.series($1::uuid, m.metric, NULL, NULL, 1000, 'raw') "
 "  WITH ORDINALITY AS s(ts, value, n) ON true "
 "ORDER BY m.idx, s.n";
-
-/* The uuid query parameter; 0 when valid, else the status of the 400 sent. */
-static int
-read_uuid(Request *req, char *uuid)
-{
-	int			got = http_param(req, "uuid", 0, uuid, UUID_TEXT_LEN + 1);
-
-	if (got < 0)
-		return 400;
-	if (got == 0 || !param_is_uuid(uuid, strlen(uuid)))
-		return http_error(req, 400, "uuid must be a run's uuid");
-	return 0;
-}
 
 /* "YYYY-MM-DD HH:MM:SS" (or another strftime format) from epoch seconds. */
 static void
@@ -170,7 +156,7 @@ legacy_trace_run_info(Request *req)
 	JsonWriter	w;
 	int			status;
 
-	if ((status = read_uuid(req, uuid)) != 0)
+	if ((status = params_read_uuid(req, uuid)) != 0)
 		return status;
 	if ((res = fetch_run_info(req, uuid, &status)) == NULL)
 		return status;
@@ -212,7 +198,7 @@ legacy_tracing_data(Request *req)
 	JsonWriter	w;
 	int			status;
 
-	if ((status = read_uuid(req, uuid)) != 0)
+	if ((status = params_read_uuid(req, uuid)) != 0)
 		return status;
 	params[0] = uuid;
 	if (!db_stream_begin(req->db, SQL_ALL_POINTS, 1, params, &err))
@@ -277,13 +263,11 @@ int
 legacy_tracing_data_csv(Request *req)
 {
 	char		uuid[UUID_TEXT_LEN + 1];
-	char		filename[64];
 	int			status;
 
-	if ((status = read_uuid(req, uuid)) != 0)
+	if ((status = params_read_uuid(req, uuid)) != 0)
 		return status;
-	snprintf(filename, sizeof(filename), "mnemic-%s.csv", uuid);
-	return stream_csv(req, uuid, filename);
+	return csv_send_run(req, uuid);
 }
 
 int
@@ -296,7 +280,7 @@ legacy_get_csv_name(Request *req)
 	JsonWriter	w;
 	int			status;
 
-	if ((status = read_uuid(req, uuid)) != 0)
+	if ((status = params_read_uuid(req, uuid)) != 0)
 		return status;
 	if ((res = fetch_run_info(req, uuid, &status)) == NULL)
 		return status;

@@ -1,10 +1,13 @@
 /*
  * params.h
- *	  Validation of request parameters before they reach SQL.
+ *	  Request parameters, read and checked before they reach SQL.
  *
  * Values are still passed to PostgreSQL as parameters, never spliced into
  * SQL; checking them here gives a clear 400 for nonsense without a round
  * trip, and bounds what a request can ask for.
+ *
+ * The params_read_* functions return 0 when the parameters are good, and
+ * otherwise the status of the error response they sent.
  */
 #ifndef MNEMIC_WEB_PARAMS_H
 #define MNEMIC_WEB_PARAMS_H
@@ -20,21 +23,44 @@
 #define MAX_POINTS			100000
 #define DEFAULT_POINTS		1000
 
+/* Room for a time parameter as text PostgreSQL reads as a timestamptz. */
+#define TIME_TEXT_LEN		(TIME_PARAM_MAX + 8)
+/* Room for points as text. */
+#define POINTS_TEXT_LEN		16
+
+/* What /series is asked for, as the statement's text parameters. */
+typedef struct SeriesParams
+{
+	char		from[TIME_TEXT_LEN];
+	char		to[TIME_TEXT_LEN];
+	bool		has_from;
+	bool		has_to;
+	char		points[POINTS_TEXT_LEN];
+	char		method[16];
+} SeriesParams;
+
 /* Is s a UUID in canonical text form (either case)? */
 extern bool param_is_uuid(const char *s, size_t len);
 
+/* from, to, points and method of /series, each optional. */
+extern int	params_read_series(Request *req, SeriesParams *p);
+
 /*
- * Parse a time parameter: seconds since the epoch ("1700000000.25") are
- * turned into a timestamptz literal in UTC; anything else must look like an
- * ISO 8601 timestamp and is left for PostgreSQL to parse.  Returns false
- * for text that is neither.
+ * The metric parameters, in order, as one text[] literal to free; NULL when
+ * there are none.
  */
-extern bool param_time(const char *in, char *out, size_t outlen);
+extern int	params_read_metric_names(Request *req, char **array);
 
-/* Parse a positive integer no larger than max. */
-extern bool param_positive_int(const char *in, long max, long *out);
+/* since, which /tail requires, into since[TIME_TEXT_LEN]. */
+extern int	params_read_since(Request *req, char *since);
 
-/* Is method one that mnemic.series() knows? */
-extern bool param_is_method(const char *method);
+/* points into points[POINTS_TEXT_LEN]; DEFAULT_POINTS when absent. */
+extern int	params_read_points(Request *req, char *points);
+
+/*
+ * uuid, which dolon 0.2.0's endpoints take as a query parameter, into
+ * uuid[UUID_TEXT_LEN + 1].
+ */
+extern int	params_read_uuid(Request *req, char *uuid);
 
 #endif							/* MNEMIC_WEB_PARAMS_H */

@@ -19,8 +19,8 @@
 #include "routes.h"
 
 /* Methods a route answers; HEAD is a GET without the body (response.c). */
-#define METHOD_GET		0x01
-#define METHOD_DELETE	0x02
+#define GET		0x01
+#define DELETE	0x02
 
 typedef int (*Handler) (Request *req);
 
@@ -46,31 +46,28 @@ static int	refuse_delete(Request *req);
  * A path that matches a row up to a {uuid} but has no uuid there gets a
  * 400; one that matches no row a 404.
  *
- * The rows that take GET | DELETE answer a DELETE as if it were a GET: they
- * always have, and the table keeps that.  Under a run, DELETE applies to the
- * run itself only; any other path there refuses it.
+ * The rows that take GET | DELETE answer a DELETE as if it were a GET:
+ * those paths always have, and the table keeps that.  Under a run, DELETE
+ * applies to the run itself only; any other path there refuses it.
  */
 static const Route routes[] = {
-	{METHOD_GET | METHOD_DELETE, "/api/tracers", api_tracers, "tracers"},
-	{METHOD_GET, "/api/runs/{uuid}[/]", api_run, "run"},
-	{METHOD_GET, "/api/runs/{uuid}/metrics", api_run_metrics, "run_metrics"},
-	{METHOD_GET, "/api/runs/{uuid}/series", api_series, "series"},
-	{METHOD_GET, "/api/runs/{uuid}/tail", api_tail, "tail"},
-	{METHOD_GET, "/api/runs/{uuid}.csv", api_csv, "csv"},
-	{METHOD_DELETE, "/api/runs/{uuid}[/]", api_delete_run, "delete"},
-	{METHOD_DELETE, "/api/runs/{uuid}*", refuse_delete, "delete"},
-	{METHOD_GET | METHOD_DELETE, "/healthz", api_healthz, "healthz"},
-	{METHOD_GET | METHOD_DELETE, "/metrics", metrics_serve, "metrics"},
+	{GET | DELETE, "/api/tracers", api_tracers, "tracers"},
+	{GET, "/api/runs/{uuid}[/]", api_run, "run"},
+	{GET, "/api/runs/{uuid}/metrics", api_run_metrics, "run_metrics"},
+	{GET, "/api/runs/{uuid}/series", api_series, "series"},
+	{GET, "/api/runs/{uuid}/tail", api_tail, "tail"},
+	{GET, "/api/runs/{uuid}.csv", api_csv, "csv"},
+	{DELETE, "/api/runs/{uuid}[/]", api_delete_run, "delete"},
+	{DELETE, "/api/runs/{uuid}*", refuse_delete, "delete"},
+	{GET | DELETE, "/healthz", monitoring_healthz, "healthz"},
+	{GET | DELETE, "/metrics", monitoring_metrics, "metrics"},
 	/* dolon 0.2.0's endpoints, with its shapes (legacy.c) */
-	{METHOD_GET | METHOD_DELETE, "/tracers", legacy_tracers, "legacy_tracers"},
-	{METHOD_GET | METHOD_DELETE, "/trace_run_info", legacy_trace_run_info,
-	"legacy_trace_run_info"},
-	{METHOD_GET | METHOD_DELETE, "/tracing_data_handler", legacy_tracing_data,
-	"legacy_tracing_data"},
-	{METHOD_GET | METHOD_DELETE, "/tracing_data_handler_as_csv",
-	legacy_tracing_data_csv, "legacy_tracing_data_csv"},
-	{METHOD_GET | METHOD_DELETE, "/get_csv_name", legacy_get_csv_name,
-	"legacy_get_csv_name"},
+	{GET | DELETE, "/tracers", legacy_tracers, "legacy_tracers"},
+	{GET | DELETE, "/trace_run_info", legacy_trace_run_info, "legacy_trace_run_info"},
+	{GET | DELETE, "/tracing_data_handler", legacy_tracing_data, "legacy_tracing_data"},
+	{GET | DELETE, "/tracing_data_handler_as_csv", legacy_tracing_data_csv,
+	"legacy_tracing_data_csv"},
+	{GET | DELETE, "/get_csv_name", legacy_get_csv_name, "legacy_get_csv_name"},
 };
 
 #define NROUTES ((int) (sizeof(routes) / sizeof(routes[0])))
@@ -179,9 +176,9 @@ static int
 method_of(const char *name)
 {
 	if (strcmp(name, "GET") == 0 || strcmp(name, "HEAD") == 0)
-		return METHOD_GET;
+		return GET;
 	if (strcmp(name, "DELETE") == 0)
-		return METHOD_DELETE;
+		return DELETE;
 	return 0;
 }
 
@@ -225,7 +222,7 @@ dispatch(struct mg_connection *conn, void *cbdata)
 	int			status;
 
 	/* A method no route takes is refused, but counted as if it were a GET. */
-	find_route(ri->local_uri, method ? method : METHOD_GET, &m);
+	find_route(ri->local_uri, method ? method : GET, &m);
 	req.conn = conn;
 	req.info = ri;
 	req.db = mg_get_thread_pointer(conn);

@@ -1,16 +1,14 @@
 /*
- * metrics.c
- *	  /metrics in Prometheus text format: the listener's counters from
- *	  mnemic.listener_stats(), and this server's own request counts and
- *	  latencies (request_stats.c).
+ * monitoring.c
+ *	  What load balancers and Prometheus ask: /healthz, whether the
+ *	  database answers, and /metrics in Prometheus text format, the
+ *	  listener's counters from mnemic.listener_stats() and this server's
+ *	  own request counts and latencies (request_stats.c).
  */
 #include <ctype.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <civetweb.h>
 
 #include "handlers.h"
 #include "http.h"
@@ -19,6 +17,25 @@
 
 static const char SQL_LISTENER_STATS[] =
 "SELECT * FROM mnemic.listener_stats()";
+
+int
+monitoring_healthz(Request *req)
+{
+	DbError		err;
+	Response   *r;
+	JsonWriter	w;
+	bool		up = db_ping(req->db, &err);
+
+	r = http_begin_json(req, &w);
+	r->status = up ? 200 : 503;
+	json_begin_object(&w);
+	json_key(&w, "status");
+	json_string(&w, up ? "ok" : "unavailable");
+	json_key(&w, "database");
+	json_string(&w, up ? "ok" : err.message);
+	json_end_object(&w);
+	return http_finish_json(req);
+}
 
 /* Values that go up and down; every other number is a counter. */
 static bool
@@ -119,7 +136,7 @@ write_listener_metrics(Response *r, const PGresult *res)
 }
 
 int
-metrics_serve(Request *req)
+monitoring_metrics(Request *req)
 {
 	DbError		err;
 	PGresult   *res = db_query(req->db, SQL_LISTENER_STATS, 0, NULL, 0, &err);
