@@ -15,4 +15,10 @@ typedef struct WebConfig
 	const char *token;			/* enables DELETE when set */
 } WebConfig;
 
+/*
+ * Fill config from the command line and the environment.  Exits, after
+ * saying why on stderr, on a bad option (status 2) or --help (status 0).
+ */
+extern void config_from_options(WebConfig *config, int argc, char **argv);
+
 #endif							/* MNEMIC_WEB_CONFIG_H */
