@@ -160,15 +160,13 @@ def wait_for_listener(cluster, timeout=20):
     raise AssertionError("the UDP listener never received anything")
 
 
-def send_legacy_run(cluster, app_name, columns, rows, spacing=0.0):
+def send_legacy_run(cluster, app_name, columns, rows):
     """A dolon 0.2.0 run over real UDP; waits until every value is stored."""
     wait_for_listener(cluster)
     run = uuidlib.uuid4()
     cluster.send_udp([legacy_header(run, app_name, columns)])
     for values in rows:
         cluster.send_udp([legacy_row(run, values)])
-        if spacing:
-            time.sleep(spacing)
     expected = len(rows) * len(columns)
     cluster.wait_for("SELECT samples FROM mnemic.run WHERE uuid = %s",
                      lambda r: r and r[0][0] >= expected, params=(str(run),),
