@@ -15,7 +15,9 @@
  *	  /get_csv_name?uuid=       {"csv_name": name}
  *
  *	  Unknown runs get a JSON 404 where dolon answered 500; missing values
- *	  are left out of tracing_data_handler.
+ *	  are left out of tracing_data_handler.  The bodies end without the
+ *	  newline that /api/ adds (http_finish, not http_finish_json), as they
+ *	  always have.
  */
 #include <math.h>
 #include <stdio.h>
