@@ -20,6 +20,8 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 PG_CPPFLAGS = -I$(CURDIR) \
 	-DMNEMIC_EXT_VERSION='"$(EXT_VERSION)"'
 PG_CFLAGS = -Wall -Wmissing-prototypes -Werror=implicit-function-declaration
+# zlib: gzipped profiles in and out (PostgreSQL itself links it).
+SHLIB_LINK = -lz
 EXTRA_CLEAN = $(DATA_built)
 
 PG_CONFIG ?= pg_config

@@ -4,6 +4,9 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+
 #include "spi_helpers.h"
 
 void
@@ -40,6 +43,12 @@ KeptPlanExec(KeptPlan *kp, Datum *values, const char *nulls, bool read_only,
 		elog(ERROR, "pg_mnemic: \"%s\" failed: %s", kp->sql,
 			 SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+Datum
+WireTextDatum(const char *utf8)
+{
+	return CStringGetTextDatum(pg_any_to_server(utf8, strlen(utf8), PG_UTF8));
 }
 
 int32

@@ -46,6 +46,12 @@ SpiResult(uint64 row, int col, bool *isnull)
 						 isnull);
 }
 
+/*
+ * A string from the wire (UTF-8) as a text Datum in the server's encoding;
+ * an error when it has no form there.
+ */
+extern Datum WireTextDatum(const char *utf8);
+
 /* Column col of the first row, which must not be NULL. */
 extern int32 SpiResultInt32(int col);
 

@@ -41,7 +41,10 @@ BEGIN
           AND p.proname IN ('tracers', 'runs', 'run_info', 'metrics',
                             'series', 'series_grid', 'export_csv',
                             'lttb', 'm4', 'listener_stats',
-                            'listener_malformed', 'block_capacity')
+                            'listener_malformed', 'block_capacity',
+                            'flamegraph', 'flamegraph_diff', 'top_functions',
+                            'stack_at', 'allocations_by_type',
+                            'export_profile')
     LOOP
         EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO mnemic_reader', f);
     END LOOP;
@@ -53,6 +56,9 @@ GRANT EXECUTE ON FUNCTION mnemic.delete_run(uuid),
     mnemic.compact_blocks(interval, uuid) TO mnemic_owner;
 GRANT DELETE ON mnemic.run, mnemic.metric, mnemic.block, mnemic.summary,
     mnemic.summary_grid TO mnemic_owner;
+GRANT DELETE ON mnemic.prof_run, mnemic.prof_run_frame, mnemic.prof_run_stack,
+    mnemic.prof_thread, mnemic.prof_run_type, mnemic.prof_sample,
+    mnemic.prof_rollup, mnemic.prof_alloc, mnemic.prof_free TO mnemic_owner;
 -- compact_blocks rewrites blocks and widens metric.max_span.
 GRANT INSERT ON mnemic.block TO mnemic_owner;
 GRANT UPDATE (max_span) ON mnemic.metric TO mnemic_owner;

@@ -112,6 +112,146 @@ CREATE TABLE mnemic.summary (
     PRIMARY KEY (metric_id, level, bucket)
 ) WITH (fillfactor = 80);
 
+-- ---------------------------------------------------------------------
+-- Profiles: sampled call stacks and allocations (docs/protocol.md kinds
+-- 0x10-0x16, docs/storage.md "Profiles").  Frames and stacks are stored once
+-- per database and shared by every run, so comparing runs is a join; runs
+-- keep their clients' ids (the wire's u32 as int4, the same 32 bits) and
+-- what they stand for.  Rows of deleted runs go with mnemic.delete_run();
+-- frames and stacks no run uses any more are collected by housekeeping.
+
+-- A function, file and first line, of one kind: 0 Python, 1 native, 2 an
+-- asyncio task, 3 a marker the client added.
+CREATE TABLE mnemic.prof_frame (
+    id       serial PRIMARY KEY,
+    kind     smallint NOT NULL,
+    function text NOT NULL,
+    file     text NOT NULL,
+    line     int NOT NULL,                -- first line of the function, 0 unknown
+    UNIQUE (function, file, line, kind)
+);
+
+-- A call stack: the stack of its callers (parent; 0 for none) with one
+-- frame on top, executing at line.
+CREATE TABLE mnemic.prof_stack (
+    id       serial PRIMARY KEY,
+    parent   int NOT NULL,
+    frame_id int NOT NULL,
+    line     int NOT NULL,                -- line being executed, 0 unknown
+    depth    int NOT NULL,                -- 1 for an outermost frame
+    UNIQUE (parent, frame_id, line)
+);
+
+-- An allocated type's name.
+CREATE TABLE mnemic.prof_type (
+    id   serial PRIMARY KEY,
+    name text NOT NULL UNIQUE
+);
+
+-- Per run: what its profile holds, and how far its rollups are built
+-- (built_until[L]: every bucket of level L before it is in prof_rollup).
+CREATE TABLE mnemic.prof_run (
+    run_id        int PRIMARY KEY,
+    stack_samples bigint NOT NULL DEFAULT 0,
+    alloc_samples bigint NOT NULL DEFAULT 0,
+    frees         bigint NOT NULL DEFAULT 0,
+    first_sample  timestamptz,
+    last_sample   timestamptz,
+    max_span      interval NOT NULL DEFAULT '0',  -- longest block, as metric.max_span
+    built_until   timestamptz[] NOT NULL DEFAULT '{}'
+);
+
+-- The client's frame, stack, thread and type ids of a run.  A stack whose
+-- frame or parent is not known yet keeps stack_id NULL until it is.
+CREATE TABLE mnemic.prof_run_frame (
+    run_id   int NOT NULL,
+    wire_id  int NOT NULL,
+    frame_id int NOT NULL,
+    PRIMARY KEY (run_id, wire_id)
+);
+CREATE TABLE mnemic.prof_run_stack (
+    run_id      int NOT NULL,
+    wire_id     int NOT NULL,
+    parent_wire int NOT NULL,
+    frame_wire  int NOT NULL,
+    line        int NOT NULL,
+    stack_id    int,
+    PRIMARY KEY (run_id, wire_id)
+);
+CREATE INDEX prof_run_stack_unresolved ON mnemic.prof_run_stack (run_id)
+    WHERE stack_id IS NULL;
+CREATE TABLE mnemic.prof_thread (
+    run_id    int NOT NULL,
+    wire_id   int NOT NULL,
+    native_id bigint NOT NULL,            -- the OS thread id, 0 unknown
+    name      text NOT NULL,
+    PRIMARY KEY (run_id, wire_id)
+);
+CREATE TABLE mnemic.prof_run_type (
+    run_id  int NOT NULL,
+    wire_id int NOT NULL,
+    type_id int NOT NULL,
+    PRIMARY KEY (run_id, wire_id)
+);
+
+-- Stack samples of one thread of a run, consecutive ones packed into a
+-- row as parallel arrays: time, the client's stack id, how many samples
+-- the entry stands for (1 from a client; an imported profile may sum
+-- several), the microseconds they stand for, and of those the ones on CPU.
+CREATE TABLE mnemic.prof_sample (
+    run_id  int NOT NULL,
+    thread  int NOT NULL,
+    t_first timestamptz NOT NULL,
+    t_last  timestamptz NOT NULL,
+    n       int NOT NULL,
+    ts      timestamptz[] NOT NULL,
+    stack   int[] NOT NULL,
+    samples int[] NOT NULL,
+    wall    int[] NOT NULL,
+    cpu     int[] NOT NULL
+);
+CREATE INDEX prof_sample_run_time ON mnemic.prof_sample (run_id, t_first);
+
+-- The samples of a thread in one time bucket of a level (10 s, 1 min,
+-- 10 min, 1 h, 6 h, 1 d), summed by stack: what makes a flame graph of any
+-- window cost in proportion to the distinct stacks in it.
+CREATE TABLE mnemic.prof_rollup (
+    run_id  int NOT NULL,
+    level   smallint NOT NULL,
+    bucket  timestamptz NOT NULL,
+    thread  int NOT NULL,
+    stack   int[] NOT NULL,
+    samples int[] NOT NULL,
+    wall    bigint[] NOT NULL,
+    cpu     bigint[] NOT NULL,
+    PRIMARY KEY (run_id, level, bucket, thread)
+);
+
+-- Sampled allocations of one thread (the bytes each stands for, its type,
+-- the client's allocation id) and frees of sampled allocations.
+CREATE TABLE mnemic.prof_alloc (
+    run_id   int NOT NULL,
+    thread   int NOT NULL,
+    t_first  timestamptz NOT NULL,
+    t_last   timestamptz NOT NULL,
+    n        int NOT NULL,
+    ts       timestamptz[] NOT NULL,
+    stack    int[] NOT NULL,
+    type     int[] NOT NULL,
+    bytes    bigint[] NOT NULL,
+    alloc_id bigint[] NOT NULL
+);
+CREATE INDEX prof_alloc_run_time ON mnemic.prof_alloc (run_id, t_first);
+CREATE TABLE mnemic.prof_free (
+    run_id   int NOT NULL,
+    t_first  timestamptz NOT NULL,
+    t_last   timestamptz NOT NULL,
+    n        int NOT NULL,
+    ts       timestamptz[] NOT NULL,
+    alloc_id bigint[] NOT NULL
+);
+CREATE INDEX prof_free_run_time ON mnemic.prof_free (run_id, t_first);
+
 -- A point of a series, as the downsampling aggregates return them.
 CREATE TYPE mnemic.point AS (ts timestamptz, value float8);
 

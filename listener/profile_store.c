@@ -1,0 +1,853 @@
+/*
+ * profile_store.c
+ *	  Writing a run's profile (profile_store.h), inside the run's
+ *	  subtransaction of a flush (store.c).
+ *
+ * Frames, stacks and type names are stored once per database: a frame or
+ * stack the database already holds is found, not added.  A run keeps its
+ * client's ids in prof_run_frame / prof_run_stack / prof_run_type, and its
+ * samples name stacks by those ids, so a sample needs no lookup at all and
+ * may arrive before the definition of its stack.  A stack definition whose
+ * frame or parent is unknown (its datagram was lost, or not sent yet) is
+ * stored with stack_id NULL and resolved by a later flush that brings what
+ * it lacks.
+ *
+ * Clients repeat every definition periodically, so most definitions a
+ * flush sees are known: backend-local caches answer those without SPI.
+ * They follow the rules of xact_cache.h.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "block.h"
+#include "pgtime.h"
+#include "profile.h"
+#include "profile_store.h"
+#include "spi_helpers.h"
+#include "xact_cache.h"
+
+/* Cached entries beyond which the caches start afresh. */
+#define CACHE_MAX_ENTRIES	500000
+
+typedef enum ProfilePlan
+{
+	PP_FRAME_FIND,
+	PP_FRAME_INSERT,
+	PP_RUN_FRAME_UPSERT,
+	PP_RUN_FRAME_FIND,
+	PP_STACK_FIND,
+	PP_STACK_INSERT,
+	PP_STACK_DEPTH,
+	PP_RUN_STACK_UPSERT,
+	PP_RUN_STACK_FIND,
+	PP_RUN_STACK_UNRESOLVED,
+	PP_RUN_STACK_RESOLVE,
+	PP_THREAD_UPSERT,
+	PP_TYPE_FIND,
+	PP_TYPE_INSERT,
+	PP_RUN_TYPE_UPSERT,
+	PP_SAMPLE_INSERT,
+	PP_ALLOC_INSERT,
+	PP_FREE_INSERT,
+	PP_RUN_CREATE,
+	PP_RUN_LOCK,
+	PP_RUN_UPDATE,
+	PP_ROLLUP_FORGET,
+	PP_COUNT
+} ProfilePlan;
+
+static KeptPlan plans[PP_COUNT] = {
+	[PP_FRAME_FIND] = {
+		"SELECT id FROM mnemic.prof_frame WHERE function = $1 AND file = $2"
+		" AND line = $3 AND kind = $4", 4, {TEXTOID, TEXTOID, INT4OID, INT2OID}
+	},
+	[PP_FRAME_INSERT] = {
+		"INSERT INTO mnemic.prof_frame (function, file, line, kind)"
+		" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id",
+		4, {TEXTOID, TEXTOID, INT4OID, INT2OID}
+	},
+	[PP_RUN_FRAME_UPSERT] = {
+		"INSERT INTO mnemic.prof_run_frame AS f VALUES ($1, $2, $3)"
+		" ON CONFLICT (run_id, wire_id) DO UPDATE SET frame_id = excluded.frame_id"
+		" WHERE f.frame_id <> excluded.frame_id", 3, {INT4OID, INT4OID, INT4OID}
+	},
+	[PP_RUN_FRAME_FIND] = {
+		"SELECT frame_id FROM mnemic.prof_run_frame WHERE run_id = $1"
+		" AND wire_id = $2", 2, {INT4OID, INT4OID}
+	},
+	[PP_STACK_FIND] = {
+		"SELECT id, depth FROM mnemic.prof_stack WHERE parent = $1"
+		" AND frame_id = $2 AND line = $3", 3, {INT4OID, INT4OID, INT4OID}
+	},
+	[PP_STACK_INSERT] = {
+		"INSERT INTO mnemic.prof_stack (parent, frame_id, line, depth)"
+		" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id, depth",
+		4, {INT4OID, INT4OID, INT4OID, INT4OID}
+	},
+	[PP_STACK_DEPTH] = {
+		"SELECT depth FROM mnemic.prof_stack WHERE id = $1", 1, {INT4OID}
+	},
+	[PP_RUN_STACK_UPSERT] = {
+		"INSERT INTO mnemic.prof_run_stack AS s VALUES ($1, $2, $3, $4, $5, $6)"
+		" ON CONFLICT (run_id, wire_id) DO UPDATE SET"
+		" parent_wire = excluded.parent_wire, frame_wire = excluded.frame_wire,"
+		" line = excluded.line, stack_id = excluded.stack_id",
+		6, {INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID}
+	},
+	[PP_RUN_STACK_FIND] = {
+		"SELECT stack_id FROM mnemic.prof_run_stack WHERE run_id = $1"
+		" AND wire_id = $2", 2, {INT4OID, INT4OID}
+	},
+	[PP_RUN_STACK_UNRESOLVED] = {
+		"SELECT wire_id, parent_wire, frame_wire, line FROM mnemic.prof_run_stack"
+		" WHERE run_id = $1 AND stack_id IS NULL", 1, {INT4OID}
+	},
+	[PP_RUN_STACK_RESOLVE] = {
+		"UPDATE mnemic.prof_run_stack SET stack_id = $3 WHERE run_id = $1"
+		" AND wire_id = $2", 3, {INT4OID, INT4OID, INT4OID}
+	},
+	[PP_THREAD_UPSERT] = {
+		"INSERT INTO mnemic.prof_thread AS t VALUES ($1, $2, $3, $4)"
+		" ON CONFLICT (run_id, wire_id) DO UPDATE SET native_id = excluded.native_id,"
+		" name = excluded.name", 4, {INT4OID, INT4OID, INT8OID, TEXTOID}
+	},
+	[PP_TYPE_FIND] = {
+		"SELECT id FROM mnemic.prof_type WHERE name = $1", 1, {TEXTOID}
+	},
+	[PP_TYPE_INSERT] = {
+		"INSERT INTO mnemic.prof_type (name) VALUES ($1) ON CONFLICT DO NOTHING"
+		" RETURNING id", 1, {TEXTOID}
+	},
+	[PP_RUN_TYPE_UPSERT] = {
+		"INSERT INTO mnemic.prof_run_type AS t VALUES ($1, $2, $3)"
+		" ON CONFLICT (run_id, wire_id) DO UPDATE SET type_id = excluded.type_id",
+		3, {INT4OID, INT4OID, INT4OID}
+	},
+	[PP_SAMPLE_INSERT] = {
+		"INSERT INTO mnemic.prof_sample VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+		" $9, $10)",
+		10, {INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID,
+			TIMESTAMPTZARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
+		INT4ARRAYOID}
+	},
+	[PP_ALLOC_INSERT] = {
+		"INSERT INTO mnemic.prof_alloc VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+		" $9, $10)",
+		10, {INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID,
+			TIMESTAMPTZARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
+		INT8ARRAYOID}
+	},
+	[PP_FREE_INSERT] = {
+		"INSERT INTO mnemic.prof_free VALUES ($1, $2, $3, $4, $5, $6)",
+		6, {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID,
+		TIMESTAMPTZARRAYOID, INT8ARRAYOID}
+	},
+	[PP_RUN_CREATE] = {
+		"INSERT INTO mnemic.prof_run (run_id) VALUES ($1) ON CONFLICT DO NOTHING",
+		1, {INT4OID}
+	},
+	[PP_RUN_LOCK] = {
+		"SELECT built_until FROM mnemic.prof_run WHERE run_id = $1 FOR UPDATE",
+		1, {INT4OID}
+	},
+	[PP_RUN_UPDATE] = {
+		"UPDATE mnemic.prof_run SET stack_samples = stack_samples + $2,"
+		" alloc_samples = alloc_samples + $3, frees = frees + $4,"
+		" first_sample = least(first_sample, $5),"
+		" last_sample = greatest(last_sample, $6),"
+		" max_span = greatest(max_span, $7), built_until = $8 WHERE run_id = $1",
+		8, {INT4OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		INTERVALOID, TIMESTAMPTZARRAYOID}
+	},
+	[PP_ROLLUP_FORGET] = {
+		"DELETE FROM mnemic.prof_rollup WHERE run_id = $1 AND level = $2"
+		" AND bucket >= $3", 3, {INT4OID, INT2OID, TIMESTAMPTZOID}
+	},
+};
+
+static uint64
+profile_exec(ProfilePlan which, Datum *args, const char *nulls)
+{
+	return KeptPlanExec(&plans[which], args, nulls, false, 0);
+}
+
+
+/* ---------------------------------------------------------------------
+ * Caches
+ * ---------------------------------------------------------------------
+ */
+
+/* A frame or type by a hash of what it is; the strings tell collisions. */
+typedef struct ContentEntry
+{
+	uint64		hash;			/* key */
+	int32		id;
+	int16		kind;
+	int32		line;
+	char	   *name;			/* function, or type name */
+	char	   *file;
+} ContentEntry;
+
+typedef struct StackKey
+{
+	int32		parent;
+	int32		frame;
+	int32		line;
+} StackKey;
+
+typedef struct StackEntry
+{
+	StackKey	key;
+	int32		id;
+	int32		depth;
+} StackEntry;
+
+/* A run's id of the client: frames, stacks, types; threads by name. */
+typedef struct RunWireKey
+{
+	int32		run_id;
+	int32		what;			/* 'f', 's', 't', 'T' */
+	uint32		wire;
+} RunWireKey;
+
+typedef struct RunWireEntry
+{
+	RunWireKey	key;
+	int32		id;				/* database id; 0 for an unresolved stack */
+	uint64		content;		/* what the definition said, hashed */
+} RunWireEntry;
+
+static MemoryContext cache_cxt = NULL;
+static HTAB *frame_cache = NULL;
+static HTAB *type_cache = NULL;
+static HTAB *stack_cache = NULL;
+static HTAB *run_wire_cache = NULL;
+
+void
+ProfileForgetCache(void)
+{
+	if (cache_cxt != NULL)
+		MemoryContextDelete(cache_cxt);
+	cache_cxt = NULL;
+	frame_cache = type_cache = stack_cache = run_wire_cache = NULL;
+}
+
+static HTAB *
+cache_table(const char *name, Size keysize, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = cache_cxt;
+	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+static void
+cache_ensure(void)
+{
+	XactCacheRegister(ProfileForgetCache);
+	if (cache_cxt != NULL &&
+		hash_get_num_entries(run_wire_cache) + hash_get_num_entries(stack_cache) >
+		CACHE_MAX_ENTRIES)
+		ProfileForgetCache();
+	if (cache_cxt != NULL)
+		return;
+	cache_cxt = AllocSetContextCreate(TopMemoryContext, "mnemic profile cache",
+									  ALLOCSET_DEFAULT_SIZES);
+	frame_cache = cache_table("mnemic frames", sizeof(uint64), sizeof(ContentEntry));
+	type_cache = cache_table("mnemic types", sizeof(uint64), sizeof(ContentEntry));
+	stack_cache = cache_table("mnemic stacks", sizeof(StackKey), sizeof(StackEntry));
+	run_wire_cache = cache_table("mnemic run ids", sizeof(RunWireKey),
+								 sizeof(RunWireEntry));
+}
+
+static uint64
+hash_string(uint64 h, const char *s)
+{
+	return hash_combine64(h, hash_bytes_extended((const unsigned char *) s,
+												 strlen(s), 0));
+}
+
+static RunWireEntry *
+run_wire_find(int32 run_id, char what, uint32 wire)
+{
+	RunWireKey	key = {run_id, what, wire};
+
+	return hash_search(run_wire_cache, &key, HASH_FIND, NULL);
+}
+
+static void
+run_wire_remember(int32 run_id, char what, uint32 wire, int32 id,
+				  uint64 content)
+{
+	RunWireKey	key = {run_id, what, wire};
+	RunWireEntry *entry = hash_search(run_wire_cache, &key, HASH_ENTER, NULL);
+
+	entry->id = id;
+	entry->content = content;
+	XactCacheAdded();
+}
+
+/* The first column of the first row, or 0 when there is none. */
+static int32
+first_int32_or_zero(uint64 rows)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (rows == 0)
+		return 0;
+	d = SpiResult(0, 1, &isnull);
+	return isnull ? 0 : DatumGetInt32(d);
+}
+
+
+/* ---------------------------------------------------------------------
+ * Frames and types: one row per distinct content, in the whole database
+ * ---------------------------------------------------------------------
+ */
+
+static uint64
+frame_hash(const ProfileFrameDef *f)
+{
+	uint64		h = hash_combine64(f->kind, f->line);
+
+	h = hash_string(h, f->function);
+	return hash_string(h, f->file);
+}
+
+static int32
+frame_id_for(const ProfileFrameDef *f, uint64 hash)
+{
+	ContentEntry *entry = hash_search(frame_cache, &hash, HASH_FIND, NULL);
+	Datum		args[4];
+	int32		id;
+
+	if (entry != NULL && entry->kind == f->kind && entry->line == f->line &&
+		strcmp(entry->name, f->function) == 0 && strcmp(entry->file, f->file) == 0)
+		return entry->id;
+
+	args[0] = WireTextDatum(f->function);
+	args[1] = WireTextDatum(f->file);
+	args[2] = Int32GetDatum(f->line);
+	args[3] = Int16GetDatum(f->kind);
+	/* Look before inserting: a conflicting INSERT still uses up an id. */
+	id = first_int32_or_zero(profile_exec(PP_FRAME_FIND, args, NULL));
+	if (id == 0)
+		id = first_int32_or_zero(profile_exec(PP_FRAME_INSERT, args, NULL));
+	if (id == 0)
+		id = first_int32_or_zero(profile_exec(PP_FRAME_FIND, args, NULL));
+	if (id == 0)
+		elog(ERROR, "pg_mnemic: frame vanished while being created");
+
+	if (entry == NULL)
+	{
+		entry = hash_search(frame_cache, &hash, HASH_ENTER, NULL);
+		entry->id = id;
+		entry->kind = f->kind;
+		entry->line = f->line;
+		entry->name = MemoryContextStrdup(cache_cxt, f->function);
+		entry->file = MemoryContextStrdup(cache_cxt, f->file);
+		XactCacheAdded();
+	}
+	return id;
+}
+
+static void
+store_frames(int32 run_id, const ProfileDefs *frames, bool *defined)
+{
+	for (int i = 0; i < frames->n; i++)
+	{
+		const ProfileFrameDef *f = PROFILE_DEF(frames, ProfileFrameDef, i);
+		uint64		hash = frame_hash(f);
+		RunWireEntry *known = run_wire_find(run_id, 'f', f->wire);
+		Datum		args[3];
+		int32		frame_id;
+
+		if (known != NULL && known->content == hash)
+			continue;			/* a repeated definition */
+		frame_id = frame_id_for(f, hash);
+		args[0] = Int32GetDatum(run_id);
+		args[1] = Int32GetDatum((int32) f->wire);
+		args[2] = Int32GetDatum(frame_id);
+		profile_exec(PP_RUN_FRAME_UPSERT, args, NULL);
+		run_wire_remember(run_id, 'f', f->wire, frame_id, hash);
+		*defined = true;
+	}
+}
+
+static int32
+type_id_for(const char *name, uint64 hash)
+{
+	ContentEntry *entry = hash_search(type_cache, &hash, HASH_FIND, NULL);
+	Datum		args[1];
+	int32		id;
+
+	if (entry != NULL && strcmp(entry->name, name) == 0)
+		return entry->id;
+	args[0] = WireTextDatum(name);
+	id = first_int32_or_zero(profile_exec(PP_TYPE_FIND, args, NULL));
+	if (id == 0)
+		id = first_int32_or_zero(profile_exec(PP_TYPE_INSERT, args, NULL));
+	if (id == 0)
+		id = first_int32_or_zero(profile_exec(PP_TYPE_FIND, args, NULL));
+	if (id == 0)
+		elog(ERROR, "pg_mnemic: type vanished while being created");
+	if (entry == NULL)
+	{
+		entry = hash_search(type_cache, &hash, HASH_ENTER, NULL);
+		entry->id = id;
+		entry->name = MemoryContextStrdup(cache_cxt, name);
+		entry->file = NULL;
+		XactCacheAdded();
+	}
+	return id;
+}
+
+static void
+store_types(int32 run_id, const ProfileDefs *types)
+{
+	for (int i = 0; i < types->n; i++)
+	{
+		const ProfileTypeDef *t = PROFILE_DEF(types, ProfileTypeDef, i);
+		uint64		hash = hash_string(0, t->name);
+		RunWireEntry *known = run_wire_find(run_id, 'T', t->wire);
+		Datum		args[3];
+		int32		type_id;
+
+		if (known != NULL && known->content == hash)
+			continue;
+		type_id = type_id_for(t->name, hash);
+		args[0] = Int32GetDatum(run_id);
+		args[1] = Int32GetDatum((int32) t->wire);
+		args[2] = Int32GetDatum(type_id);
+		profile_exec(PP_RUN_TYPE_UPSERT, args, NULL);
+		run_wire_remember(run_id, 'T', t->wire, type_id, hash);
+	}
+}
+
+static void
+store_threads(int32 run_id, const ProfileDefs *threads)
+{
+	for (int i = 0; i < threads->n; i++)
+	{
+		const ProfileThreadDef *t = PROFILE_DEF(threads, ProfileThreadDef, i);
+		uint64		hash = hash_string(t->native_id, t->name);
+		RunWireEntry *known = run_wire_find(run_id, 't', t->wire);
+		Datum		args[4];
+
+		if (known != NULL && known->content == hash)
+			continue;
+		args[0] = Int32GetDatum(run_id);
+		args[1] = Int32GetDatum((int32) t->wire);
+		args[2] = Int64GetDatum(t->native_id);
+		args[3] = WireTextDatum(t->name);
+		profile_exec(PP_THREAD_UPSERT, args, NULL);
+		run_wire_remember(run_id, 't', t->wire, 0, hash);
+	}
+}
+
+
+/* ---------------------------------------------------------------------
+ * Stacks: nodes of one tree for the whole database
+ * ---------------------------------------------------------------------
+ */
+
+/* The database stack (parent, frame, line), found or added. */
+static int32
+stack_id_for(int32 parent, int32 frame, int32 line)
+{
+	StackKey	key = {parent, frame, line};
+	StackEntry *entry = hash_search(stack_cache, &key, HASH_FIND, NULL);
+	Datum		args[4];
+	bool		isnull;
+	int32		depth;
+
+	if (entry != NULL)
+		return entry->id;
+
+	args[0] = Int32GetDatum(parent);
+	args[1] = Int32GetDatum(frame);
+	args[2] = Int32GetDatum(line);
+	if (profile_exec(PP_STACK_FIND, args, NULL) == 0)
+	{
+		/* its depth is its parent's plus one */
+		depth = 1;
+		if (parent != 0)
+		{
+			Datum		p = Int32GetDatum(parent);
+
+			if (profile_exec(PP_STACK_DEPTH, &p, NULL) == 0)
+				elog(ERROR, "pg_mnemic: parent stack %d does not exist", parent);
+			depth = DatumGetInt32(SpiResult(0, 1, &isnull)) + 1;
+		}
+		args[3] = Int32GetDatum(depth);
+		if (profile_exec(PP_STACK_INSERT, args, NULL) == 0 &&
+			profile_exec(PP_STACK_FIND, args, NULL) == 0)
+			elog(ERROR, "pg_mnemic: stack vanished while being created");
+	}
+	entry = hash_search(stack_cache, &key, HASH_ENTER, NULL);
+	entry->id = DatumGetInt32(SpiResult(0, 1, &isnull));
+	entry->depth = DatumGetInt32(SpiResult(0, 2, &isnull));
+	XactCacheAdded();
+	return entry->id;
+}
+
+/* The database id of a run's frame or stack (0: not known). */
+static int32
+run_id_of(int32 run_id, char what, uint32 wire)
+{
+	RunWireEntry *known = run_wire_find(run_id, what, wire);
+	Datum		args[2];
+	int32		id;
+
+	if (known != NULL)
+		return known->id;
+	args[0] = Int32GetDatum(run_id);
+	args[1] = Int32GetDatum((int32) wire);
+	id = first_int32_or_zero(profile_exec(what == 'f' ? PP_RUN_FRAME_FIND :
+										  PP_RUN_STACK_FIND, args, NULL));
+	/* remember only what is resolved: an unresolved stack may resolve */
+	if (id != 0)
+		run_wire_remember(run_id, what, wire, id, 0);
+	return id;
+}
+
+/* The database stack of a definition, or 0 while its frame or parent is unknown. */
+static int32
+resolve_stack(int32 run_id, const DgStackDef *def)
+{
+	int32		frame = run_id_of(run_id, 'f', def->frame);
+	int32		parent = def->parent == 0 ? 0 : run_id_of(run_id, 's', def->parent);
+
+	if (frame == 0 || (def->parent != 0 && parent == 0))
+		return 0;
+	return stack_id_for(parent, frame, (int32) Min(def->line, (uint32) PG_INT32_MAX));
+}
+
+static uint64
+stack_hash(const DgStackDef *def)
+{
+	return hash_combine64(hash_combine64(def->parent, def->frame), def->line) | 1;
+}
+
+/* Store one definition of the run; true when it stays unresolved. */
+static bool
+store_stack(int32 run_id, const DgStackDef *def)
+{
+	uint64		hash = stack_hash(def);
+	RunWireEntry *known = run_wire_find(run_id, 's', def->id);
+	Datum		args[6];
+	char		nulls[7] = "      ";
+	int32		stack_id;
+
+	if (known != NULL && known->content == hash && known->id != 0)
+		return false;			/* a repeated definition, resolved */
+	stack_id = resolve_stack(run_id, def);
+	args[0] = Int32GetDatum(run_id);
+	args[1] = Int32GetDatum((int32) def->id);
+	args[2] = Int32GetDatum((int32) def->parent);
+	args[3] = Int32GetDatum((int32) def->frame);
+	args[4] = Int32GetDatum((int32) Min(def->line, (uint32) PG_INT32_MAX));
+	args[5] = Int32GetDatum(stack_id);
+	if (stack_id == 0)
+		nulls[5] = 'n';
+	profile_exec(PP_RUN_STACK_UPSERT, args, nulls);
+	if (stack_id != 0)
+		run_wire_remember(run_id, 's', def->id, stack_id, hash);
+	return stack_id == 0;
+}
+
+/*
+ * Resolve what the run left unresolved, now that this flush defined more:
+ * a stack whose parent resolves in one pass may let its children resolve
+ * in the next, so go on while anything resolves.
+ */
+static void
+resolve_pending(int32 run_id)
+{
+	Datum		arg = Int32GetDatum(run_id);
+	DgStackDef *pending;
+	uint64		n;
+	bool		progress = true;
+
+	n = profile_exec(PP_RUN_STACK_UNRESOLVED, &arg, NULL);
+	if (n == 0)
+		return;
+	pending = palloc(sizeof(DgStackDef) * n);
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		pending[i].id = (uint32) DatumGetInt32(SpiResult(i, 1, &isnull));
+		pending[i].parent = (uint32) DatumGetInt32(SpiResult(i, 2, &isnull));
+		pending[i].frame = (uint32) DatumGetInt32(SpiResult(i, 3, &isnull));
+		pending[i].line = (uint32) DatumGetInt32(SpiResult(i, 4, &isnull));
+	}
+	while (progress)
+	{
+		progress = false;
+		for (uint64 i = 0; i < n; i++)
+		{
+			int32		stack_id;
+			Datum		args[3];
+
+			if (pending[i].id == 0)
+				continue;		/* resolved in an earlier pass */
+			stack_id = resolve_stack(run_id, &pending[i]);
+			if (stack_id == 0)
+				continue;
+			args[0] = Int32GetDatum(run_id);
+			args[1] = Int32GetDatum((int32) pending[i].id);
+			args[2] = Int32GetDatum(stack_id);
+			profile_exec(PP_RUN_STACK_RESOLVE, args, NULL);
+			run_wire_remember(run_id, 's', pending[i].id, stack_id,
+							  stack_hash(&pending[i]));
+			pending[i].id = 0;
+			progress = true;
+		}
+	}
+	pfree(pending);
+}
+
+/*
+ * The run's stack definitions of this flush.  When anything new was defined
+ * (frames included), stacks left unresolved by it or by earlier flushes
+ * may now resolve: definitions come in any order and may be lost.
+ */
+static void
+store_stacks(int32 run_id, const ProfileDefs *stacks, bool frames_defined)
+{
+	bool		defined = frames_defined;
+
+	for (int i = 0; i < stacks->n; i++)
+	{
+		const DgStackDef *def = PROFILE_DEF(stacks, DgStackDef, i);
+		RunWireEntry *known = run_wire_find(run_id, 's', def->id);
+
+		if (known == NULL || known->id == 0 || known->content != stack_hash(def))
+			defined = true;
+		(void) store_stack(run_id, def);
+	}
+	if (defined)
+		resolve_pending(run_id);
+}
+
+
+/* ---------------------------------------------------------------------
+ * Samples: rows of up to PROFILE_BLOCK_MAX, per thread
+ * ---------------------------------------------------------------------
+ */
+
+/* The time range a flush adds, for the run's row. */
+typedef struct FlushSpan
+{
+	bool		any;
+	TimestampTz first;
+	TimestampTz last;
+	int64		max_span;
+} FlushSpan;
+
+/*
+ * Add a block's times to the flush's span; *lo and *hi are the block's
+ * first and last (samples of a block need not be in order: UDP may
+ * reorder datagrams, and readers look at each sample's time).
+ */
+static void
+span_add(FlushSpan *span, const TimestampTz *ts, int n, TimestampTz *lo,
+		 TimestampTz *hi)
+{
+	*lo = *hi = ts[0];
+	for (int i = 1; i < n; i++)
+	{
+		*lo = Min(*lo, ts[i]);
+		*hi = Max(*hi, ts[i]);
+	}
+	span->first = span->any ? Min(span->first, *lo) : *lo;
+	span->last = span->any ? Max(span->last, *hi) : *hi;
+	span->max_span = Max(span->max_span, *hi - *lo);
+	span->any = true;
+}
+
+static void
+span_merge(FlushSpan *into, const FlushSpan *from)
+{
+	into->first = into->any ? Min(into->first, from->first) : from->first;
+	into->last = into->any ? Max(into->last, from->last) : from->last;
+	into->max_span = Max(into->max_span, from->max_span);
+	into->any = true;
+}
+
+static void
+store_samples(int32 run_id, const ProfileSamples *ps, FlushSpan *span)
+{
+	for (int64 start = 0; start < ps->n; start += PROFILE_BLOCK_MAX)
+	{
+		int			n = (int) Min(PROFILE_BLOCK_MAX, ps->n - start);
+		const TimestampTz *ts = ps->ts + start;
+		TimestampTz lo;
+		TimestampTz hi;
+		Datum		args[10];
+
+		span_add(span, ts, n, &lo, &hi);
+		args[0] = Int32GetDatum(run_id);
+		args[1] = Int32GetDatum((int32) ps->thread);
+		args[2] = TimestampTzGetDatum(lo);
+		args[3] = TimestampTzGetDatum(hi);
+		args[4] = Int32GetDatum(n);
+		args[5] = PointerGetDatum(ArrayOfFixed(ts, NULL, n, TIMESTAMPTZOID, 8));
+		args[6] = PointerGetDatum(ArrayOfFixed(ps->stack + start, NULL, n, INT4OID, 4));
+		args[7] = PointerGetDatum(ArrayOfFixed(ps->samples + start, NULL, n, INT4OID, 4));
+		args[8] = PointerGetDatum(ArrayOfFixed(ps->wall + start, NULL, n, INT4OID, 4));
+		args[9] = PointerGetDatum(ArrayOfFixed(ps->cpu + start, NULL, n, INT4OID, 4));
+		profile_exec(PP_SAMPLE_INSERT, args, NULL);
+	}
+}
+
+static void
+store_allocs(int32 run_id, const ProfileAllocs *pa, FlushSpan *span)
+{
+	for (int64 start = 0; start < pa->n; start += PROFILE_BLOCK_MAX)
+	{
+		int			n = (int) Min(PROFILE_BLOCK_MAX, pa->n - start);
+		const TimestampTz *ts = pa->ts + start;
+		TimestampTz lo;
+		TimestampTz hi;
+		Datum		args[10];
+
+		span_add(span, ts, n, &lo, &hi);
+		args[0] = Int32GetDatum(run_id);
+		args[1] = Int32GetDatum((int32) pa->thread);
+		args[2] = TimestampTzGetDatum(lo);
+		args[3] = TimestampTzGetDatum(hi);
+		args[4] = Int32GetDatum(n);
+		args[5] = PointerGetDatum(ArrayOfFixed(ts, NULL, n, TIMESTAMPTZOID, 8));
+		args[6] = PointerGetDatum(ArrayOfFixed(pa->stack + start, NULL, n, INT4OID, 4));
+		args[7] = PointerGetDatum(ArrayOfFixed(pa->type + start, NULL, n, INT4OID, 4));
+		args[8] = PointerGetDatum(ArrayOfFixed(pa->bytes + start, NULL, n, INT8OID, 8));
+		args[9] = PointerGetDatum(ArrayOfFixed(pa->alloc_id + start, NULL, n, INT8OID, 8));
+		profile_exec(PP_ALLOC_INSERT, args, NULL);
+	}
+}
+
+static void
+store_frees(int32 run_id, const ProfileFrees *pf, FlushSpan *span)
+{
+	for (int64 start = 0; start < pf->n; start += PROFILE_BLOCK_MAX)
+	{
+		int			n = (int) Min(PROFILE_BLOCK_MAX, pf->n - start);
+		const TimestampTz *ts = pf->ts + start;
+		TimestampTz lo;
+		TimestampTz hi;
+		Datum		args[6];
+
+		span_add(span, ts, n, &lo, &hi);
+		args[0] = Int32GetDatum(run_id);
+		args[1] = TimestampTzGetDatum(lo);
+		args[2] = TimestampTzGetDatum(hi);
+		args[3] = Int32GetDatum(n);
+		args[4] = PointerGetDatum(ArrayOfFixed(ts, NULL, n, TIMESTAMPTZOID, 8));
+		args[5] = PointerGetDatum(ArrayOfFixed(pf->alloc_id + start, NULL, n, INT8OID, 8));
+		profile_exec(PP_FREE_INSERT, args, NULL);
+	}
+}
+
+/*
+ * The run's rollups are built up to built_until[level] (profile.h); a
+ * sample older than that falls in a bucket already summed.  Forget the
+ * rollups from that bucket on, at every level, so they are built again
+ * with it (late samples are rare: a datagram held up by the network).
+ */
+static ArrayType *
+forget_rollups_from(int32 run_id, ArrayType *built, TimestampTz earliest)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	TimestampTz until[PROFILE_LEVELS];
+	bool		changed = false;
+
+	deconstruct_array(built, TIMESTAMPTZOID, sizeof(TimestampTz), true,
+					  TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	for (int level = 0; level < PROFILE_LEVELS; level++)
+	{
+		until[level] = level < n && !nulls[level] ?
+			DatumGetTimestampTz(elems[level]) : DT_NOBEGIN;
+		if (earliest < until[level])
+		{
+			Datum		args[3];
+
+			until[level] = ProfileBucket(level, earliest);
+			args[0] = Int32GetDatum(run_id);
+			args[1] = Int16GetDatum(level);
+			args[2] = TimestampTzGetDatum(until[level]);
+			profile_exec(PP_ROLLUP_FORGET, args, NULL);
+			changed = true;
+		}
+	}
+	if (!changed)
+		return built;
+	return ArrayOfFixed(until, NULL, n > 0 ? Min(n, PROFILE_LEVELS) : 0,
+						TIMESTAMPTZOID, 8);
+}
+
+void
+ProfileFlushRun(int32 run_id, ProfileBuffer *pb)
+{
+	Datum		arg = Int32GetDatum(run_id);
+	Datum		args[8];
+	char		nulls[9] = "        ";
+	FlushSpan	span = {false, 0, 0, 0};
+	FlushSpan	stack_span = {false, 0, 0, 0};
+	bool		frames_defined = false;
+	ArrayType  *built;
+	bool		isnull;
+
+	cache_ensure();
+	profile_exec(PP_RUN_CREATE, &arg, NULL);
+	if (profile_exec(PP_RUN_LOCK, &arg, NULL) == 0)
+		elog(ERROR, "pg_mnemic: the profile of run %d vanished", run_id);
+	built = DatumGetArrayTypePCopy(SpiResult(0, 1, &isnull));
+
+	store_frames(run_id, &pb->frames, &frames_defined);
+	store_types(run_id, &pb->types);
+	store_threads(run_id, &pb->threads);
+	store_stacks(run_id, &pb->stacks, frames_defined);
+	for (int i = 0; i < pb->samples.n; i++)
+		store_samples(run_id, PROFILE_DEF(&pb->samples, ProfileSamples, i),
+					  &stack_span);
+	for (int i = 0; i < pb->allocs.n; i++)
+		store_allocs(run_id, PROFILE_DEF(&pb->allocs, ProfileAllocs, i), &span);
+	store_frees(run_id, &pb->frees, &span);
+
+	/* only stack samples are summed in rollups */
+	if (stack_span.any)
+	{
+		built = forget_rollups_from(run_id, built, stack_span.first);
+		span_merge(&span, &stack_span);
+	}
+	args[0] = Int32GetDatum(run_id);
+	args[1] = Int64GetDatum(pb->stack_samples);
+	args[2] = Int64GetDatum(pb->alloc_samples);
+	args[3] = Int64GetDatum(pb->frees.n);
+	args[4] = TimestampTzGetDatum(span.first);
+	args[5] = TimestampTzGetDatum(span.last);
+	if (!span.any)
+		nulls[4] = nulls[5] = 'n';
+	args[6] = us_to_interval_datum(span.max_span);
+	args[7] = PointerGetDatum(built);
+	profile_exec(PP_RUN_UPDATE, args, nulls);
+	if (pb->bad_timestamps > 0)
+		ereport(LOG,
+				(errmsg("pg_mnemic: dropped %lld profile samples whose time is out of range",
+						(long long) pb->bad_timestamps)));
+}

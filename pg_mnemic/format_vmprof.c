@@ -1,0 +1,15 @@
+/*
+ * format_vmprof.c
+ *	  (being written)
+ */
+#include "postgres.h"
+
+#include "profile_formats.h"
+
+void
+ReadVmprof(ProfileImport *pi, const char *data, size_t len)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("this profile format is not supported yet")));
+}

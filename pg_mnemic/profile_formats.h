@@ -1,0 +1,60 @@
+/*
+ * profile_formats.h
+ *	  The profile file formats mnemic reads and writes: a reader turns a
+ *	  file into a ProfileImport (profile_import.h), a writer turns the
+ *	  window of a run (a ProfileExport) into a file.  profile_io.c holds the
+ *	  SQL functions mnemic.import_profile() and mnemic.export_profile() that
+ *	  pick them by name.
+ *
+ * A reader gets the file already gunzipped when it was gzipped, and raises
+ * an ERROR (ERRCODE_INVALID_TEXT_REPRESENTATION or
+ * ERRCODE_INVALID_BINARY_REPRESENTATION) naming the line or byte offset of
+ * the first problem; nothing is stored then.  Readers are fuzzed
+ * (regress/formats), so they must not read outside data[0..len).
+ */
+#ifndef MNEMIC_PROFILE_FORMATS_H
+#define MNEMIC_PROFILE_FORMATS_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/hsearch.h"
+
+#include "profile_import.h"
+#include "profile_query.h"
+#include "profile_tree.h"
+
+/* The window of a run to write. */
+typedef struct ProfileExport
+{
+	const char *run;			/* the run's uuid, as text */
+	const char *tracer;			/* its tracer's name, or NULL */
+	ProfileWeight weight;
+	const char *weight_name;	/* "cpu", "wall", "samples", "alloc", "inuse" */
+	const char *unit;			/* what the integer values count:
+								 * "microseconds", "samples", "bytes" */
+	TimestampTz from;
+	TimestampTz to;
+	ProfilePaths paths;			/* each distinct path and its value */
+	int64	   *values;			/* paths.paths[i]'s value in unit */
+	HTAB	   *frames;			/* ProfileFrameInfo of every frame of them */
+} ProfileExport;
+
+/* A time for readers of formats without one: the import's start. */
+extern TimestampTz ProfileImportEpoch(void);
+
+/* Readers */
+extern void ReadCollapsed(ProfileImport *pi, const char *data, size_t len);
+extern void ReadVmprof(ProfileImport *pi, const char *data, size_t len);
+extern void ReadSpeedscope(ProfileImport *pi, const char *data, size_t len);
+extern void ReadPprof(ProfileImport *pi, const char *data, size_t len);
+
+/* Writers */
+extern bytea *WriteCollapsed(const ProfileExport *ex);
+extern bytea *WriteSpeedscope(const ProfileExport *ex);
+extern bytea *WritePprof(const ProfileExport *ex);
+
+/* zlib's gzip, for pprof (its files are gzipped protobuf). */
+extern bytea *GzipBytes(const char *data, size_t len);
+
+#endif							/* MNEMIC_PROFILE_FORMATS_H */
