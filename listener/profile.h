@@ -47,4 +47,10 @@ ProfileBucket(int level, TimestampTz t)
  */
 #define PROFILE_ROLLUP_GRACE_US	(60 * USECS_PER_SEC)
 
+/*
+ * The advisory lock writers of profiles hold shared, and
+ * mnemic.collect_profile_garbage() exclusive (sql/housekeeping.sql).
+ */
+#define PROFILE_GC_LOCK_KEY		INT64CONST(7132051620131103)
+
 #endif							/* MNEMIC_PROFILE_H */

@@ -60,6 +60,7 @@ typedef enum ProfilePlan
 	PP_RUN_LOCK,
 	PP_RUN_UPDATE,
 	PP_ROLLUP_FORGET,
+	PP_GC_GENERATION,
 	PP_COUNT
 } ProfilePlan;
 
@@ -170,6 +171,11 @@ static KeptPlan plans[PP_COUNT] = {
 		"DELETE FROM mnemic.prof_rollup WHERE run_id = $1 AND level = $2"
 		" AND bucket >= $3", 3, {INT4OID, INT2OID, TIMESTAMPTZOID}
 	},
+	/* held to the end of the transaction: no collection meanwhile */
+	[PP_GC_GENERATION] = {
+		"SELECT pg_advisory_xact_lock_shared($1),"
+		" (SELECT last_value FROM mnemic.prof_gc_generation)", 1, {INT8OID}
+	},
 };
 
 static uint64
@@ -225,6 +231,7 @@ typedef struct RunWireEntry
 } RunWireEntry;
 
 static MemoryContext cache_cxt = NULL;
+static int64 cache_generation = -1;	/* of prof_gc_generation */
 static HTAB *frame_cache = NULL;
 static HTAB *type_cache = NULL;
 static HTAB *stack_cache = NULL;
@@ -251,10 +258,26 @@ cache_table(const char *name, Size keysize, Size entrysize)
 	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
+/*
+ * Make the caches ready for a flush.  Frames and stacks that no run uses
+ * may be collected (mnemic.collect_profile_garbage): the shared lock taken
+ * here keeps that from happening during the flush, and a collection since
+ * the caches were filled makes them start afresh.
+ */
 static void
 cache_ensure(void)
 {
+	Datum		key = Int64GetDatum(PROFILE_GC_LOCK_KEY);
+	bool		isnull;
+	int64		generation;
+
 	XactCacheRegister(ProfileForgetCache);
+	if (profile_exec(PP_GC_GENERATION, &key, NULL) != 1)
+		elog(ERROR, "pg_mnemic: reading the profile generation failed");
+	generation = DatumGetInt64(SpiResult(0, 2, &isnull));
+	if (cache_cxt != NULL && generation != cache_generation)
+		ProfileForgetCache();
+	cache_generation = generation;
 	if (cache_cxt != NULL &&
 		hash_get_num_entries(run_wire_cache) + hash_get_num_entries(stack_cache) >
 		CACHE_MAX_ENTRIES)

@@ -117,8 +117,10 @@ mnemic_runs(PG_FUNCTION_ARGS)
 	static const char *sql =
 	"SELECT r.uuid, t.name, coalesce(r.started, r.first_seen), r.last_seen,"
 	" r.ended, " RUN_DURATION_SQL ", r.samples, r.datagrams, r.lost, "
-	RUN_STATE_SQL ", r.host, r.pid, r.program"
+	RUN_STATE_SQL ", r.host, r.pid, r.program,"
+	" coalesce(p.stack_samples, 0), coalesce(p.alloc_samples, 0)"
 	" FROM mnemic.run r LEFT JOIN mnemic.tracer t ON t.id = r.tracer_id"
+	" LEFT JOIN mnemic.prof_run p ON p.run_id = r.id"
 	" WHERE $1::text IS NULL OR t.name = $1"
 	" ORDER BY coalesce(r.started, r.first_seen) DESC, r.id DESC";
 	Oid			argtypes[1] = {TEXTOID};
@@ -153,8 +155,10 @@ mnemic_run_info(PG_FUNCTION_ARGS)
 	" r.first_seen, r.last_seen, r.ended, " RUN_DURATION_SQL ", "
 	RUN_STATE_SQL ", r.host, r.pid, r.program, r.python_version, r.period,"
 	" r.datagrams, r.lost, r.samples,"
-	" (SELECT count(*) FROM mnemic.metric m WHERE m.run_id = r.id)::int"
+	" (SELECT count(*) FROM mnemic.metric m WHERE m.run_id = r.id)::int,"
+	" coalesce(p.stack_samples, 0), coalesce(p.alloc_samples, 0)"
 	" FROM mnemic.run r LEFT JOIN mnemic.tracer t ON t.id = r.tracer_id"
+	" LEFT JOIN mnemic.prof_run p ON p.run_id = r.id"
 	" WHERE r.uuid = $1";
 	pg_uuid_t  *run = PG_GETARG_UUID_P(0);
 	Oid			argtypes[1] = {UUIDOID};

@@ -91,7 +91,10 @@ emit_tree(ReturnSetInfo *rsinfo, ProfileTree *tree, int sides)
 			ProfileFrameInfo *f = ProfileFrameInfoOf(tree->frames, node->frame);
 
 			values[c++] = CStringGetTextDatum(f->function);
+			/* the synthetic frames have no file or line */
+			nulls[c] = node->frame < 0;
 			values[c++] = CStringGetTextDatum(f->file);
+			nulls[c] = node->frame < 0;
 			values[c++] = Int32GetDatum(f->line);
 		}
 		for (int side = 0; side < sides; side++)
@@ -261,6 +264,7 @@ mnemic_top_functions(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(info->function);
 		values[1] = CStringGetTextDatum(info->file);
 		values[2] = Int32GetDatum(info->line);
+		nulls[1] = nulls[2] = sorted[i]->frame < 0;
 		values[3] = Float8GetDatum(sorted[i]->self);
 		values[4] = Float8GetDatum(sorted[i]->total);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -135,6 +135,10 @@ CREATE TABLE mnemic.prof_stack (
     UNIQUE (parent, frame_id, line)
 );
 
+-- Bumped whenever frames, stacks or types no run uses are collected, so
+-- that writers forget the ids they cached (mnemic.collect_profile_garbage).
+CREATE SEQUENCE mnemic.prof_gc_generation;
+
 -- An allocated type's name.
 CREATE TABLE mnemic.prof_type (
     id   serial PRIMARY KEY,
@@ -364,3 +368,73 @@ GRANT SELECT ON mnemic.prof_frame, mnemic.prof_stack, mnemic.prof_type,
 GRANT DELETE ON mnemic.prof_run, mnemic.prof_run_frame, mnemic.prof_run_stack,
     mnemic.prof_thread, mnemic.prof_run_type, mnemic.prof_sample,
     mnemic.prof_rollup, mnemic.prof_alloc, mnemic.prof_free TO mnemic_owner;
+
+-- Delete the frames, stacks and type names no run uses any more (they are
+-- shared by every run, so deleting a run leaves them).  Writers hold a
+-- shared lock on the same key while they store profiles, and forget the
+-- ids they cached when the generation moves.  Returns the rows deleted;
+-- the listener's housekeeping calls it after retention dropped runs.
+CREATE FUNCTION mnemic.collect_profile_garbage()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stacks bigint;
+    frames bigint;
+    types bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7132051620131103);
+    WITH RECURSIVE used (id) AS (
+        SELECT stack_id FROM mnemic.prof_run_stack WHERE stack_id IS NOT NULL
+        UNION
+        SELECT s.parent FROM mnemic.prof_stack s JOIN used u ON s.id = u.id
+        WHERE s.parent <> 0
+    )
+    DELETE FROM mnemic.prof_stack s WHERE NOT EXISTS (
+        SELECT FROM used u WHERE u.id = s.id);
+    GET DIAGNOSTICS stacks = ROW_COUNT;
+    DELETE FROM mnemic.prof_frame f
+    WHERE NOT EXISTS (SELECT FROM mnemic.prof_stack s WHERE s.frame_id = f.id)
+      AND NOT EXISTS (SELECT FROM mnemic.prof_run_frame r WHERE r.frame_id = f.id);
+    GET DIAGNOSTICS frames = ROW_COUNT;
+    DELETE FROM mnemic.prof_type t
+    WHERE NOT EXISTS (SELECT FROM mnemic.prof_run_type r WHERE r.type_id = t.id);
+    GET DIAGNOSTICS types = ROW_COUNT;
+    IF stacks + frames + types > 0 THEN
+        PERFORM nextval('mnemic.prof_gc_generation');
+    END IF;
+    RETURN stacks + frames + types;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION mnemic.collect_profile_garbage() FROM PUBLIC;
+
+-- runs() and run_info() say how many profile samples a run has.
+DROP FUNCTION mnemic.runs(text);
+DROP FUNCTION mnemic.run_info(uuid);
+-- Runs, newest first; of one tracer when given.  state is 'ended' once an
+-- end-of-run message arrived, 'active' while data keeps coming (last_seen
+-- within max(3 * period, 10 s) of now()), 'silent' otherwise.  The counts
+-- of profile samples (stack and allocation) are 0 for a run without.
+CREATE FUNCTION mnemic.runs(tracer text DEFAULT NULL)
+RETURNS TABLE (run uuid, tracer text, started timestamptz,
+               last_seen timestamptz, ended timestamptz, duration interval,
+               samples bigint, datagrams bigint, lost bigint, state text,
+               host text, pid int, program text, stack_samples bigint,
+               alloc_samples bigint)
+AS 'MODULE_PATHNAME', 'mnemic_runs'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+-- Everything known about one run; an error for an unknown run.
+CREATE FUNCTION mnemic.run_info(run uuid)
+RETURNS TABLE (run uuid, tracer text, protocol text, started timestamptz,
+               first_seen timestamptz, last_seen timestamptz,
+               ended timestamptz, duration interval, state text,
+               host text, pid int, program text, python_version text,
+               period interval, datagrams bigint, lost bigint,
+               samples bigint, metrics int, stack_samples bigint,
+               alloc_samples bigint)
+AS 'MODULE_PATHNAME', 'mnemic_run_info'
+LANGUAGE C STABLE STRICT;
+REVOKE EXECUTE ON FUNCTION mnemic.runs(text), mnemic.run_info(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mnemic.runs(text), mnemic.run_info(uuid) TO mnemic_reader;

@@ -142,6 +142,10 @@ CREATE TABLE mnemic.prof_stack (
     UNIQUE (parent, frame_id, line)
 );
 
+-- Bumped whenever frames, stacks or types no run uses are collected, so
+-- that writers forget the ids they cached (mnemic.collect_profile_garbage).
+CREATE SEQUENCE mnemic.prof_gc_generation;
+
 -- An allocated type's name.
 CREATE TABLE mnemic.prof_type (
     id   serial PRIMARY KEY,
