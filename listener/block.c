@@ -310,7 +310,7 @@ BlockReadRange(int32 metric_id, TimestampTz from, TimestampTz to,
 	args[1] = TimestampTzGetDatum(from);
 	args[2] = TimestampTzGetDatum(to);
 	args[3] = max_span;
-	SpiForEachRow(KeptPlanGet(&read_range_plan), args, NULL, 128,
+	SpiForEachRow(KeptPlanGet(&read_range_plan), args, NULL, true, 128,
 				  read_block_row, &state);
 }
 
@@ -320,6 +320,6 @@ BlockReadAll(int32 metric_id, BlockPointsFn fn, void *arg)
 	BlockReadState state = {fn, arg};
 	Datum		args[1] = {Int32GetDatum(metric_id)};
 
-	SpiForEachRow(KeptPlanGet(&read_all_plan), args, NULL, 64,
+	SpiForEachRow(KeptPlanGet(&read_all_plan), args, NULL, true, 64,
 				  read_block_row, &state);
 }

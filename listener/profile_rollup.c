@@ -267,7 +267,7 @@ build_range(int32 run_id, int level, TimestampTz from, TimestampTz to,
 		Datum		args[4] = {Int32GetDatum(run_id), TimestampTzGetDatum(from),
 		TimestampTzGetDatum(to), max_span};
 
-		SpiForEachRow(KeptPlanGet(&plans[RP_SAMPLES]), args, NULL, 256,
+		SpiForEachRow(KeptPlanGet(&plans[RP_SAMPLES]), args, NULL, false, 256,
 					  add_sample_row, &pass);
 	}
 	else
@@ -275,7 +275,7 @@ build_range(int32 run_id, int level, TimestampTz from, TimestampTz to,
 		Datum		args[4] = {Int32GetDatum(run_id), Int16GetDatum(level - 1),
 		TimestampTzGetDatum(from), TimestampTzGetDatum(to)};
 
-		SpiForEachRow(KeptPlanGet(&plans[RP_ROWS]), args, NULL, 256,
+		SpiForEachRow(KeptPlanGet(&plans[RP_ROWS]), args, NULL, false, 256,
 					  add_rollup_row, &pass);
 	}
 	rows = write_sums(run_id, level, pass.sums);

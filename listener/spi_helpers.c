@@ -63,10 +63,10 @@ SpiResultInt32(int col)
 }
 
 void
-SpiForEachRow(SPIPlanPtr plan, Datum *args, const char *nulls, long fetch,
-			  SpiRowFn fn, void *arg)
+SpiForEachRow(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
+			  long fetch, SpiRowFn fn, void *arg)
 {
-	Portal		portal = SPI_cursor_open(NULL, plan, args, nulls, true);
+	Portal		portal = SPI_cursor_open(NULL, plan, args, nulls, read_only);
 	bool		more = true;
 
 	while (more)

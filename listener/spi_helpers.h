@@ -58,9 +58,12 @@ extern int32 SpiResultInt32(int col);
 /*
  * Run plan through a cursor, fetch rows at a time, and call fn for each row
  * until it returns false; memory stays bounded however many rows come.
+ * read_only as for SPI_execute_plan: true reads the caller's snapshot (what
+ * a STABLE function must do), false first makes this transaction's own
+ * earlier writes visible.
  */
 typedef bool (*SpiRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
 extern void SpiForEachRow(SPIPlanPtr plan, Datum *args, const char *nulls,
-						  long fetch, SpiRowFn fn, void *arg);
+						  bool read_only, long fetch, SpiRowFn fn, void *arg);
 
 #endif							/* MNEMIC_SPI_HELPERS_H */

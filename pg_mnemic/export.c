@@ -235,7 +235,7 @@ mnemic_export_csv(PG_FUNCTION_ARGS)
 	args[0] = PointerGetDatum(construct_array(id_datums, line->ncolumns,
 											  INT4OID, sizeof(int32), true,
 											  TYPALIGN_INT));
-	SpiForEachRow(KeptPlanGet(&points_plan), args, NULL, 10000, add_point, &ex);
+	SpiForEachRow(KeptPlanGet(&points_plan), args, NULL, true, 10000, add_point, &ex);
 	flush_line(ex.rsinfo, line, &ex.buf);
 	SPI_finish();
 	return (Datum) 0;

@@ -198,16 +198,16 @@ mnemic_stack_at(PG_FUNCTION_ARGS)
 	args[1] = TimestampTzGetDatum(at);
 	args[2] = scope.max_span;
 	args[3] = ProfileThreadsArg(&scope, &nulls[3]);
-	SpiForEachRow(KeptPlanGet(&plans[MP_NEAR]), args, nulls, 64, find_nearest,
+	SpiForEachRow(KeptPlanGet(&plans[MP_NEAR]), args, nulls, true, 64, find_nearest,
 				  &near);
 	if (!near.found)
 	{
 		Datum		args3[3] = {args[0], args[1], args[3]};
 		char		nulls3[4] = {' ', ' ', nulls[3], '\0'};
 
-		SpiForEachRow(KeptPlanGet(&plans[MP_BEFORE]), args3, nulls3, 64,
+		SpiForEachRow(KeptPlanGet(&plans[MP_BEFORE]), args3, nulls3, true, 64,
 					  find_nearest, &near);
-		SpiForEachRow(KeptPlanGet(&plans[MP_AFTER]), args3, nulls3, 64,
+		SpiForEachRow(KeptPlanGet(&plans[MP_AFTER]), args3, nulls3, true, 64,
 					  find_nearest, &near);
 	}
 	if (!near.found)

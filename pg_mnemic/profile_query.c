@@ -287,7 +287,7 @@ read_rollups(const ProfileScope *scope, SumPass *pass, int level,
 	args[2] = TimestampTzGetDatum(from);
 	args[3] = TimestampTzGetDatum(to);
 	args[4] = ProfileThreadsArg(scope, &nulls[4]);
-	SpiForEachRow(KeptPlanGet(&plans[QP_ROLLUPS]), args, nulls, 64,
+	SpiForEachRow(KeptPlanGet(&plans[QP_ROLLUPS]), args, nulls, true, 64,
 				  add_rollup_row, pass);
 }
 
@@ -306,7 +306,7 @@ read_samples(const ProfileScope *scope, SumPass *pass, TimestampTz from,
 	args[2] = TimestampTzGetDatum(to);
 	args[3] = run_profile.max_span;
 	args[4] = ProfileThreadsArg(scope, &nulls[4]);
-	SpiForEachRow(KeptPlanGet(&plans[QP_SAMPLES]), args, nulls, 64,
+	SpiForEachRow(KeptPlanGet(&plans[QP_SAMPLES]), args, nulls, true, 64,
 				  add_sample_row, pass);
 }
 
@@ -438,7 +438,7 @@ sum_allocations(const ProfileScope *scope, SumPass *pass)
 		ctl.hcxt = CurrentMemoryContext;
 		pass->freed = hash_create("mnemic freed", 1024, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		SpiForEachRow(KeptPlanGet(&plans[QP_FREES]), fargs, NULL, 64,
+		SpiForEachRow(KeptPlanGet(&plans[QP_FREES]), fargs, NULL, true, 64,
 					  add_free_row, pass);
 	}
 	args[0] = Int32GetDatum(scope->run_id);
@@ -446,7 +446,7 @@ sum_allocations(const ProfileScope *scope, SumPass *pass)
 	args[2] = TimestampTzGetDatum(pass->to);
 	args[3] = run_profile.max_span;
 	args[4] = ProfileThreadsArg(scope, &nulls[4]);
-	SpiForEachRow(KeptPlanGet(&plans[QP_ALLOCS]), args, nulls, 64,
+	SpiForEachRow(KeptPlanGet(&plans[QP_ALLOCS]), args, nulls, true, 64,
 				  add_alloc_row, pass);
 }
 
