@@ -274,8 +274,9 @@ add_legacy_row(StoreBatch *batch, RunBuffer *rb, const DgLegacyRow *row,
 
 /*
  * A profile message; stack samples also give the run's RSS, stored as
- * metric rss_bytes.  The samples of several threads taken at one moment
- * carry the same RSS: it is kept once.
+ * metric rss_bytes.  A client sends the RSS of one moment with one thread's
+ * sample and 0 with the others' (docs/protocol.md), so every non-zero value
+ * is a point: the server keeps no memory across batches to find repeats.
  */
 static void
 add_profile(StoreBatch *batch, RunBuffer *rb, const DgMessage *msg)
@@ -305,9 +306,6 @@ add_profile(StoreBatch *batch, RunBuffer *rb, const DgMessage *msg)
 
 		if (s->rss_bytes == 0 || !unix_us_to_timestamptz(s->ts_us, &ts))
 			continue;
-		if (sb->n > 0 && sb->values[sb->n - 1] == (double) s->rss_bytes &&
-			ts - sb->ts[sb->n - 1] < 1000 && ts >= sb->ts[sb->n - 1])
-			continue;			/* another thread's sample of that moment */
 		sb->ts[sb->n] = ts;
 		sb->values[sb->n] = (double) s->rss_bytes;
 		sb->isnull[sb->n] = false;

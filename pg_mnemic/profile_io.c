@@ -211,7 +211,6 @@ mnemic_export_profile(PG_FUNCTION_ARGS)
 	int32	   *ids;
 	int			nids = 0;
 	bytea	   *result;
-	double		scale;
 
 	memset(&ex, 0, sizeof(ex));
 	ex.weight = ProfileWeightParse(weight_name);
@@ -229,11 +228,10 @@ mnemic_export_profile(PG_FUNCTION_ARGS)
 	ex.paths = ProfileResolvePaths(scope.run_id, ProfileSumStacks(&scope, ex.weight));
 
 	/* values as integers of the unit; frames of every path */
-	scale = (ex.weight == WEIGHT_CPU || ex.weight == WEIGHT_WALL) ? 1e6 : 1.0;
 	ex.values = palloc(sizeof(int64) * Max(ex.paths.n, 1));
 	for (int i = 0; i < ex.paths.n; i++)
 	{
-		ex.values[i] = (int64) rint(ex.paths.paths[i].value * scale);
+		ex.values[i] = ex.paths.paths[i].value;
 		nids += ex.paths.paths[i].depth;
 	}
 	ids = palloc(sizeof(int32) * Max(nids, 1));

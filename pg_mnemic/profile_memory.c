@@ -272,8 +272,8 @@ typedef struct RunTypeName
 typedef struct TypeSums
 {
 	int32		type;			/* key: the client's type id, 0 not known */
-	double		bytes;
-	double		count;
+	int64		bytes;
+	int64		count;
 } TypeSums;
 
 static int
@@ -424,8 +424,8 @@ mnemic_allocations_by_type(PG_FUNCTION_ARGS)
 		bool		nulls[3] = {false, false, false};
 
 		values[0] = CStringGetTextDatum(entry != NULL ? entry->name : "(unknown)");
-		values[1] = Float8GetDatum(sorted[i]->bytes);
-		values[2] = Float8GetDatum(sorted[i]->count);
+		values[1] = Int64GetDatum(sorted[i]->bytes);
+		values[2] = Int64GetDatum(sorted[i]->count);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();

@@ -97,6 +97,12 @@ ProfileWeightParse(text *name)
 	return WEIGHT_CPU;			/* keep the compiler quiet */
 }
 
+double
+ProfileWeightScale(ProfileWeight weight)
+{
+	return weight == WEIGHT_CPU || weight == WEIGHT_WALL ? 1e-6 : 1.0;
+}
+
 /* The run's state as the window needs it. */
 typedef struct RunProfile
 {
@@ -188,7 +194,7 @@ sums_create(void)
 }
 
 static inline void
-sums_add(HTAB *sums, int32 stack, double value)
+sums_add(HTAB *sums, int32 stack, int64 value)
 {
 	bool		found;
 	StackSum   *s = hash_search(sums, &stack, HASH_ENTER, &found);
@@ -207,17 +213,17 @@ typedef struct SumPass
 	HTAB	   *types;			/* allocations by (stack, type), or NULL */
 } SumPass;
 
-static double
+static int64
 weigh(ProfileWeight weight, int64 samples, int64 wall_us, int64 cpu_us)
 {
 	switch (weight)
 	{
 		case WEIGHT_CPU:
-			return cpu_us / 1e6;
+			return cpu_us;
 		case WEIGHT_WALL:
-			return wall_us / 1e6;
+			return wall_us;
 		default:
-			return (double) samples;
+			return samples;
 	}
 }
 
@@ -409,11 +415,11 @@ add_alloc_row(HeapTuple tuple, TupleDesc desc, void *arg)
 			bool		found;
 			AllocTypeSum *t = hash_search(pass->types, &key, HASH_ENTER, &found);
 
-			t->bytes = (found ? t->bytes : 0) + (double) bv[i];
+			t->bytes = (found ? t->bytes : 0) + bv[i];
 			t->count = (found ? t->count : 0) + 1;
 		}
 		else
-			sums_add(pass->sums, sv[i], (double) bv[i]);
+			sums_add(pass->sums, sv[i], bv[i]);
 	}
 	return true;
 }

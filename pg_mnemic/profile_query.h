@@ -37,15 +37,22 @@ typedef struct ProfileScope
 	char	   *tracer;			/* the run's tracer, NULL if not named */
 } ProfileScope;
 
-/* The summed weight of one of the client's stacks. */
+/*
+ * The summed weight of one of the client's stacks, in the weight's unit:
+ * samples, microseconds or bytes.  Sums are exact integers; readers scale
+ * them for output (ProfileWeightScale).
+ */
 typedef struct StackSum
 {
 	int32		stack;			/* key: the client's stack id */
-	double		value;
+	int64		value;
 } StackSum;
 
 /* Parse a weight name; an error names the unknown one. */
 extern ProfileWeight ProfileWeightParse(text *name);
+
+/* What one unit of weight is in SQL's terms: 1e-6 (µs to s) or 1. */
+extern double ProfileWeightScale(ProfileWeight weight);
 
 /*
  * Find the run (an error if unknown) and resolve the window and thread
@@ -72,8 +79,8 @@ typedef struct AllocTypeKey
 typedef struct AllocTypeSum
 {
 	AllocTypeKey key;
-	double		bytes;
-	double		count;
+	int64		bytes;
+	int64		count;
 } AllocTypeSum;
 
 /* weight is WEIGHT_ALLOC or WEIGHT_INUSE. */

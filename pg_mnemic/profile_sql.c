@@ -62,8 +62,11 @@ scope_paths(const ProfileScope *scope, ProfileWeight weight)
  * (self_a, total_a, self_b, total_b).
  */
 static void
-emit_tree(ReturnSetInfo *rsinfo, ProfileTree *tree, int sides)
+emit_tree(ReturnSetInfo *rsinfo, ProfileTree *tree, int sides,
+		  ProfileWeight weight)
 {
+	double		scale = ProfileWeightScale(weight);
+
 	int32	   *number = palloc(sizeof(int32) * tree->n);
 
 	for (int32 k = 0; k < tree->n; k++)
@@ -99,8 +102,8 @@ emit_tree(ReturnSetInfo *rsinfo, ProfileTree *tree, int sides)
 		}
 		for (int side = 0; side < sides; side++)
 		{
-			values[c++] = Float8GetDatum(node->self[side]);
-			values[c++] = Float8GetDatum(node->total[side]);
+			values[c++] = Float8GetDatum(node->self[side] * scale);
+			values[c++] = Float8GetDatum(node->total[side] * scale);
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -127,7 +130,7 @@ mnemic_flamegraph(PG_FUNCTION_ARGS)
 	tree = ProfileTreeCreate();
 	ProfileTreeAdd(tree, &paths, 0);
 	ProfileTreeFinish(tree);
-	emit_tree(rsinfo, tree, 1);
+	emit_tree(rsinfo, tree, 1, weight);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -155,7 +158,7 @@ mnemic_flamegraph_diff(PG_FUNCTION_ARGS)
 		ProfileTreeAdd(tree, &paths, side);
 	}
 	ProfileTreeFinish(tree);
-	emit_tree(rsinfo, tree, 2);
+	emit_tree(rsinfo, tree, 2, weight);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -164,8 +167,8 @@ mnemic_flamegraph_diff(PG_FUNCTION_ARGS)
 typedef struct FunctionSums
 {
 	int32		frame;			/* key */
-	double		self;
-	double		total;
+	int64		self;			/* in the weight's unit */
+	int64		total;
 	int64		seen;			/* the last path counted in total */
 } FunctionSums;
 
@@ -265,8 +268,8 @@ mnemic_top_functions(PG_FUNCTION_ARGS)
 		values[1] = CStringGetTextDatum(info->file);
 		values[2] = Int32GetDatum(info->line);
 		nulls[1] = nulls[2] = sorted[i]->frame < 0;
-		values[3] = Float8GetDatum(sorted[i]->self);
-		values[4] = Float8GetDatum(sorted[i]->total);
+		values[3] = Float8GetDatum(sorted[i]->self * ProfileWeightScale(weight));
+		values[4] = Float8GetDatum(sorted[i]->total * ProfileWeightScale(weight));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();

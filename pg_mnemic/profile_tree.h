@@ -31,7 +31,7 @@ typedef struct ProfileFrameInfo
 typedef struct ProfilePath
 {
 	int32		stack;			/* the client's id */
-	double		value;
+	int64		value;			/* in the weight's unit (StackSum) */
 	int			depth;
 	int32	   *frames;			/* depth database frame ids */
 	int32	   *lines;			/* the line executed in each */
@@ -63,8 +63,8 @@ typedef struct ProfileNode
 	int32		parent;			/* node; -1 for the root */
 	int32		frame;
 	int32		depth;
-	double		self[PROFILE_NSIDES];
-	double		total[PROFILE_NSIDES];
+	int64		self[PROFILE_NSIDES];	/* in the weight's unit */
+	int64		total[PROFILE_NSIDES];
 	int32		first_child;	/* -1: none */
 	int32		next_sibling;
 } ProfileNode;

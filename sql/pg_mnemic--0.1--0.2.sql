@@ -306,7 +306,7 @@ CREATE FUNCTION mnemic.allocations_by_type(run uuid,
                                            t_to timestamptz DEFAULT NULL,
                                            function text DEFAULT NULL,
                                            weight text DEFAULT 'alloc')
-RETURNS TABLE (type text, bytes float8, count float8)
+RETURNS TABLE (type text, bytes bigint, count bigint)
 AS 'MODULE_PATHNAME', 'mnemic_allocations_by_type'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
 

@@ -1,49 +1,12 @@
-"""Profile messages of binary v1 (docs/protocol.md, kinds 0x10-0x16) and a
-model of a sampled program that knows the flame graph it must give.
+"""A model of a sampled program that knows the flame graph it must give,
+sent as binary v1 profile messages (regress/v1wire.py).
 
 The model is written from the protocol document, not from the server: it
 is what the end-to-end tests compare mnemic.flamegraph() against.
 """
 import random
-import struct
 
-from conftest import _str16, _v1_message
-
-FRAMES, STACKS, THREADS, STACK_SAMPLES = 0x10, 0x11, 0x12, 0x13
-ALLOC_TYPES, ALLOCS, FREES = 0x14, 0x15, 0x16
-
-
-def frames(rows):
-    """rows: (id, first line, kind, function, file)."""
-    body = struct.pack("<HH", len(rows), 0)
-    for fid, first, kind, function, file in rows:
-        body += struct.pack("<IIB", fid, first, kind)
-        body += _str16(function) + _str16(file)
-    return _v1_message(FRAMES, body)
-
-
-def stacks(rows):
-    """rows: (id, parent, frame, line)."""
-    body = struct.pack("<HH", len(rows), 0)
-    body += b"".join(struct.pack("<IIII", *r) for r in rows)
-    return _v1_message(STACKS, body)
-
-
-def threads(rows):
-    """rows: (id, os thread id, name)."""
-    body = struct.pack("<HH", len(rows), 0)
-    for tid, native, name in rows:
-        body += struct.pack("<IQ", tid, native) + _str16(name)
-    return _v1_message(THREADS, body)
-
-
-def stack_samples(base_us, thread, rows):
-    """rows: (offset µs, stack, weight µs, on cpu, rss bytes)."""
-    body = struct.pack("<qIHH", base_us, thread, len(rows), 0)
-    for offset, stack, weight, on_cpu, rss in rows:
-        body += struct.pack("<IIIBQ", offset, stack, weight,
-                            1 if on_cpu else 0, rss)
-    return _v1_message(STACK_SAMPLES, body)
+from v1wire import frames, stack_samples, stacks, threads
 
 
 class Program:

@@ -6,7 +6,8 @@ import datetime
 import pytest
 
 from conftest import new_run, v1_datagram, wait_until, worker_pids
-from profile_wire import Program, flame_of, graph_diff, stack_samples
+from profile_wire import Program, flame_of, graph_diff
+from v1wire import stack_samples
 
 UTC = datetime.timezone.utc
 T0_US = 1_700_000_000_000_000      # 2023-11-14 22:13:20 UTC, long closed
