@@ -19,13 +19,18 @@
 /* The read-only role of sql/roles.sql (it, or a member, must be able to log in). */
 #define DEFAULT_DB		"postgresql://mnemic_reader@127.0.0.1:5432/mnemic"
 /*
- * CivetWeb binds a worker thread to a connection for as long as it is kept
- * alive, and a browser opens up to six: fewer threads than that stall the
- * UI's parallel requests.  Database sessions are opened lazily, so idle
- * threads cost no connection.
+ * CivetWeb binds a worker thread to a connection for as long as the client
+ * keeps it open, idle or busy: a browser opens up to six, a scraper or a
+ * script one more each, and a hostile client as many as it likes.  Threads
+ * are cheap (a stack and a 16 kB buffer), so there are many, and short
+ * timeouts (main.c) take them back from connections that send nothing.
+ * Database sessions are dear and only needed during a statement: the
+ * threads borrow them from a smaller pool (db.c).
  */
-#define DEFAULT_THREADS 16
-#define MAX_THREADS		64
+#define DEFAULT_THREADS 128
+#define MAX_THREADS		1024
+#define DEFAULT_DB_CONNECTIONS 16
+#define MAX_DB_CONNECTIONS 256
 
 static void
 usage(FILE *out)
@@ -36,13 +41,15 @@ usage(FILE *out)
 			"  --listen ADDR   IPv4 address to bind (env MNEMIC_WEB_LISTEN; default 127.0.0.1)\n"
 			"  --db URI        libpq connection string (env POSTGRES_CONN_STR;\n"
 			"                  default %s)\n"
-			"  --threads N     worker threads, one database connection each\n"
+			"  --threads N     worker threads: connections served at once\n"
 			"                  (env MNEMIC_WEB_THREADS; default %d)\n"
+			"  --db-connections N  database sessions the threads share\n"
+			"                  (env MNEMIC_WEB_DB_CONNECTIONS; default %d)\n"
 			"  --static DIR    the UI's files (env MNEMIC_WEB_STATIC; default: static/\n"
 			"                  next to the executable)\n"
 			"  --token SECRET  allow DELETE /api/runs/{uuid} with header\n"
 			"                  X-Mnemic-Token: SECRET (env MNEMIC_WEB_TOKEN)\n",
-			DEFAULT_PORT, DEFAULT_DB, DEFAULT_THREADS);
+			DEFAULT_PORT, DEFAULT_DB, DEFAULT_THREADS, DEFAULT_DB_CONNECTIONS);
 }
 
 static const char *
@@ -96,11 +103,13 @@ config_from_options(WebConfig *config, int argc, char **argv)
 		{"threads", required_argument, NULL, 't'},
 		{"static", required_argument, NULL, 's'},
 		{"token", required_argument, NULL, 'k'},
+		{"db-connections", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *port = env_or("FRONT_END_PORT", NULL);
 	const char *threads = env_or("MNEMIC_WEB_THREADS", NULL);
+	const char *db_connections = env_or("MNEMIC_WEB_DB_CONNECTIONS", NULL);
 	struct in_addr addr;
 	struct stat st;
 	int			c;
@@ -111,6 +120,7 @@ config_from_options(WebConfig *config, int argc, char **argv)
 	config->threads = DEFAULT_THREADS;
 	config->static_dir = env_or("MNEMIC_WEB_STATIC", NULL);
 	config->token = env_or("MNEMIC_WEB_TOKEN", NULL);
+	config->db_connections = DEFAULT_DB_CONNECTIONS;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
 	{
@@ -134,6 +144,9 @@ config_from_options(WebConfig *config, int argc, char **argv)
 			case 'k':
 				config->token = *optarg ? optarg : NULL;
 				break;
+			case 'c':
+				db_connections = optarg;
+				break;
 			case 'h':
 				usage(stdout);
 				exit(0);
@@ -152,6 +165,9 @@ config_from_options(WebConfig *config, int argc, char **argv)
 		config->port = parse_int_option("the port", port, 1, 65535);
 	if (threads)
 		config->threads = parse_int_option("the thread count", threads, 1, MAX_THREADS);
+	if (db_connections)
+		config->db_connections = parse_int_option("the database connection count",
+												  db_connections, 1, MAX_DB_CONNECTIONS);
 	if (inet_pton(AF_INET, config->listen, &addr) != 1)
 	{
 		fprintf(stderr, "mnemic-web: --listen needs an IPv4 address, not \"%s\"\n",

@@ -10,7 +10,8 @@ typedef struct WebConfig
 	int			port;
 	const char *listen;			/* IPv4 address to bind */
 	const char *db;				/* libpq connection string or URI */
-	int			threads;
+	int			threads;		/* connections served at once */
+	int			db_connections; /* database sessions the threads share */
 	const char *static_dir;
 	const char *token;			/* enables DELETE when set */
 } WebConfig;

@@ -1,10 +1,14 @@
 /*
  * db.c
- *	  Per-thread libpq sessions: lazy connect, reconnect, errors as HTTP.
+ *	  libpq sessions: a pool the worker threads borrow from, lazy connect,
+ *	  reconnect, errors as HTTP.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 
@@ -14,18 +18,48 @@ struct DbSession
 	PGconn	   *conn;
 	PGresult   *pending;		/* first row of a stream, already fetched */
 	bool		streaming;
+	DbSession  *next_free;		/* in the pool's free list */
+};
+
+/* A thread waiting for a session, in the pool's queue. */
+typedef struct DbWaiter
+{
+	pthread_cond_t wake;
+	DbSession  *given;			/* the session handed over, or NULL */
+	struct DbWaiter *next;
+} DbWaiter;
+
+/*
+ * Worker threads outnumber sessions: a thread holds a connection open by a
+ * client for as long as the client keeps it, idle or not, while a session
+ * is only needed during a statement.  Sessions go to waiting threads in
+ * the order they asked (a release hands its session straight to the first
+ * waiter), so a new client queues behind the requests already waiting and
+ * never behind every request that arrives after it.
+ */
+struct DbPool
+{
+	pthread_mutex_t lock;
+	DbSession  *free;
+	DbWaiter   *first_waiter;
+	DbWaiter   *last_waiter;
+	int			size;
+	DbSession  *sessions[];
 };
 
 /*
  * Settings every session runs with: ISO dates in UTC so timestamps have one
  * text form, and a ceiling on any statement so a runaway query cannot hold a
- * worker thread for ever.
+ * session for ever.
  */
 #define SESSION_OPTIONS \
 	"-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 " \
 	"-c statement_timeout=30000"
 
-DbSession *
+/* Seconds to wait for the server when connecting, unless the URI says. */
+#define CONNECT_TIMEOUT "5"
+
+static DbSession *
 db_session_new(const char *conninfo)
 {
 	DbSession  *s = calloc(1, sizeof(DbSession));
@@ -35,7 +69,7 @@ db_session_new(const char *conninfo)
 	return s;
 }
 
-void
+static void
 db_session_free(DbSession *s)
 {
 	if (s == NULL)
@@ -45,6 +79,144 @@ db_session_free(DbSession *s)
 	if (s->conn)
 		PQfinish(s->conn);
 	free(s);
+}
+
+DbPool *
+db_pool_new(const char *conninfo, int size)
+{
+	DbPool	   *pool = calloc(1, sizeof(DbPool) + size * sizeof(DbSession *));
+	int			i;
+
+	if (pool == NULL)
+		return NULL;
+	pthread_mutex_init(&pool->lock, NULL);
+	pool->size = size;
+	for (i = 0; i < size; i++)
+	{
+		pool->sessions[i] = db_session_new(conninfo);
+		if (pool->sessions[i] == NULL)
+		{
+			db_pool_free(pool);
+			return NULL;
+		}
+		pool->sessions[i]->next_free = pool->free;
+		pool->free = pool->sessions[i];
+	}
+	return pool;
+}
+
+void
+db_pool_free(DbPool *pool)
+{
+	int			i;
+
+	if (pool == NULL)
+		return;
+	for (i = 0; i < pool->size; i++)
+		db_session_free(pool->sessions[i]);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}
+
+static void
+remove_waiter(DbPool *pool, DbWaiter *w)
+{
+	DbWaiter  **link = &pool->first_waiter;
+	DbWaiter   *prev = NULL;
+
+	while (*link != NULL && *link != w)
+	{
+		prev = *link;
+		link = &(*link)->next;
+	}
+	if (*link == NULL)
+		return;
+	*link = w->next;
+	if (pool->last_waiter == w)
+		pool->last_waiter = prev;
+}
+
+DbSession *
+db_pool_acquire(DbPool *pool, int timeout_ms)
+{
+	DbWaiter	me;
+	struct timespec deadline;
+	DbSession  *s;
+
+	pthread_mutex_lock(&pool->lock);
+	if (pool->free != NULL && pool->first_waiter == NULL)
+	{
+		s = pool->free;
+		pool->free = s->next_free;
+		pthread_mutex_unlock(&pool->lock);
+		return s;
+	}
+
+	/* Queue up; a release hands over its session by setting me.given. */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L)
+	{
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	{
+		pthread_condattr_t attr;
+
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&me.wake, &attr);
+		pthread_condattr_destroy(&attr);
+	}
+	me.given = NULL;
+	me.next = NULL;
+	if (pool->last_waiter)
+		pool->last_waiter->next = &me;
+	else
+		pool->first_waiter = &me;
+	pool->last_waiter = &me;
+
+	while (me.given == NULL)
+	{
+		if (pthread_cond_timedwait(&me.wake, &pool->lock, &deadline) == ETIMEDOUT &&
+			me.given == NULL)
+		{
+			remove_waiter(pool, &me);
+			break;
+		}
+	}
+	s = me.given;
+	pthread_mutex_unlock(&pool->lock);
+	pthread_cond_destroy(&me.wake);
+	return s;
+}
+
+void
+db_pool_release(DbPool *pool, DbSession *s)
+{
+	DbWaiter   *w;
+
+	if (s == NULL)
+		return;
+	/* A stream left open would hand its rows to the next borrower. */
+	db_stream_cancel(s);
+	pthread_mutex_lock(&pool->lock);
+	w = pool->first_waiter;
+	if (w != NULL)
+	{
+		pool->first_waiter = w->next;
+		if (pool->last_waiter == w)
+			pool->last_waiter = NULL;
+		w->given = s;
+		pthread_cond_signal(&w->wake);
+	}
+	else
+	{
+		s->next_free = pool->free;
+		pool->free = s;
+	}
+	pthread_mutex_unlock(&pool->lock);
 }
 
 static void
@@ -66,9 +238,11 @@ static bool
 ensure_connected(DbSession *s, DbError *err)
 {
 	static const char *const keys[] = {
-		"dbname", "options", "fallback_application_name", NULL
+		"connect_timeout", "dbname", "options", "fallback_application_name", NULL
 	};
-	const char *values[] = {s->conninfo, SESSION_OPTIONS, "mnemic-web", NULL};
+	const char *values[] = {
+		CONNECT_TIMEOUT, s->conninfo, SESSION_OPTIONS, "mnemic-web", NULL
+	};
 
 	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
 		return true;
@@ -175,7 +349,10 @@ db_query(DbSession *s, const char *sql, int nparams,
 						   result_format);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
 			PQresultStatus(res) == PGRES_COMMAND_OK)
+		{
+			err->http_status = 0;
 			return res;
+		}
 		error_from_result(s, res, err);
 		PQclear(res);
 		if (!connection_lost(s))
@@ -213,6 +390,7 @@ db_stream_begin(DbSession *s, const char *sql, int nparams,
 		{
 			s->pending = first;
 			s->streaming = true;
+			err->http_status = 0;
 			return true;
 		}
 		error_from_result(s, first, err);

@@ -1,11 +1,13 @@
 /*
  * db.h
- *	  One libpq connection per CivetWeb worker thread.
+ *	  A pool of libpq sessions that CivetWeb's worker threads borrow from,
+ *	  one request at a time.
  *
  * A session connects lazily on first use and reconnects when it finds its
- * connection broken (the database restarted), retrying a statement once if
- * it failed before returning any row.  Every statement is parameterised;
- * errors come back as an HTTP status and a message for the client.
+ * connection broken (the database restarted or crashed), retrying a
+ * statement once if it failed before returning any row.  Every statement
+ * is parameterised; errors come back as an HTTP status and a message for
+ * the client.
  */
 #ifndef MNEMIC_WEB_DB_H
 #define MNEMIC_WEB_DB_H
@@ -15,6 +17,7 @@
 #include <libpq-fe.h>
 
 typedef struct DbSession DbSession;
+typedef struct DbPool DbPool;
 
 typedef struct DbError
 {
@@ -23,8 +26,17 @@ typedef struct DbError
 	char		message[600];
 } DbError;
 
-extern DbSession *db_session_new(const char *conninfo);
-extern void db_session_free(DbSession *session);
+/* size sessions for conninfo, none connected yet; NULL if out of memory */
+extern DbPool *db_pool_new(const char *conninfo, int size);
+extern void db_pool_free(DbPool *pool);
+
+/*
+ * Borrow a session, waiting in line up to timeout_ms for one to come back;
+ * NULL if none did.  Give it back with db_pool_release(), which throws
+ * away whatever a stream of it still holds.
+ */
+extern DbSession *db_pool_acquire(DbPool *pool, int timeout_ms);
+extern void db_pool_release(DbPool *pool, DbSession *session);
 
 /* Is the database reachable right now? (connects if needed) */
 extern bool db_ping(DbSession *session, DbError *err);

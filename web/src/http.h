@@ -28,7 +28,7 @@ typedef struct Request
 {
 	struct mg_connection *conn;
 	const struct mg_request_info *info;
-	DbSession  *db;				/* this worker thread's session */
+	DbSession  *db;				/* borrowed from the pool for this request */
 	const WebConfig *config;
 	Response   *response;		/* the body; see above */
 	char		run[UUID_TEXT_LEN + 1]; /* the path's {uuid} (routes.c), or "" */

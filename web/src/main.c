@@ -4,7 +4,7 @@
  *	  to SIGTERM or SIGINT.
  *
  * A stop signal stops the server: CivetWeb finishes the requests under
- * way, and each worker thread closes its database connection on exit.
+ * way, then the pool closes the database connections.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -19,24 +19,6 @@
 
 static WebConfig config;
 
-static void *
-init_thread(const struct mg_context *ctx, int thread_type)
-{
-	(void) ctx;
-	/* Only the workers that serve requests need a database session. */
-	if (thread_type != 1)
-		return NULL;
-	return db_session_new(config.db);
-}
-
-static void
-exit_thread(const struct mg_context *ctx, int thread_type, void *session)
-{
-	(void) ctx;
-	if (thread_type == 1)
-		db_session_free(session);
-}
-
 static int
 log_message(const struct mg_connection *conn, const char *message)
 {
@@ -50,10 +32,11 @@ main(int argc, char **argv)
 {
 	char		ports[64];
 	char		threads[16];
-	const char *options[32];
+	const char *options[48];
 	int			n = 0;
 	struct mg_callbacks callbacks;
 	struct mg_context *ctx;
+	DbPool	   *pool;
 	sigset_t	stop_signals;
 	int			sig;
 
@@ -87,8 +70,27 @@ main(int argc, char **argv)
 	 * the second back waiting for the client's delayed ACK. */
 	options[n++] = "tcp_nodelay";
 	options[n++] = "1";
+
+	/*
+	 * A connection holds a worker thread from the moment it is accepted,
+	 * whether the client sends anything or not, so give the thread back
+	 * soon: the whole request header must arrive within request_timeout_ms
+	 * of the connection's turn (CivetWeb counts from the start, so a header
+	 * dripped a line at a time gains nothing), and a kept-alive connection
+	 * must start its next request within keep_alive_timeout_ms.  The first
+	 * also bounds each write to a client that stops reading.  No SO_LINGER
+	 * (linger_timeout_ms unset): closing never waits for the client.  The
+	 * kernel holds a burst of new connections until a thread is free.
+	 */
 	options[n++] = "request_timeout_ms";
-	options[n++] = "60000";
+	options[n++] = "10000";
+	options[n++] = "keep_alive_timeout_ms";
+	options[n++] = "2000";
+	options[n++] = "listen_backlog";
+	options[n++] = "1024";
+	/* The longest header the UI and the API need, with room for cookies. */
+	options[n++] = "max_request_size";
+	options[n++] = "16384";
 	options[n++] = "static_file_max_age";
 	options[n++] = "0";
 	/* The UI needs nothing from elsewhere; say so to the browser. */
@@ -100,10 +102,14 @@ main(int argc, char **argv)
 	options[n++] = NULL;
 
 	memset(&callbacks, 0, sizeof(callbacks));
-	callbacks.init_thread = init_thread;
-	callbacks.exit_thread = exit_thread;
 	callbacks.log_message = log_message;
 
+	pool = db_pool_new(config.db, config.db_connections);
+	if (pool == NULL)
+	{
+		fprintf(stderr, "mnemic-web: out of memory\n");
+		return 1;
+	}
 	mg_init_library(0);
 	ctx = mg_start(&callbacks, NULL, options);
 	if (ctx == NULL)
@@ -111,15 +117,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "mnemic-web: cannot listen on %s\n", ports);
 		return 1;
 	}
-	routes_register(ctx, &config);
+	routes_register(ctx, &config, pool);
 
-	fprintf(stderr, "mnemic-web: serving http://%s/ with %d threads, static files from %s\n",
-			ports, config.threads, config.static_dir);
+	fprintf(stderr, "mnemic-web: serving http://%s/ with %d threads and %d database "
+			"connections, static files from %s\n",
+			ports, config.threads, config.db_connections, config.static_dir);
 
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
 	fprintf(stderr, "mnemic-web: %s, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	mg_stop(ctx);
 	mg_exit_library();
+	db_pool_free(pool);
 	return 0;
 }

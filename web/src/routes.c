@@ -34,6 +34,22 @@ typedef struct Route
 
 static int	refuse_delete(Request *req);
 
+/* What every request is served with; CivetWeb hands it to dispatch(). */
+typedef struct Serving
+{
+	const WebConfig *config;
+	DbPool	   *pool;
+} Serving;
+
+static Serving serving;
+
+/*
+ * How long a request waits in line for a database session before it gets
+ * a 503: longer than any burst of short requests takes to drain, shorter
+ * than a person waits.
+ */
+#define SESSION_WAIT_MS 10000
+
 /*
  * The first row whose path and method match serves the request.  Paths
  * match without regard to case, as CivetWeb's own patterns do, and in them
@@ -215,6 +231,7 @@ static int
 dispatch(struct mg_connection *conn, void *cbdata)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const Serving *sv = cbdata;
 	double		start = monotonic_seconds();
 	int			method = method_of(ri->request_method);
 	RouteMatch	m;
@@ -225,8 +242,9 @@ dispatch(struct mg_connection *conn, void *cbdata)
 	find_route(ri->local_uri, method ? method : GET, &m);
 	req.conn = conn;
 	req.info = ri;
-	req.db = mg_get_thread_pointer(conn);
-	req.config = cbdata;
+	/* Only a request a route serves borrows a session, and only while it runs. */
+	req.db = m.route && method ? db_pool_acquire(sv->pool, SESSION_WAIT_MS) : NULL;
+	req.config = sv->config;
 	memcpy(req.run, m.run, sizeof(req.run));
 	req.response = malloc(sizeof(Response));
 
@@ -234,8 +252,8 @@ dispatch(struct mg_connection *conn, void *cbdata)
 		status = mg_send_http_error(conn, 500, "out of memory");
 	else if (method == 0)
 		status = http_error(&req, 405, "method not allowed");
-	else if (req.db == NULL)
-		status = http_error(&req, 500, "no database session for this thread");
+	else if (m.route != NULL && req.db == NULL)
+		status = http_error(&req, 503, "every database session is busy; try again");
 	else if (m.route != NULL)
 		status = m.route->handler(&req);
 	else if (m.bad_uuid != NULL)
@@ -243,13 +261,14 @@ dispatch(struct mg_connection *conn, void *cbdata)
 	else
 		status = http_error(&req, 404, "no such endpoint");
 	free(req.response);
+	db_pool_release(sv->pool, req.db);
 
 	request_stats_record(counter_of(&m), status, monotonic_seconds() - start);
 	return status > 0 ? status : 500;
 }
 
 void
-routes_register(struct mg_context *ctx, const WebConfig *config)
+routes_register(struct mg_context *ctx, const WebConfig *config, DbPool *pool)
 {
 	char		pattern[128];
 	int			ncounters = 0;
@@ -268,15 +287,17 @@ routes_register(struct mg_context *ctx, const WebConfig *config)
 	not_found_counter = ncounters;
 	counter_names[ncounters++] = "not_found";
 	request_stats_init(counter_names, ncounters);
+	serving.config = config;
+	serving.pool = pool;
 
 	/* CivetWeb serves the static files of every path not handed over here. */
-	mg_set_request_handler(ctx, API_PREFIX, dispatch, (void *) config);
+	mg_set_request_handler(ctx, API_PREFIX, dispatch, &serving);
 	for (i = 0; i < NROUTES; i++)
 	{
 		if (strncmp(routes[i].path, API_PREFIX, strlen(API_PREFIX)) == 0)
 			continue;
 		/* The other paths are plain text: "$" anchors CivetWeb's pattern. */
 		snprintf(pattern, sizeof(pattern), "%s$", routes[i].path);
-		mg_set_request_handler(ctx, pattern, dispatch, (void *) config);
+		mg_set_request_handler(ctx, pattern, dispatch, &serving);
 	}
 }

@@ -73,8 +73,9 @@ class WebServer:
             argv += ["--token", self.token]
         argv += self.extra_args
         env = dict(os.environ)
-        for k in ("FRONT_END_PORT", "POSTGRES_CONN_STR", "MNEMIC_WEB_TOKEN"):
-            env.pop(k, None)
+        for k in list(env):
+            if k in ("FRONT_END_PORT", "POSTGRES_CONN_STR") or k.startswith("MNEMIC_WEB_"):
+                env.pop(k)
         self.log = open(os.path.join("/tmp", "mnemic-web-%d.log" % self.port), "w+")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env)
