@@ -302,34 +302,64 @@ error_from_result(DbSession *s, const PGresult *res, DbError *err)
 	set_error(err, status_for_sqlstate(state), state, msg);
 }
 
-/* Did the statement fail because the connection is gone? Then retry. */
+/*
+ * Did the statement fail because the connection is gone?  Then it is worth
+ * one retry on a new connection.  After a restart or a crash of the server
+ * libpq may still call the old connection good while the error says the
+ * session was ended (57P01 admin shutdown, 57P02 crash shutdown) or the
+ * connection failed (class 08).
+ */
 static bool
-connection_lost(DbSession *s)
+connection_lost(DbSession *s, const DbError *err)
 {
-	return PQstatus(s->conn) == CONNECTION_BAD;
+	if (PQstatus(s->conn) == CONNECTION_BAD)
+		return true;
+	return strncmp(err->sqlstate, "08", 2) == 0 ||
+		strcmp(err->sqlstate, "57P01") == 0 ||
+		strcmp(err->sqlstate, "57P02") == 0;
+}
+
+/* Drop a connection found broken, so that the next attempt makes a new one. */
+static void
+forget_connection(DbSession *s)
+{
+	if (s->pending)
+	{
+		PQclear(s->pending);
+		s->pending = NULL;
+	}
+	s->streaming = false;
+	PQfinish(s->conn);
+	s->conn = NULL;
 }
 
 bool
 db_ping(DbSession *s, DbError *err)
 {
-	err->http_status = 0;
-	if (!ensure_connected(s, err))
-		return false;
-	/* An empty query is a round trip that touches nothing. */
-	{
-		PGresult   *res = PQexec(s->conn, "");
+	int			attempt;
 
-		if (PQresultStatus(res) != PGRES_EMPTY_QUERY)
-		{
-			error_from_result(s, res, err);
-			PQclear(res);
-			if (connection_lost(s) && ensure_connected(s, err))
-				return true;
+	err->http_status = 0;
+	for (attempt = 0; attempt < 2; attempt++)
+	{
+		PGresult   *res;
+
+		if (!ensure_connected(s, err))
 			return false;
+		/* An empty query is a round trip that touches nothing. */
+		res = PQexec(s->conn, "");
+		if (PQresultStatus(res) == PGRES_EMPTY_QUERY)
+		{
+			PQclear(res);
+			err->http_status = 0;
+			return true;
 		}
+		error_from_result(s, res, err);
 		PQclear(res);
+		if (!connection_lost(s, err))
+			return false;
+		forget_connection(s);
 	}
-	return true;
+	return false;
 }
 
 PGresult *
@@ -355,8 +385,9 @@ db_query(DbSession *s, const char *sql, int nparams,
 		}
 		error_from_result(s, res, err);
 		PQclear(res);
-		if (!connection_lost(s))
+		if (!connection_lost(s, err))
 			return NULL;
+		forget_connection(s);
 	}
 	return NULL;
 }
@@ -379,9 +410,10 @@ db_stream_begin(DbSession *s, const char *sql, int nparams,
 							   NULL, 0))
 		{
 			set_error(err, 503, NULL, PQerrorMessage(s->conn));
-			if (connection_lost(s))
-				continue;
-			return false;
+			if (!connection_lost(s, err))
+				return false;
+			forget_connection(s);
+			continue;
 		}
 		PQsetSingleRowMode(s->conn);
 		first = PQgetResult(s->conn);
@@ -396,8 +428,9 @@ db_stream_begin(DbSession *s, const char *sql, int nparams,
 		error_from_result(s, first, err);
 		PQclear(first);
 		db_stream_cancel(s);
-		if (!connection_lost(s))
+		if (!connection_lost(s, err))
 			return false;
+		forget_connection(s);
 	}
 	return false;
 }
