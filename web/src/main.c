@@ -16,8 +16,26 @@
 #include "config.h"
 #include "db.h"
 #include "routes.h"
+#include "static_files.h"
 
 static WebConfig config;
+
+/* Set once the routes and the static guard are in place. */
+static int	handlers_ready;
+
+/*
+ * CivetWeb accepts connections from mg_start() on, before its handlers can
+ * be registered: until they are, answer 503, so that nothing is served
+ * without its guard.
+ */
+static int
+refuse_until_ready(struct mg_connection *conn)
+{
+	if (__atomic_load_n(&handlers_ready, __ATOMIC_ACQUIRE))
+		return 0;
+	mg_send_http_error(conn, 503, "%s", "starting");
+	return 503;
+}
 
 static int
 log_message(const struct mg_connection *conn, const char *message)
@@ -103,6 +121,7 @@ main(int argc, char **argv)
 
 	memset(&callbacks, 0, sizeof(callbacks));
 	callbacks.log_message = log_message;
+	callbacks.begin_request = refuse_until_ready;
 
 	pool = db_pool_new(config.db, config.db_connections);
 	if (pool == NULL)
@@ -117,7 +136,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "mnemic-web: cannot listen on %s\n", ports);
 		return 1;
 	}
+	/* The routes, then, for every other path, the guard of the static
+	 * files, which CivetWeb tries last. */
 	routes_register(ctx, &config, pool);
+	static_files_register(ctx, config.static_dir);
+	__atomic_store_n(&handlers_ready, 1, __ATOMIC_RELEASE);
 
 	fprintf(stderr, "mnemic-web: serving http://%s/ with %d threads and %d database "
 			"connections, static files from %s\n",
