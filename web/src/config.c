@@ -31,6 +31,7 @@
 #define MAX_THREADS		1024
 #define DEFAULT_DB_CONNECTIONS 16
 #define MAX_DB_CONNECTIONS 256
+#define DEFAULT_AUTH_REALM "mnemic"
 
 static void
 usage(FILE *out)
@@ -48,8 +49,17 @@ usage(FILE *out)
 			"  --static DIR    the UI's files (env MNEMIC_WEB_STATIC; default: static/\n"
 			"                  next to the executable)\n"
 			"  --token SECRET  allow DELETE /api/runs/{uuid} with header\n"
-			"                  X-Mnemic-Token: SECRET (env MNEMIC_WEB_TOKEN)\n",
-			DEFAULT_PORT, DEFAULT_DB, DEFAULT_THREADS, DEFAULT_DB_CONNECTIONS);
+			"                  X-Mnemic-Token: SECRET (env MNEMIC_WEB_TOKEN)\n"
+			"  --tls-cert FILE serve HTTPS only, with the certificate and key in\n"
+			"                  this PEM file (env MNEMIC_WEB_TLS_CERT)\n"
+			"  --auth-file FILE  require HTTP digest authentication against this\n"
+			"                  htdigest file (env MNEMIC_WEB_AUTH_FILE)\n"
+			"  --auth-realm R  the realm of --auth-file (env MNEMIC_WEB_AUTH_REALM;\n"
+			"                  default %s)\n"
+			"  --auth-token SECRET  require \"Authorization: Bearer SECRET\", or\n"
+			"                  --auth-file's password (env MNEMIC_WEB_AUTH_TOKEN)\n",
+			DEFAULT_PORT, DEFAULT_DB, DEFAULT_THREADS, DEFAULT_DB_CONNECTIONS,
+			DEFAULT_AUTH_REALM);
 }
 
 static const char *
@@ -73,6 +83,17 @@ parse_int_option(const char *what, const char *text, int min, int max)
 		exit(2);
 	}
 	return (int) v;
+}
+
+/* A file named by an option must be there, so a typo fails now, not later. */
+static void
+require_readable_file(const char *option, const char *path)
+{
+	if (path != NULL && access(path, R_OK) != 0)
+	{
+		fprintf(stderr, "mnemic-web: %s \"%s\" cannot be read\n", option, path);
+		exit(2);
+	}
 }
 
 /* static/ next to the executable, so a build tree runs without options. */
@@ -104,6 +125,10 @@ config_from_options(WebConfig *config, int argc, char **argv)
 		{"static", required_argument, NULL, 's'},
 		{"token", required_argument, NULL, 'k'},
 		{"db-connections", required_argument, NULL, 'c'},
+		{"tls-cert", required_argument, NULL, 'T'},
+		{"auth-file", required_argument, NULL, 'a'},
+		{"auth-realm", required_argument, NULL, 'r'},
+		{"auth-token", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -121,6 +146,10 @@ config_from_options(WebConfig *config, int argc, char **argv)
 	config->static_dir = env_or("MNEMIC_WEB_STATIC", NULL);
 	config->token = env_or("MNEMIC_WEB_TOKEN", NULL);
 	config->db_connections = DEFAULT_DB_CONNECTIONS;
+	config->tls_cert = env_or("MNEMIC_WEB_TLS_CERT", NULL);
+	config->auth_file = env_or("MNEMIC_WEB_AUTH_FILE", NULL);
+	config->auth_realm = env_or("MNEMIC_WEB_AUTH_REALM", DEFAULT_AUTH_REALM);
+	config->auth_token = env_or("MNEMIC_WEB_AUTH_TOKEN", NULL);
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
 	{
@@ -146,6 +175,18 @@ config_from_options(WebConfig *config, int argc, char **argv)
 				break;
 			case 'c':
 				db_connections = optarg;
+				break;
+			case 'T':
+				config->tls_cert = *optarg ? optarg : NULL;
+				break;
+			case 'a':
+				config->auth_file = *optarg ? optarg : NULL;
+				break;
+			case 'r':
+				config->auth_realm = optarg;
+				break;
+			case 'A':
+				config->auth_token = *optarg ? optarg : NULL;
 				break;
 			case 'h':
 				usage(stdout);
@@ -180,6 +221,13 @@ config_from_options(WebConfig *config, int argc, char **argv)
 	{
 		fprintf(stderr, "mnemic-web: static directory \"%s\" not found (--static DIR)\n",
 				config->static_dir);
+		exit(2);
+	}
+	require_readable_file("--tls-cert", config->tls_cert);
+	require_readable_file("--auth-file", config->auth_file);
+	if (config->auth_realm[0] == '\0' || strpbrk(config->auth_realm, "\":\r\n") != NULL)
+	{
+		fprintf(stderr, "mnemic-web: --auth-realm must be non-empty, without '\"' or ':'\n");
 		exit(2);
 	}
 }

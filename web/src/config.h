@@ -14,6 +14,10 @@ typedef struct WebConfig
 	int			db_connections; /* database sessions the threads share */
 	const char *static_dir;
 	const char *token;			/* enables DELETE when set */
+	const char *tls_cert;		/* PEM with certificate and key: HTTPS only */
+	const char *auth_file;		/* digest passwords, user:realm:hash */
+	const char *auth_realm;
+	const char *auth_token;		/* Authorization: Bearer, for scripts */
 } WebConfig;
 
 /*

@@ -6,13 +6,17 @@
  * A stop signal stops the server: CivetWeb finishes the requests under
  * way, then the pool closes the database connections.
  */
+#include <dlfcn.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <civetweb.h>
 
+#include "access.h"
 #include "config.h"
 #include "db.h"
 #include "routes.h"
@@ -20,13 +24,13 @@
 
 static WebConfig config;
 
-/* Set once the routes and the static guard are in place. */
+/* Set once authentication, routes and the static guard are in place. */
 static int	handlers_ready;
 
 /*
  * CivetWeb accepts connections from mg_start() on, before its handlers can
  * be registered: until they are, answer 503, so that nothing is served
- * without its guard.
+ * without its authentication or guard.
  */
 static int
 refuse_until_ready(struct mg_connection *conn)
@@ -35,6 +39,30 @@ refuse_until_ready(struct mg_connection *conn)
 		return 0;
 	mg_send_http_error(conn, 503, "%s", "starting");
 	return 503;
+}
+
+/*
+ * Load tls/libssl_compat.c's library, built next to the executable, so that
+ * CivetWeb finds in OpenSSL 3 the function it calls on every connection.
+ * Where it cannot load (an OpenSSL that still has the function) CivetWeb
+ * does without it.
+ */
+static void
+load_libssl_compat(void)
+{
+	char		path[PATH_MAX];
+	ssize_t		n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	char	   *slash;
+
+	if (n <= 0)
+		return;
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		return;
+	strcpy(slash + 1, "mnemic-web-libssl.so");
+	if (dlopen(path, RTLD_NOW | RTLD_GLOBAL) == NULL)
+		fprintf(stderr, "mnemic-web: not using %s: %s\n", path, dlerror());
 }
 
 static int
@@ -70,7 +98,9 @@ main(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
-	snprintf(ports, sizeof(ports), "%s:%d", config.listen, config.port);
+	/* A trailing "s" makes CivetWeb speak TLS on the port. */
+	snprintf(ports, sizeof(ports), "%s:%d%s", config.listen, config.port,
+			 config.tls_cert ? "s" : "");
 	snprintf(threads, sizeof(threads), "%d", config.threads);
 	options[n++] = "listening_ports";
 	options[n++] = ports;
@@ -109,6 +139,14 @@ main(int argc, char **argv)
 	/* The longest header the UI and the API need, with room for cookies. */
 	options[n++] = "max_request_size";
 	options[n++] = "16384";
+	if (config.tls_cert)
+	{
+		options[n++] = "ssl_certificate";
+		options[n++] = config.tls_cert;
+		/* TLS 1.2 and 1.3 only. */
+		options[n++] = "ssl_protocol_version";
+		options[n++] = "4";
+	}
 	options[n++] = "static_file_max_age";
 	options[n++] = "0";
 	/* The UI needs nothing from elsewhere; say so to the browser. */
@@ -129,22 +167,33 @@ main(int argc, char **argv)
 		fprintf(stderr, "mnemic-web: out of memory\n");
 		return 1;
 	}
-	mg_init_library(0);
+	if (config.tls_cert && !mg_check_feature(MG_FEATURES_TLS))
+	{
+		fprintf(stderr, "mnemic-web: this CivetWeb was built without TLS (--tls-cert)\n");
+		return 1;
+	}
+	if (config.tls_cert)
+		load_libssl_compat();
+	mg_init_library(config.tls_cert ? MG_FEATURES_TLS : 0);
 	ctx = mg_start(&callbacks, NULL, options);
 	if (ctx == NULL)
 	{
-		fprintf(stderr, "mnemic-web: cannot listen on %s\n", ports);
+		fprintf(stderr, "mnemic-web: cannot listen on %s%s\n", ports,
+				config.tls_cert ? " (or cannot use --tls-cert)" : "");
 		return 1;
 	}
-	/* The routes, then, for every other path, the guard of the static
-	 * files, which CivetWeb tries last. */
+	/* Authentication first; then the routes; then, for every other path,
+	 * the guard of the static files, which CivetWeb tries last. */
+	access_register(ctx, &config);
 	routes_register(ctx, &config, pool);
 	static_files_register(ctx, config.static_dir);
 	__atomic_store_n(&handlers_ready, 1, __ATOMIC_RELEASE);
 
-	fprintf(stderr, "mnemic-web: serving http://%s/ with %d threads and %d database "
-			"connections, static files from %s\n",
-			ports, config.threads, config.db_connections, config.static_dir);
+	fprintf(stderr, "mnemic-web: serving %s://%s:%d/ with %d threads and %d database "
+			"connections, static files from %s%s\n",
+			config.tls_cert ? "https" : "http", config.listen, config.port,
+			config.threads, config.db_connections, config.static_dir,
+			config.auth_file || config.auth_token ? ", authentication required" : "");
 
 	while (sigwait(&stop_signals, &sig) != 0)
 		;

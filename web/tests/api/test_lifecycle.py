@@ -105,7 +105,8 @@ def test_sigterm_stops_cleanly(cluster):
 def test_bad_options_are_refused():
     for args in (["--port", "0"], ["--port", "x"], ["--listen", "localhost"],
                  ["--threads", "0"], ["--threads", "5000"], ["--db-connections", "0"],
-                 ["--static", "/nonexistent"], ["extra"]):
+                 ["--static", "/nonexistent"], ["--tls-cert", "/nonexistent.pem"],
+                 ["--auth-file", "/nonexistent"], ["--auth-realm", "a:b"], ["extra"]):
         r = subprocess.run([BINARY] + args, capture_output=True, text=True, timeout=10)
         assert r.returncode == 2, (args, r.stderr)
         assert "mnemic-web:" in r.stderr or "usage" in r.stderr
