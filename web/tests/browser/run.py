@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -20,6 +21,8 @@ START = 1704067200.0
 def main():
     cluster = TempCluster()
     web = None
+    guarded = None
+    secrets = tempfile.TemporaryDirectory(prefix="mnemic-web-tls-")
     try:
         cluster.start()
         ui_run = webserver.send_legacy_run(
@@ -34,17 +37,25 @@ def main():
         live_run = webserver.send_legacy_run(cluster, "web-live-test", ["ticks"],
                                              [[i] for i in range(5)])
         web = WebServer(cluster.uri(user=webserver.reader_role(cluster))).start()
+        auth_file = webserver.write_digest_file(os.path.join(secrets.name, "htdigest"),
+                                                "mnemic", {"viewer": "s3cret pass"})
+        guarded = WebServer(cluster.uri(user=webserver.reader_role(cluster)),
+                            tls_cert=webserver.make_tls_cert(secrets.name),
+                            extra_args=["--auth-file", auth_file]).start()
         os.makedirs(ARTIFACTS, exist_ok=True)
         env = dict(os.environ, BASE_URL=web.base_url, UDP_PORT=str(cluster.udp_port),
                    UI_RUN=ui_run, HOSTILE_RUN=hostile_run, HOSTILE_TRACER=HOSTILE,
                    COMPARE_OLDER=older, COMPARE_NEWER=newer, LIVE_RUN=live_run,
-                   ARTIFACTS=ARTIFACTS)
+                   GUARDED_URL=guarded.base_url, GUARDED_USER="viewer",
+                   GUARDED_PASSWORD="s3cret pass", ARTIFACTS=ARTIFACTS)
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ui.test.mjs")
         return subprocess.run(["node", script], env=env, timeout=300).returncode
     finally:
-        if web is not None:
-            web.stop()
+        for server in (web, guarded):
+            if server is not None:
+                server.stop()
         cluster.stop()
+        secrets.cleanup()
 
 
 if __name__ == "__main__":

@@ -240,6 +240,26 @@ test('screenshot of a run for the record', async ({ context }) => {
 	await compare.screenshot({ path: path.join(env.ARTIFACTS, 'mnemic-web-compare.png'), fullPage: true });
 });
 
+// The same UI through HTTPS and a password (run.py starts a second server
+// with a throw-away certificate and a digest password file).
+test('over TLS with a password the UI loads and draws a run', async () => {
+	const guarded = await launchBrowser({
+		httpCredentials: { username: env.GUARDED_USER, password: env.GUARDED_PASSWORD },
+		ignoreHTTPSErrors: true,
+	});
+	try {
+		const page = await openPage(guarded.context, `${env.GUARDED_URL}/?run=${env.UI_RUN}`);
+		assert.ok(env.GUARDED_URL.startsWith('https://'));
+		await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3);
+		assert.deepEqual(page.errors, []);
+		// Without the password the same address refuses.
+		const refused = await fetch(`http://127.0.0.1:${new URL(env.GUARDED_URL).port}/`).catch(() => null);
+		assert.ok(refused === null || refused.status !== 200);
+	} finally {
+		await guarded.close();
+	}
+});
+
 const browser = await launchBrowser();
 let passed = 0;
 let failed = 0;
