@@ -8,6 +8,7 @@ import socket
 import sys
 import threading
 
+import identity_cases
 from dolon import Tracer, profiler, trace_client
 
 
@@ -75,7 +76,8 @@ def main():
         pass
     profiler.clear()
     assert sync_fn(1) == 2 and sync_fn.stats.hits == 1
-    print("ok", sys.version.split()[0])
+    compared = identity_cases.main()
+    print("ok", sys.version.split()[0], "(%d inspect comparisons)" % compared)
 
 
 if __name__ == "__main__":
