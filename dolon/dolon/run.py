@@ -128,14 +128,20 @@ class TraceRun:
             warnings.warn("dolon: %s" % message, RuntimeWarning, stacklevel=3)
 
     def _checked(self, name, value):
-        if value is None or type(value) in (int, float, bool):
+        """value as a float, or None (left out) after one warning."""
+        if value is None or type(value) is float:
             return value
         try:
-            return float(value)         # numpy scalars, Decimal, ...
+            return float(value)         # ints, numpy scalars, Decimal, ...
+        except OverflowError:           # 10**400: no float8 holds it
+            self._warn_once(name, "profiler function %s returned a number "
+                            "beyond a float's range (1.8e308); such values "
+                            "are left out" % name)
         except (TypeError, ValueError):
-            self._warn_once(name, "profiler function %s returned %r, not a "
-                            "number; its values are left out" % (name, value))
-            return None
+            self._warn_once(name, "profiler function %s returned %.100r, "
+                            "not a number; its values are left out"
+                            % (name, value))
+        return None
 
     def _failed(self, name, exc):
         self._warn_once(name, "profiler function %s raised %s: %s; its "

@@ -239,3 +239,13 @@ def test_hostile_names_land_intact(backend):
     rows = samples(backend, tracer)
     assert {m for _, m, _, _ in rows} == {weird.__name__, "tracer_cost_us"}
     assert all(v == 3.5 for _, m, _, v in rows if m == weird.__name__)
+
+
+def test_same_name_profilers_land_as_distinct_metrics(backend):
+    with Tracer("e2e-lambdas", 0.05, "127.0.0.1", backend.udp_port,
+                lambda: 1.0, lambda: 2.0):
+        time.sleep(0.3)
+    wait_samples(backend, "e2e-lambdas", "<lambda>#2", 3)
+    metrics = by_metric(samples(backend, "e2e-lambdas"))
+    assert {v for _, v in metrics["<lambda>"]} == {1.0}
+    assert {v for _, v in metrics["<lambda>#2"]} == {2.0}

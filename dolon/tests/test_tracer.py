@@ -508,3 +508,61 @@ def test_traced_event_loop_lag_sees_blocking(receiver):
     lags = [r[2][0] for r in v1decode.rows(receiver.drain())]
     assert max(lags) >= 100
     assert min(lags) < 50
+
+
+def test_too_large_numbers_warn_once_and_are_left_out(receiver):
+    values = iter([10 ** 400, 5, 10 ** 400, -10 ** 400, 7])
+
+    def huge():
+        return next(values, 8)
+
+    def fine():
+        return 1
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tracer = Tracer("huge", 10.0, "127.0.0.1", receiver.port, huge, fine)
+        tracer.start()
+        for _ in range(5):
+            tracer._tick()
+        tracer.stop()
+    messages = [str(w.message) for w in caught]
+    assert sum("huge returned a number beyond a float's range" in m
+               for m in messages) == 1, messages
+    rows = [r[2][:2] for r in v1decode.rows(receiver.drain())]
+    assert [None if math.isnan(h) else h for h, _ in rows] == \
+        [None, 5, None, None, 7, 8]
+    assert all(f == 1 for _, f in rows)
+
+
+def test_same_name_profilers_get_distinct_metric_names(receiver):
+    first = lambda: 1.0                                     # noqa: E731
+    second = lambda: 2.0                                    # noqa: E731
+
+    def clash():
+        return 3.0
+    clash.__name__ = "<lambda>#2"                           # taken already
+
+    with Tracer("lambdas", 10.0, "127.0.0.1", receiver.port,
+                first, second, clash, lambda: 4.0):
+        pass
+    datagrams = receiver.drain()
+    names = v1decode.metric_names(datagrams)
+    assert [names[i] for i in range(4)] == [
+        "<lambda>", "<lambda>#2", "<lambda>#2#2", "<lambda>#3"]
+    assert v1decode.rows(datagrams)[-1][2][:4] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_same_name_profilers_are_distinct_in_json_too(receiver):
+    async def main():
+        await trace_for(0.12, "lambdas-json", 0.05, "127.0.0.1",
+                        receiver.port, lambda: 1, lambda: 2,
+                        protocol="json")
+
+    asyncio.run(main())
+    msgs = [json.loads(d) for d in receiver.drain()]
+    header = [m for m in msgs if m["msg_type"] == "create_trace_run"][-1]
+    assert header["column_names"] == ["<lambda>", "<lambda>#2",
+                                      "tracer_cost_us"]
+    rows = [m["row_data"] for m in msgs if m["msg_type"] == "row"]
+    assert rows and all(r[:2] == [1, 2] for r in rows)
