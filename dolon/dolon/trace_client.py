@@ -6,11 +6,13 @@
 
 Every @profiler-decorated function joins the tracer by itself.  The tracer
 never harms the program: a profiler function that raises leaves its value
-out (one warning), and sending ignores an absent backend.
+out (one warning), sending ignores an absent backend, a bad DOLON_*
+variable leaves the program untraced (one warning) and a host name that
+does not resolve is looked up again until it does (one warning).  Only a
+bad argument raises, as the mistake of the calling code.
 """
 import asyncio
 import socket
-import warnings
 
 from dolon import config, run
 from dolon.builtin_metrics import (
@@ -47,21 +49,36 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
     """
     if profilers and isinstance(profilers[0], bool):
         verbose, profilers = profilers[0] or verbose, profilers[1:]
+    run.check_arguments(tracer_name, frequency, profilers)
+    settings = config.resolve(host, port, protocol)
+    if settings is None:                # a bad DOLON_* variable: warned
+        return
+    host, port, protocol = settings
     loop = asyncio.get_running_loop()
-    host, port, protocol = config.resolve(host, port, protocol)
+    address = await _address(loop, tracer_name, host, port)
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-        trace = run.TraceRun(tracer_name, frequency, infos[0][4][0], port,
+        trace = run.TraceRun(tracer_name, frequency, address, port,
                              profilers, protocol=protocol, verbose=verbose,
                              loop=loop)
-    except OSError as exc:          # unknown host, no sockets left ...
-        warnings.warn("dolon: tracer %r not started: %s" % (tracer_name, exc),
-                      RuntimeWarning, stacklevel=2)
+    except OSError as exc:              # no sockets left ...
+        config.warn_once("tracer %r not started: %s" % (tracer_name, exc))
         return
     try:
         await _tick_forever(trace, loop)
     finally:
         trace.end()
+
+
+async def _address(loop, tracer_name, host, port):
+    """host's numeric address, looked up in the loop's executor (a name
+    server never blocks the loop), again and again until it resolves."""
+    while True:
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            return infos[0][4][0]
+        except OSError as exc:          # unknown host, no name server ...
+            run.host_unresolved(tracer_name, host, exc)
+        await asyncio.sleep(config.RESOLVE_RETRY_S)
 
 
 async def _tick_forever(trace, loop):
