@@ -12,6 +12,7 @@ import os
 import runpy
 import sys
 
+import dolon
 from dolon import builtin_metrics, config
 from dolon.tracer import Tracer
 
@@ -45,6 +46,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python3 -m dolon",
         description="Trace a Python script into mnemic without changing it.")
+    parser.add_argument("--version", action="version",
+                        version="dolon %s" % dolon.__version__)
     parser.add_argument("--tracer", required=True, type=_option(_tracer_name),
                         help="the tracer name the run is stored under")
     parser.add_argument("--frequency", type=_option(_frequency), default=1.0,
