@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import DOLON_ROOT, free_udp_port
+from conftest import DOLON_ROOT, free_udp_port, wait_until
 from dolon import profiler, trace_client, Tracer
 
 pytest.importorskip("pgtemp")
@@ -212,8 +212,8 @@ def test_hostile_names_land_intact(backend):
 
 def test_same_name_profilers_land_as_distinct_metrics(backend):
     with Tracer("e2e-lambdas", 0.05, "127.0.0.1", backend.udp_port,
-                lambda: 1.0, lambda: 2.0):
-        time.sleep(0.3)
+                lambda: 1.0, lambda: 2.0) as tracer:
+        assert wait_until(lambda: tracer.run.sender.counters["ticks"] >= 3)
     wait_samples(backend, "e2e-lambdas", "<lambda>#2", 3)
     metrics = by_metric(samples(backend, "e2e-lambdas"))
     assert {v for _, v in metrics["<lambda>"]} == {1.0}

@@ -645,7 +645,7 @@ def test_bad_environment_warns_once_and_traces_nothing(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with Tracer("env-thread", 0.02, "127.0.0.1") as tracer:
-            time.sleep(0.05)
+            pass
         with Tracer("env-thread-2", 0.02, "127.0.0.1"):
             pass
         assert asyncio.run(main()) == "went on"
@@ -682,8 +682,8 @@ def test_thread_tracer_starts_when_the_host_resolves(
         warnings.simplefilter("always")
         with Tracer("late-thread", 0.02, "mnemic.invalid", receiver.port,
                     trace_client.thread_count) as tracer:
-            assert wait_until(lambda: tracer.run is not None)
-            time.sleep(0.1)
+            assert wait_until(lambda: tracer.run is not None and
+                              tracer.run.sender.counters["ticks"] >= 2)
     assert names.lookups == 3
     assert len(caught) == 1 and "cannot resolve 'mnemic.invalid'" in \
         str(caught[0].message)
@@ -701,23 +701,30 @@ def test_start_tracer_starts_when_the_host_resolves(
         task = asyncio.ensure_future(trace_client.start_tracer(
             "late-async", 0.02, "mnemic.invalid", receiver.port,
             trace_client.thread_count))
-        while names.lookups < 3:
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)
+        # the first tick leaves at once: wait for it (bounded), then stop
+        receiver.sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        first = await asyncio.wait_for(loop.sock_recv(receiver.sock, 70000),
+                                       timeout=10)
         task.cancel()
+        return first
         await asyncio.gather(task, return_exceptions=True)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        asyncio.run(main())
+        first = asyncio.run(main())
+    assert names.lookups == 3
     assert len(caught) == 1 and "cannot resolve" in str(caught[0].message)
-    assert len(v1decode.rows(receiver.drain())) >= 2
+    datagrams = [first] + receiver.drain()
+    assert v1decode.decode(first)["messages"][0]["tracer"] == "late-async"
+    assert v1decode.rows(datagrams)
 
 
 def test_stopping_while_the_host_does_not_resolve_is_quiet(fresh_warnings):
+    from dolon import config
     with pytest.warns(RuntimeWarning, match="cannot resolve"):
         with Tracer("never", 0.02, "no-such-host.invalid") as tracer:
-            time.sleep(0.1)
+            assert wait_until(lambda: config._warned)
     assert tracer.run is None
 
 
