@@ -6,7 +6,7 @@ set -eu
 PACKAGES="build-essential clang libclang-rt-14-dev
 postgresql-15 postgresql-server-dev-15 libpq-dev
 libcivetweb-dev libssl-dev openssl
-python3 python3-dev python3-pip python3-setuptools python3-wheel
+python3 python3-dev python3-pip python3-setuptools python3-wheel python3-venv
 python3-pytest python3-psutil python3-psycopg2
 chromium
 libipc-run-perl"
