@@ -44,7 +44,6 @@ typedef enum ProfilePlan
 	PP_RUN_FRAME_FIND,
 	PP_STACK_FIND,
 	PP_STACK_INSERT,
-	PP_STACK_DEPTH,
 	PP_RUN_STACK_UPSERT,
 	PP_RUN_STACK_FIND,
 	PP_RUN_STACK_UNRESOLVED,
@@ -88,12 +87,12 @@ static KeptPlan plans[PP_COUNT] = {
 		" AND frame_id = $2 AND line = $3", 3, {INT4OID, INT4OID, INT4OID}
 	},
 	[PP_STACK_INSERT] = {
-		"INSERT INTO mnemic.prof_stack (parent, frame_id, line, depth)"
-		" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id, depth",
-		4, {INT4OID, INT4OID, INT4OID, INT4OID}
-	},
-	[PP_STACK_DEPTH] = {
-		"SELECT depth FROM mnemic.prof_stack WHERE id = $1", 1, {INT4OID}
+		"INSERT INTO mnemic.prof_stack (parent, frame_id, line, depth, frames, lines)"
+		" SELECT $1, $2, $3, p.depth + 1, p.frames || $2, p.lines || $3"
+		" FROM (SELECT depth, frames, lines FROM mnemic.prof_stack WHERE id = $1"
+		"       UNION ALL SELECT 0, '{}', '{}' WHERE $1 = 0) p"
+		" ON CONFLICT DO NOTHING RETURNING id, depth",
+		3, {INT4OID, INT4OID, INT4OID}
 	},
 	[PP_RUN_STACK_UPSERT] = {
 		"INSERT INTO mnemic.prof_run_stack AS s VALUES ($1, $2, $3, $4, $5, $6)"
@@ -491,9 +490,8 @@ stack_id_for(int32 parent, int32 frame, int32 line)
 {
 	StackKey	key = {parent, frame, line};
 	StackEntry *entry = hash_search(stack_cache, &key, HASH_FIND, NULL);
-	Datum		args[4];
+	Datum		args[3];
 	bool		isnull;
-	int32		depth;
 
 	if (entry != NULL)
 		return entry->id;
@@ -501,23 +499,12 @@ stack_id_for(int32 parent, int32 frame, int32 line)
 	args[0] = Int32GetDatum(parent);
 	args[1] = Int32GetDatum(frame);
 	args[2] = Int32GetDatum(line);
-	if (profile_exec(PP_STACK_FIND, args, NULL) == 0)
-	{
-		/* its depth is its parent's plus one */
-		depth = 1;
-		if (parent != 0)
-		{
-			Datum		p = Int32GetDatum(parent);
-
-			if (profile_exec(PP_STACK_DEPTH, &p, NULL) == 0)
-				elog(ERROR, "pg_mnemic: parent stack %d does not exist", parent);
-			depth = DatumGetInt32(SpiResult(0, 1, &isnull)) + 1;
-		}
-		args[3] = Int32GetDatum(depth);
-		if (profile_exec(PP_STACK_INSERT, args, NULL) == 0 &&
-			profile_exec(PP_STACK_FIND, args, NULL) == 0)
-			elog(ERROR, "pg_mnemic: stack vanished while being created");
-	}
+	/* a new stack's path is its parent's with this frame on top */
+	if (profile_exec(PP_STACK_FIND, args, NULL) == 0 &&
+		profile_exec(PP_STACK_INSERT, args, NULL) == 0 &&
+		profile_exec(PP_STACK_FIND, args, NULL) == 0)
+		elog(ERROR, "pg_mnemic: stack (%d, %d, %d) could not be stored: its parent does not exist",
+			 parent, frame, line);
 	entry = hash_search(stack_cache, &key, HASH_ENTER, NULL);
 	entry->id = DatumGetInt32(SpiResult(0, 1, &isnull));
 	entry->depth = DatumGetInt32(SpiResult(0, 2, &isnull));

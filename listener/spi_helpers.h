@@ -22,6 +22,9 @@ typedef struct KeptPlan
 	const char *sql;
 	int			nargs;
 	Oid			argtypes[KEPT_PLAN_MAX_ARGS];
+	bool		generic;		/* plan once for any arguments: for queries
+								 * whose plan does not depend on them but
+								 * whose planning would (large arrays) */
 	SPIPlanPtr	plan;
 } KeptPlan;
 

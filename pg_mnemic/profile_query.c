@@ -153,6 +153,8 @@ ProfileScopeMake(const pg_uuid_t *run, bool has_from, TimestampTz from,
 		scope.max_span = run_profile.max_span;
 	}
 
+	scope.first_sample = first;
+	scope.last_sample = last;
 	scope.from = has_from && !TIMESTAMP_NOT_FINITE(from) ? from : first;
 	scope.to = has_to && !TIMESTAMP_NOT_FINITE(to) ? to : last;
 	if (has_from && has_to && !TIMESTAMP_NOT_FINITE(from) &&
@@ -333,9 +335,18 @@ sum_stack_samples(const ProfileScope *scope, SumPass *pass)
 {
 	Stretch		open[2 * PROFILE_LEVELS + 2];
 	int			nopen = 1;
+	int			top = PROFILE_LEVELS - 1;
 
-	open[0].from = scope->from;
-	open[0].to = scope->to + 1;
+	/*
+	 * A window that reaches past the run's first or last sample may reach
+	 * to the edge of the coarsest bucket there: no sample lies beyond, and
+	 * whole buckets are read from the rollups.
+	 */
+	open[0].from = scope->from <= scope->first_sample ?
+		ProfileBucket(top, scope->first_sample) : scope->from;
+	open[0].to = scope->to >= scope->last_sample ?
+		ProfileBucket(top, scope->last_sample) + ProfileLevelWidth(top) :
+		scope->to + 1;
 	for (int level = PROFILE_LEVELS - 1; level >= 0; level--)
 	{
 		int64		w = ProfileLevelWidth(level);

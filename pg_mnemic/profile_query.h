@@ -30,6 +30,8 @@ typedef struct ProfileScope
 	int32		run_id;
 	TimestampTz from;			/* resolved: the run's first sample if NULL */
 	TimestampTz to;				/* inclusive */
+	TimestampTz first_sample;	/* the run's, when not empty */
+	TimestampTz last_sample;
 	bool		empty;			/* no samples at all, or an empty window */
 	int32	   *threads;		/* the client's thread ids; NULL: all */
 	int			nthreads;

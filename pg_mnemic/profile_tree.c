@@ -3,9 +3,9 @@
  *	  Call paths of a run's stacks, and the merged call tree (profile_tree.h).
  *
  * Only the distinct stacks of a window are resolved: their client ids to
- * the database's stacks (prof_run_stack), those with every ancestor in one
- * recursive query (prof_stack is a parent-pointer tree), then the frames
- * of the nodes in one query.  The cost follows the stacks, not the samples.
+ * the database's stacks (prof_run_stack) and each stack's whole path
+ * (prof_stack keeps it) in one query, then the frames of the paths in
+ * one more.  The cost follows the stacks, not the samples.
  */
 #include "postgres.h"
 
@@ -20,48 +20,23 @@
 
 typedef enum TreePlan
 {
-	TP_RUN_STACKS,
-	TP_ANCESTORS,
+	TP_PATHS,
 	TP_FRAMES,
 	TP_COUNT
 } TreePlan;
 
 static KeptPlan plans[TP_COUNT] = {
-	[TP_RUN_STACKS] = {
-		"SELECT wire_id, stack_id FROM mnemic.prof_run_stack WHERE run_id = $1"
-		" AND wire_id = ANY ($2) AND stack_id IS NOT NULL",
-		2, {INT4OID, INT4ARRAYOID}
-	},
-	[TP_ANCESTORS] = {
-		"WITH RECURSIVE s AS ("
-		" SELECT id, parent, frame_id, line, depth FROM mnemic.prof_stack"
-		"  WHERE id = ANY ($1)"
-		" UNION"
-		" SELECT p.id, p.parent, p.frame_id, p.line, p.depth"
-		"  FROM mnemic.prof_stack p JOIN s ON p.id = s.parent)"
-		" SELECT id, parent, frame_id, line, depth FROM s",
-		1, {INT4ARRAYOID}
+	[TP_PATHS] = {
+		"SELECT rs.wire_id, s.frames, s.lines FROM mnemic.prof_run_stack rs"
+		" JOIN mnemic.prof_stack s ON s.id = rs.stack_id"
+		" WHERE rs.run_id = $1 AND rs.wire_id = ANY ($2)",
+		2, {INT4OID, INT4ARRAYOID}, true
 	},
 	[TP_FRAMES] = {
 		"SELECT id, kind, line, function, file FROM mnemic.prof_frame"
-		" WHERE id = ANY ($1)", 1, {INT4ARRAYOID}
+		" WHERE id = ANY ($1)", 1, {INT4ARRAYOID}, true
 	},
 };
-
-typedef struct IdEntry
-{
-	int32		key;
-	int32		value;
-} IdEntry;
-
-typedef struct StackNode
-{
-	int32		id;				/* key */
-	int32		parent;
-	int32		frame;
-	int32		line;
-	int32		depth;
-} StackNode;
 
 static HTAB *
 int_table(const char *name, Size entrysize, long size)
@@ -82,45 +57,43 @@ int_array(const int32 *values, int n)
 	return PointerGetDatum(ArrayOfFixed(values, NULL, n, INT4OID, 4));
 }
 
-/* The database stack of each client id that has one. */
-static HTAB *
-run_stacks(int32 run_id, const int32 *wire, int n)
+/* A resolved stack's path, keyed by the client's stack id. */
+typedef struct PathEntry
 {
-	HTAB	   *map = int_table("mnemic run stacks", sizeof(IdEntry), n);
+	int32		wire;
+	int			depth;
+	int32	   *frames;
+	int32	   *lines;
+} PathEntry;
+
+/* The paths of the client's stack ids that are resolved, in one query. */
+static HTAB *
+run_paths(int32 run_id, const int32 *wire, int n)
+{
+	HTAB	   *map = int_table("mnemic run paths", sizeof(PathEntry), n);
 	Datum		args[2] = {Int32GetDatum(run_id), int_array(wire, n)};
-	uint64		rows = KeptPlanExec(&plans[TP_RUN_STACKS], args, NULL, true, 0);
+	uint64		rows = KeptPlanExec(&plans[TP_PATHS], args, NULL, true, 0);
 
 	for (uint64 i = 0; i < rows; i++)
 	{
 		bool		isnull;
 		int32		key = DatumGetInt32(SpiResult(i, 1, &isnull));
-		IdEntry    *e = hash_search(map, &key, HASH_ENTER, NULL);
+		PathEntry  *e = hash_search(map, &key, HASH_ENTER, NULL);
+		ArrayType  *frames = DatumGetArrayTypeP(SpiResult(i, 2, &isnull));
+		ArrayType  *lines = DatumGetArrayTypeP(SpiResult(i, 3, &isnull));
+		int			depth = ArrayGetNItems(ARR_NDIM(frames), ARR_DIMS(frames));
 
-		e->value = DatumGetInt32(SpiResult(i, 2, &isnull));
+		if (depth < 1 || ARR_HASNULL(frames) || ARR_HASNULL(lines) ||
+			ArrayGetNItems(ARR_NDIM(lines), ARR_DIMS(lines)) != depth)
+			elog(ERROR, "pg_mnemic: stack %d of run %d has a malformed path",
+				 key, run_id);
+		e->depth = depth;
+		e->frames = palloc(sizeof(int32) * depth);
+		e->lines = palloc(sizeof(int32) * depth);
+		memcpy(e->frames, ARR_DATA_PTR(frames), sizeof(int32) * depth);
+		memcpy(e->lines, ARR_DATA_PTR(lines), sizeof(int32) * depth);
 	}
 	return map;
-}
-
-/* The stacks of ids and every ancestor of theirs, by id. */
-static HTAB *
-stack_nodes(const int32 *ids, int n)
-{
-	HTAB	   *nodes = int_table("mnemic stack nodes", sizeof(StackNode), n * 4);
-	Datum		arg = int_array(ids, n);
-	uint64		rows = KeptPlanExec(&plans[TP_ANCESTORS], &arg, NULL, true, 0);
-
-	for (uint64 i = 0; i < rows; i++)
-	{
-		bool		isnull;
-		int32		id = DatumGetInt32(SpiResult(i, 1, &isnull));
-		StackNode  *s = hash_search(nodes, &id, HASH_ENTER, NULL);
-
-		s->parent = DatumGetInt32(SpiResult(i, 2, &isnull));
-		s->frame = DatumGetInt32(SpiResult(i, 3, &isnull));
-		s->line = DatumGetInt32(SpiResult(i, 4, &isnull));
-		s->depth = DatumGetInt32(SpiResult(i, 5, &isnull));
-	}
-	return nodes;
 }
 
 /* A path of one synthetic frame. */
@@ -140,11 +113,8 @@ ProfileResolvePaths(int32 run_id, HTAB *sums)
 	ProfilePaths result;
 	long		nsums = hash_get_num_entries(sums);
 	int32	   *wire = palloc(sizeof(int32) * Max(nsums, 1));
-	int32	   *db = palloc(sizeof(int32) * Max(nsums, 1));
 	int			nwire = 0;
-	int			ndb = 0;
 	HTAB	   *map;
-	HTAB	   *nodes = NULL;
 	HASH_SEQ_STATUS seq;
 	StackSum   *s;
 
@@ -154,49 +124,26 @@ ProfileResolvePaths(int32 run_id, HTAB *sums)
 	while ((s = hash_seq_search(&seq)) != NULL)
 		if (s->stack != 0)
 			wire[nwire++] = s->stack;
-	map = run_stacks(run_id, wire, nwire);
-
-	hash_seq_init(&seq, map);
-	{
-		IdEntry    *e;
-
-		while ((e = hash_seq_search(&seq)) != NULL)
-			db[ndb++] = e->value;
-	}
-	if (ndb > 0)
-		nodes = stack_nodes(db, ndb);
+	map = run_paths(run_id, wire, nwire);
 
 	hash_seq_init(&seq, sums);
 	while ((s = hash_seq_search(&seq)) != NULL)
 	{
 		ProfilePath *p = &result.paths[result.n++];
-		IdEntry    *e = s->stack == 0 ? NULL :
+		PathEntry  *e = s->stack == 0 ? NULL :
 			hash_search(map, &s->stack, HASH_FIND, NULL);
-		StackNode  *leaf = e == NULL ? NULL :
-			hash_search(nodes, &e->value, HASH_FIND, NULL);
 
 		p->stack = s->stack;
 		p->value = s->value;
 		if (s->stack == 0)
 			synthetic_path(p, FRAME_NO_PYTHON);
-		else if (leaf == NULL)
+		else if (e == NULL)
 			synthetic_path(p, FRAME_UNDEFINED);
 		else
 		{
-			StackNode  *node = leaf;
-
-			p->depth = leaf->depth;
-			p->frames = palloc(sizeof(int32) * p->depth);
-			p->lines = palloc(sizeof(int32) * p->depth);
-			for (int d = p->depth - 1; d >= 0; d--)
-			{
-				if (node == NULL)
-					elog(ERROR, "pg_mnemic: stack %d lacks an ancestor", leaf->id);
-				p->frames[d] = node->frame;
-				p->lines[d] = node->line;
-				node = node->parent == 0 ? NULL :
-					hash_search(nodes, &node->parent, HASH_FIND, NULL);
-			}
+			p->depth = e->depth;
+			p->frames = e->frames;
+			p->lines = e->lines;
 		}
 	}
 	return result;
@@ -217,9 +164,21 @@ ProfileFrameInfos(const int32 *ids, int n)
 		{FRAME_UNDEFINED, "(stack not defined)"},
 	};
 
+	/* each frame once: the paths of a tree repeat their frames */
 	for (int i = 0; i < n; i++)
-		if (ids[i] > 0)
+	{
+		bool		found;
+		ProfileFrameInfo *f;
+
+		if (ids[i] <= 0)
+			continue;
+		f = hash_search(infos, &ids[i], HASH_ENTER, &found);
+		if (!found)
+		{
+			f->function = NULL;
 			real[nreal++] = ids[i];
+		}
+	}
 	if (nreal > 0)
 	{
 		Datum		arg = int_array(real, nreal);
@@ -254,7 +213,7 @@ ProfileFrameInfoOf(HTAB *infos, int32 id)
 {
 	ProfileFrameInfo *f = hash_search(infos, &id, HASH_FIND, NULL);
 
-	if (f == NULL)
+	if (f == NULL || f->function == NULL)
 		elog(ERROR, "pg_mnemic: frame %d was not loaded", id);
 	return f;
 }

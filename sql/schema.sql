@@ -132,13 +132,17 @@ CREATE TABLE mnemic.prof_frame (
 );
 
 -- A call stack: the stack of its callers (parent; 0 for none) with one
--- frame on top, executing at line.
+-- frame on top, executing at line.  The whole path is kept with it,
+-- outermost first (frames[depth] = frame_id), so that a flame graph reads
+-- one row per distinct stack instead of walking up the tree.
 CREATE TABLE mnemic.prof_stack (
     id       serial PRIMARY KEY,
     parent   int NOT NULL,
     frame_id int NOT NULL,
     line     int NOT NULL,                -- line being executed, 0 unknown
     depth    int NOT NULL,                -- 1 for an outermost frame
+    frames   int[] NOT NULL,              -- the path's frames
+    lines    int[] NOT NULL,              -- and the line executed in each
     UNIQUE (parent, frame_id, line)
 );
 
