@@ -14,6 +14,7 @@ export PG_CONFIG PYTHON
 
 .PHONY: all extension web dolon install deps check check-decoder check-sql \
 	check-docs check-e2e check-dolon check-web bench bench-ingest bench-series \
+	bench-profiles \
 	bench-dolon bench-web fuzz run stop clean
 
 all: extension web dolon
@@ -67,13 +68,16 @@ check-web:
 bench: deps
 	$(MAKE) all
 	$(MAKE) install
-	$(MAKE) bench-ingest bench-series bench-dolon bench-web
+	$(MAKE) bench-ingest bench-series bench-profiles bench-dolon bench-web
 
 bench-ingest:
 	$(PYTHON) bench/ingest.py
 
 bench-series:
 	$(PYTHON) bench/series.py
+
+bench-profiles:
+	$(PYTHON) bench/profiles.py
 
 bench-dolon:
 	$(MAKE) -C dolon bench

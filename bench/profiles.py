@@ -46,8 +46,8 @@ RUNS = 10
 THREADS = 100
 PER_MESSAGE = 64
 MESSAGES = 4                       # threads per datagram
-RATES = [100000, 200000, 300000, 400000, 600000, 800000]  # stack samples/s
-SERIES_RATES = [1000000, 2000000, 3000000]
+RATES = [200000, 400000, 800000, 1200000, 1600000, 2000000]  # stack samples/s
+SERIES_RATES = [250000, 500000, 1000000, 1500000, 2000000]
 # The day-long run (86.4 M samples) takes minutes to write; off skips it.
 DAY = os.environ.get("BENCH_PROFILE_DAY", "on") == "on"
 
@@ -294,6 +294,14 @@ def make_run(cur, name, hours, leaves_wanted, seed):
     t = time.monotonic()
     cur.execute("SELECT mnemic.build_profile_rollups(%s)", (str(run),))
     built = time.monotonic() - t
+    cur.execute("""
+        SELECT (SELECT sum(pg_column_size(p.*)) FROM mnemic.prof_sample p
+                WHERE run_id = %s),
+               (SELECT sum(pg_column_size(r.*)) FROM mnemic.prof_rollup r
+                WHERE run_id = %s)""", (run_id, run_id))
+    raw, rollups = cur.fetchone()
+    print("  stored: samples %.1f bytes each, rollups %.1f bytes a sample"
+          % (raw / (seconds * 1000), rollups / (seconds * 1000)))
     return run, len(leaves), written, built
 
 
