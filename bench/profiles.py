@@ -300,9 +300,8 @@ def make_run(cur, name, hours, leaves_wanted, seed):
                (SELECT sum(pg_column_size(r.*)) FROM mnemic.prof_rollup r
                 WHERE run_id = %s)""", (run_id, run_id))
     raw, rollups = cur.fetchone()
-    print("  stored: samples %.1f bytes each, rollups %.1f bytes a sample"
-          % (raw / (seconds * 1000), rollups / (seconds * 1000)))
-    return run, len(leaves), written, built
+    return run, len(leaves), written, built, (raw / (seconds * 1000),
+                                              rollups / (seconds * 1000))
 
 
 def median_ms(cur, sql, params, times=5):
@@ -374,13 +373,14 @@ def flame_bench():
         if DAY:
             cases.append((24, 2000))
         for hours, leaves in cases:
-            run, n, written, built = make_run(cur, "bench-flame", hours,
-                                              leaves, hours * 1000 + leaves)
+            run, n, written, built, size = make_run(
+                cur, "bench-flame", hours, leaves, hours * 1000 + leaves)
             samples = hours * 3600 * 1000
             print("run of %d h, %d samples, %d leaf stacks: written in "
-                  "%.1f s, rollups built in %.1f s (%.0f samples/s)" %
-                  (hours, samples, n, written, built, samples / built),
-                  flush=True)
+                  "%.1f s, rollups built in %.1f s (%.0f samples/s); "
+                  "%.1f bytes a sample stored, rollups %.1f more" %
+                  (hours, samples, n, written, built, samples / built,
+                   size[0], size[1]), flush=True)
             window_bench(cur, run, hours)
         conn.close()
     finally:

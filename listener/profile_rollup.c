@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -23,9 +24,6 @@
 #include "profile.h"
 #include "profile_rollup.h"
 #include "spi_helpers.h"
-
-/* Level-0 buckets summed at a time: bounds the memory a long run needs. */
-#define LEVEL0_CHUNK	360
 
 typedef enum RollupPlan
 {
@@ -76,48 +74,95 @@ static KeptPlan plans[RP_COUNT] = {
 	},
 };
 
-/* The sums of one stack of one thread in one bucket. */
-typedef struct SumKey
+/* The sums of one stack, in a group's open-addressing table. */
+typedef struct StackSums
 {
-	TimestampTz bucket;
-	int32		thread;
-	int32		stack;
-} SumKey;
-
-typedef struct SumEntry
-{
-	SumKey		key;
+	int32		stack;			/* key */
+	char		status;			/* simplehash's */
 	int64		samples;
 	int64		wall;
 	int64		cpu;
-} SumEntry;
+} StackSums;
 
-static HTAB *
-sums_create(void)
+#define SH_PREFIX		stacksums
+#define SH_ELEMENT_TYPE	StackSums
+#define SH_KEY_TYPE		int32
+#define SH_KEY			stack
+#define SH_HASH_KEY(tb, key)	murmurhash32((uint32) (key))
+#define SH_EQUAL(tb, a, b)		((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* The stacks of one thread in one bucket: one rollup row. */
+typedef struct RollupGroupKey
+{
+	TimestampTz bucket;
+	int32		thread;
+	int32		pad;			/* zeroed: the key is hashed as bytes */
+} RollupGroupKey;
+
+typedef struct RollupGroup
+{
+	RollupGroupKey key;
+	stacksums_hash *stacks;
+} RollupGroup;
+
+/*
+ * Sums by (bucket, thread) and then by stack: a few groups, each a small
+ * table that stays in the CPU's cache, and rows written straight from it.
+ */
+typedef struct Sums
+{
+	HTAB	   *groups;
+	RollupGroup *last;			/* the group of the previous addition */
+	MemoryContext cxt;			/* where the groups' tables live */
+} Sums;
+
+static void
+sums_init(Sums *sums)
 {
 	HASHCTL		ctl;
 
 	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(SumKey);
-	ctl.entrysize = sizeof(SumEntry);
+	ctl.keysize = sizeof(RollupGroupKey);
+	ctl.entrysize = sizeof(RollupGroup);
 	ctl.hcxt = CurrentMemoryContext;
-	return hash_create("mnemic rollup sums", 4096, &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	sums->groups = hash_create("mnemic rollup groups", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	sums->last = NULL;
+	sums->cxt = CurrentMemoryContext;
 }
 
-static void
-sums_add(HTAB *sums, TimestampTz bucket, int32 thread, int32 stack,
-		 int64 samples, int64 wall, int64 cpu)
+static inline RollupGroup *
+sums_group(Sums *sums, TimestampTz bucket, int32 thread)
 {
-	SumKey		key;
-	SumEntry   *e;
+	RollupGroupKey key;
 	bool		found;
+	RollupGroup *g;
 
+	if (sums->last != NULL && sums->last->key.bucket == bucket &&
+		sums->last->key.thread == thread)
+		return sums->last;
 	memset(&key, 0, sizeof(key));
 	key.bucket = bucket;
 	key.thread = thread;
-	key.stack = stack;
-	e = hash_search(sums, &key, HASH_ENTER, &found);
+	g = hash_search(sums->groups, &key, HASH_ENTER, &found);
+	if (!found)
+		g->stacks = stacksums_create(sums->cxt, 256, NULL);
+	sums->last = g;
+	return g;
+}
+
+static inline void
+sums_add(Sums *sums, TimestampTz bucket, int32 thread, int32 stack,
+		 int64 samples, int64 wall, int64 cpu)
+{
+	RollupGroup *g = sums_group(sums, bucket, thread);
+	bool		found;
+	StackSums  *e = stacksums_insert(g->stacks, stack, &found);
+
 	if (!found)
 		e->samples = e->wall = e->cpu = 0;
 	e->samples += samples;
@@ -128,7 +173,7 @@ sums_add(HTAB *sums, TimestampTz bucket, int32 thread, int32 stack,
 /* What one level's pass reads and adds to. */
 typedef struct RollupPass
 {
-	HTAB	   *sums;
+	Sums		sums;
 	int			level;
 	TimestampTz from;
 	TimestampTz to;				/* exclusive */
@@ -155,7 +200,7 @@ add_sample_row(HeapTuple tuple, TupleDesc desc, void *arg)
 
 	for (int i = 0; i < n; i++)
 		if (tsv[i] >= pass->from && tsv[i] < pass->to)
-			sums_add(pass->sums, ProfileBucket(0, tsv[i]), thread, sv[i], nv[i],
+			sums_add(&pass->sums, ProfileBucket(0, tsv[i]), thread, sv[i], nv[i],
 					 wv[i], cv[i]);
 	return true;
 }
@@ -180,72 +225,58 @@ add_rollup_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	TimestampTz mine = ProfileBucket(pass->level, bucket);
 
 	for (int i = 0; i < n; i++)
-		sums_add(pass->sums, mine, thread, sv[i], nv[i], wv[i], cv[i]);
+		sums_add(&pass->sums, mine, thread, sv[i], nv[i], wv[i], cv[i]);
 	return true;
 }
 
-static int
-compare_sums(const void *a, const void *b)
-{
-	const SumKey *x = &(*(SumEntry *const *) a)->key;
-	const SumKey *y = &(*(SumEntry *const *) b)->key;
-
-	if (x->bucket != y->bucket)
-		return x->bucket < y->bucket ? -1 : 1;
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	if (x->stack != y->stack)
-		return x->stack < y->stack ? -1 : 1;
-	return 0;
-}
-
-/* Write one row per (bucket, thread) of the sums, stacks in order. */
+/* Write one row per (bucket, thread), its stacks in no particular order. */
 static int64
-write_sums(int32 run_id, int level, HTAB *sums)
+write_sums(int32 run_id, int level, Sums *sums)
 {
-	long		n = hash_get_num_entries(sums);
-	SumEntry  **entries = palloc(sizeof(SumEntry *) * Max(n, 1));
 	HASH_SEQ_STATUS seq;
-	SumEntry   *e;
-	long		k = 0;
+	RollupGroup *g;
 	int64		rows = 0;
-	int32	   *stack = palloc(sizeof(int32) * Max(n, 1));
-	int32	   *samples = palloc(sizeof(int32) * Max(n, 1));
-	int64	   *wall = palloc(sizeof(int64) * Max(n, 1));
-	int64	   *cpu = palloc(sizeof(int64) * Max(n, 1));
+	int			cap = 0;
+	int32	   *stack = NULL;
+	int32	   *samples = NULL;
+	int64	   *wall = NULL;
+	int64	   *cpu = NULL;
 
-	hash_seq_init(&seq, sums);
-	while ((e = hash_seq_search(&seq)) != NULL)
-		entries[k++] = e;
-	qsort(entries, n, sizeof(SumEntry *), compare_sums);
-
-	for (long start = 0; start < n;)
+	hash_seq_init(&seq, sums->groups);
+	while ((g = hash_seq_search(&seq)) != NULL)
 	{
-		long		end = start;
+		stacksums_iterator it;
+		StackSums  *e;
 		int			m = 0;
 		Datum		args[8];
 
-		while (end < n && entries[end]->key.bucket == entries[start]->key.bucket &&
-			   entries[end]->key.thread == entries[start]->key.thread)
+		if ((int) g->stacks->members > cap)
 		{
-			stack[m] = entries[end]->key.stack;
-			samples[m] = (int32) Min(entries[end]->samples, PG_INT32_MAX);
-			wall[m] = entries[end]->wall;
-			cpu[m] = entries[end]->cpu;
+			cap = Max(g->stacks->members, 256);
+			stack = palloc(sizeof(int32) * cap);
+			samples = palloc(sizeof(int32) * cap);
+			wall = palloc(sizeof(int64) * cap);
+			cpu = palloc(sizeof(int64) * cap);
+		}
+		stacksums_start_iterate(g->stacks, &it);
+		while ((e = stacksums_iterate(g->stacks, &it)) != NULL)
+		{
+			stack[m] = e->stack;
+			samples[m] = (int32) Min(e->samples, PG_INT32_MAX);
+			wall[m] = e->wall;
+			cpu[m] = e->cpu;
 			m++;
-			end++;
 		}
 		args[0] = Int32GetDatum(run_id);
 		args[1] = Int16GetDatum(level);
-		args[2] = TimestampTzGetDatum(entries[start]->key.bucket);
-		args[3] = Int32GetDatum(entries[start]->key.thread);
+		args[2] = TimestampTzGetDatum(g->key.bucket);
+		args[3] = Int32GetDatum(g->key.thread);
 		args[4] = PointerGetDatum(ArrayOfFixed(stack, NULL, m, INT4OID, 4));
 		args[5] = PointerGetDatum(ArrayOfFixed(samples, NULL, m, INT4OID, 4));
 		args[6] = PointerGetDatum(ArrayOfFixed(wall, NULL, m, INT8OID, 8));
 		args[7] = PointerGetDatum(ArrayOfFixed(cpu, NULL, m, INT8OID, 8));
 		KeptPlanExec(&plans[RP_INSERT], args, NULL, false, 0);
 		rows++;
-		start = end;
 	}
 	return rows;
 }
@@ -259,9 +290,10 @@ build_range(int32 run_id, int level, TimestampTz from, TimestampTz to,
 											   "mnemic rollup",
 											   ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(work);
-	RollupPass	pass = {sums_create(), level, from, to};
+	RollupPass	pass = {{0}, level, from, to};
 	int64		rows;
 
+	sums_init(&pass.sums);
 	if (level == 0)
 	{
 		Datum		args[4] = {Int32GetDatum(run_id), TimestampTzGetDatum(from),
@@ -278,7 +310,7 @@ build_range(int32 run_id, int level, TimestampTz from, TimestampTz to,
 		SpiForEachRow(KeptPlanGet(&plans[RP_ROWS]), args, NULL, false, 256,
 					  add_rollup_row, &pass);
 	}
-	rows = write_sums(run_id, level, pass.sums);
+	rows = write_sums(run_id, level, &pass.sums);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
 	return rows;
@@ -335,14 +367,21 @@ build_run(int32 run_id, TimestampTz now)
 		until[level] = Max(start, end);
 		if (end <= start)
 			continue;
-		if (level == 0)
+		/*
+		 * A bucket of the next level at a time: the sums stay small enough
+		 * to live in the CPU's cache, however long the range.
+		 */
+		for (TimestampTz from = start; from < end;)
 		{
-			for (TimestampTz from = start; from < end; from += LEVEL0_CHUNK * w)
-				rows += build_range(run_id, 0, from,
-									Min(end, from + LEVEL0_CHUNK * w), max_span);
+			int			next = Min(level + 1, PROFILE_LEVELS - 1);
+			TimestampTz to = Min(end, ProfileBucket(next, from) +
+								 ProfileLevelWidth(next));
+
+			if (level == PROFILE_LEVELS - 1)
+				to = Min(end, from + w);
+			rows += build_range(run_id, level, from, to, max_span);
+			from = to;
 		}
-		else
-			rows += build_range(run_id, level, start, end, max_span);
 		changed = true;
 	}
 	if (changed)

@@ -253,6 +253,37 @@ CREATE TABLE mnemic.prof_free (
 );
 CREATE INDEX prof_free_run_time ON mnemic.prof_free (run_id, t_first);
 
+-- The profile tables' arrays go to TOAST, compressed: with lz4 where the
+-- server has it (Debian's does), which compresses them several times
+-- faster than the default pglz, for a few percent more space.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_settings WHERE name = 'default_toast_compression'
+               AND 'lz4' = ANY (enumvals)) THEN
+        ALTER TABLE mnemic.prof_sample
+            ALTER COLUMN ts SET COMPRESSION lz4,
+            ALTER COLUMN stack SET COMPRESSION lz4,
+            ALTER COLUMN samples SET COMPRESSION lz4,
+            ALTER COLUMN wall SET COMPRESSION lz4,
+            ALTER COLUMN cpu SET COMPRESSION lz4;
+        ALTER TABLE mnemic.prof_rollup
+            ALTER COLUMN stack SET COMPRESSION lz4,
+            ALTER COLUMN samples SET COMPRESSION lz4,
+            ALTER COLUMN wall SET COMPRESSION lz4,
+            ALTER COLUMN cpu SET COMPRESSION lz4;
+        ALTER TABLE mnemic.prof_alloc
+            ALTER COLUMN ts SET COMPRESSION lz4,
+            ALTER COLUMN stack SET COMPRESSION lz4,
+            ALTER COLUMN type SET COMPRESSION lz4,
+            ALTER COLUMN bytes SET COMPRESSION lz4,
+            ALTER COLUMN alloc_id SET COMPRESSION lz4;
+        ALTER TABLE mnemic.prof_free
+            ALTER COLUMN ts SET COMPRESSION lz4,
+            ALTER COLUMN alloc_id SET COMPRESSION lz4;
+    END IF;
+END
+$$;
+
 -- Reading profiles (sql/profiles.sql).
 -- The merged call tree of a window: one row per node, root first (node 0,
 -- parent NULL, function 'all'), then depth first, children in the order of
