@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <civetweb.h>
-
 #include "handlers.h"
 #include "http.h"
 #include "pgjson.h"
@@ -141,37 +139,19 @@ api_run_metrics(Request *req)
 	return http_finish_json(req);
 }
 
-/* Compare without leaking how much of the token matched through timing. */
-static bool
-token_matches(const char *given, const char *expected)
-{
-	size_t		glen = strlen(given);
-	size_t		elen = strlen(expected);
-	unsigned char diff = glen != elen;
-	size_t		i;
-
-	for (i = 0; i < elen; i++)
-		diff |= (unsigned char) expected[i] ^ (unsigned char) (i < glen ? given[i] : 0);
-	return diff == 0;
-}
-
 int
 api_delete_run(Request *req)
 {
 	const char *uuid = req->run;
 	const char *params[1] = {uuid};
-	const char *token;
 	DbError		err;
 	PGresult   *res;
 	JsonWriter	w;
 	bool		deleted;
+	int			status;
 
-	if (req->config->token == NULL)
-		return http_error(req, 403,
-						  "deleting runs is disabled: start mnemic-web with --token");
-	token = mg_get_header(req->conn, "X-Mnemic-Token");
-	if (token == NULL || !token_matches(token, req->config->token))
-		return http_error(req, 401, "a valid X-Mnemic-Token header is required");
+	if ((status = http_require_token(req, "deleting runs")) != 0)
+		return status;
 	res = db_query(req->db, SQL_DELETE_RUN, 1, params, 0, &err);
 	if (res == NULL)
 		return http_db_error(req, &err);

@@ -276,6 +276,8 @@ status_for_sqlstate(const char *state)
 		return 404;
 	if (strcmp(state, "42883") == 0)	/* the function is not installed */
 		return 501;
+	if (strcmp(state, "0A000") == 0)	/* a feature this server lacks */
+		return 501;
 	if (strcmp(state, "42501") == 0)	/* the role may not do this */
 		return 403;
 	if (strcmp(state, "57014") == 0)	/* statement timeout */
@@ -366,6 +368,15 @@ PGresult *
 db_query(DbSession *s, const char *sql, int nparams,
 		 const char *const *values, int result_format, DbError *err)
 {
+	return db_query_params(s, sql, nparams, values, NULL, NULL, result_format,
+						   err);
+}
+
+PGresult *
+db_query_params(DbSession *s, const char *sql, int nparams,
+				const char *const *values, const int *lengths,
+				const int *formats, int result_format, DbError *err)
+{
 	int			attempt;
 
 	err->http_status = 0;
@@ -375,8 +386,8 @@ db_query(DbSession *s, const char *sql, int nparams,
 
 		if (!ensure_connected(s, err))
 			return NULL;
-		res = PQexecParams(s->conn, sql, nparams, NULL, values, NULL, NULL,
-						   result_format);
+		res = PQexecParams(s->conn, sql, nparams, NULL, values, lengths,
+						   formats, result_format);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
 			PQresultStatus(res) == PGRES_COMMAND_OK)
 		{

@@ -50,6 +50,15 @@ extern PGresult *db_query(DbSession *session, const char *sql, int nparams,
 						  DbError *err);
 
 /*
+ * The same with each parameter's length and format (1: binary, for bytea
+ * bodies); lengths and formats may be NULL for text parameters.
+ */
+extern PGresult *db_query_params(DbSession *session, const char *sql,
+								 int nparams, const char *const *values,
+								 const int *lengths, const int *formats,
+								 int result_format, DbError *err);
+
+/*
  * Row-by-row streaming for results too large to hold: db_stream_begin runs
  * the statement and waits for its first row, so an error is known before
  * any of the response is sent.  db_stream_next then returns one row at a

@@ -21,6 +21,17 @@ extern int	api_delete_run(Request *req);
 extern int	api_series(Request *req);
 extern int	api_tail(Request *req);
 
+/* api_profiles.c */
+extern int	api_flamegraph(Request *req);
+extern int	api_flamegraph_diff(Request *req);
+extern int	api_top_functions(Request *req);
+extern int	api_stack_at(Request *req);
+extern int	api_allocations(Request *req);
+
+/* profile_files.c */
+extern int	api_export_profile(Request *req);
+extern int	api_import_profile(Request *req);
+
 /* csv.c */
 extern int	api_csv(Request *req);
 

@@ -2,6 +2,7 @@
  * http.c
  *	  Query parameters, bodies and JSON errors for handlers.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -88,6 +89,37 @@ http_db_error(Request *req, const DbError *err)
 		mg_cry(req->conn, "%s %s: %s", req->info->request_method,
 			   req->info->local_uri, err->message);
 	return http_error(req, status, err->message);
+}
+
+/* Compare without leaking how much of the token matched through timing. */
+static bool
+token_matches(const char *given, const char *expected)
+{
+	size_t		glen = strlen(given);
+	size_t		elen = strlen(expected);
+	unsigned char diff = glen != elen;
+	size_t		i;
+
+	for (i = 0; i < elen; i++)
+		diff |= (unsigned char) expected[i] ^ (unsigned char) (i < glen ? given[i] : 0);
+	return diff == 0;
+}
+
+int
+http_require_token(Request *req, const char *what)
+{
+	const char *token;
+	char		msg[128];
+
+	if (req->config->token == NULL)
+	{
+		snprintf(msg, sizeof(msg), "%s is disabled: start mnemic-web with --token", what);
+		return http_error(req, 403, msg);
+	}
+	token = mg_get_header(req->conn, "X-Mnemic-Token");
+	if (token == NULL || !token_matches(token, req->config->token))
+		return http_error(req, 401, "a valid X-Mnemic-Token header is required");
+	return 0;
 }
 
 int

@@ -59,6 +59,14 @@ extern int	http_error(Request *req, int status, const char *message);
 /* The JSON error for a failed statement, with its HTTP status. */
 extern int	http_db_error(Request *req, const DbError *err);
 
+/*
+ * Refuse a request that changes data unless it carries the --token secret
+ * in X-Mnemic-Token: 403 when no token is configured (what names the
+ * action, "deleting runs"), 401 for a missing or wrong one.  Returns 0 when
+ * the token matches, else the status sent.
+ */
+extern int	http_require_token(Request *req, const char *what);
+
 /* The 500 for an allocation that failed. */
 extern int	http_out_of_memory(Request *req);
 

@@ -129,8 +129,8 @@ param_is_method(const char *method)
  * An optional time parameter ("from" or "to") into out[TIME_TEXT_LEN];
  * *present says whether it was given.
  */
-static int
-read_time(Request *req, const char *name, char *out, bool *present)
+int
+params_read_time(Request *req, const char *name, char *out, bool *present)
 {
 	char		raw[TIME_TEXT_LEN];
 	char		msg[96];
@@ -178,8 +178,8 @@ params_read_series(Request *req, SeriesParams *p)
 	int			status;
 	int			got;
 
-	if ((status = read_time(req, "from", p->from, &p->has_from)) != 0 ||
-		(status = read_time(req, "to", p->to, &p->has_to)) != 0 ||
+	if ((status = params_read_time(req, "from", p->from, &p->has_from)) != 0 ||
+		(status = params_read_time(req, "to", p->to, &p->has_to)) != 0 ||
 		(status = params_read_points(req, p->points)) != 0)
 		return status;
 	if ((got = http_param(req, "method", 0, p->method, sizeof(p->method))) < 0)
@@ -189,6 +189,52 @@ params_read_series(Request *req, SeriesParams *p)
 	else if (!param_is_method(p->method))
 		return http_error(req, 400, "method must be one of m4, lttb, avg, raw");
 	return 0;
+}
+
+/* The weights of mnemic.flamegraph() and the unit of their values. */
+static const struct
+{
+	const char *name;
+	const char *unit;
+}			weights[] = {
+	{"cpu", "seconds"},
+	{"wall", "seconds"},
+	{"samples", "samples"},
+	{"alloc", "bytes"},
+	{"inuse", "bytes"},
+};
+
+int
+params_read_profile(Request *req, const char *default_weight, ProfileParams *p)
+{
+	int			status;
+	int			got;
+	size_t		i;
+
+	if ((status = params_read_time(req, "from", p->from, &p->has_from)) != 0 ||
+		(status = params_read_time(req, "to", p->to, &p->has_to)) != 0)
+		return status;
+	if ((got = http_param(req, "weight", 0, p->weight, sizeof(p->weight))) < 0)
+		return 400;
+	if (!got || !*p->weight)
+		snprintf(p->weight, sizeof(p->weight), "%s", default_weight);
+	for (i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
+		if (strcmp(p->weight, weights[i].name) == 0)
+		{
+			p->unit = weights[i].unit;
+			return 0;
+		}
+	return http_error(req, 400, "weight must be one of cpu, wall, samples, alloc, inuse");
+}
+
+int
+params_read_text(Request *req, const char *name, char *buf, size_t buflen,
+				 bool *present)
+{
+	int			got = http_param(req, name, 0, buf, buflen);
+
+	*present = got > 0 && *buf != '\0';
+	return got < 0 ? 400 : 0;
 }
 
 /* Append s to buf as one element of a text[] literal: "..." with escapes. */

@@ -39,8 +39,44 @@ typedef struct SeriesParams
 	char		method[16];
 } SeriesParams;
 
+/* What the profile endpoints are asked for, as the statement's parameters. */
+#define THREAD_NAME_MAX		1024
+#define FUNCTION_NAME_MAX	4096
+#define WEIGHT_NAME_MAX		16
+
+typedef struct ProfileParams
+{
+	char		from[TIME_TEXT_LEN];
+	char		to[TIME_TEXT_LEN];
+	bool		has_from;
+	bool		has_to;
+	char		weight[WEIGHT_NAME_MAX];
+	const char *unit;			/* what the weight's values count */
+} ProfileParams;
+
 /* Is s a UUID in canonical text form (either case)? */
 extern bool param_is_uuid(const char *s, size_t len);
+
+/*
+ * An optional time parameter into out[TIME_TEXT_LEN]; *present says
+ * whether it was given.
+ */
+extern int	params_read_time(Request *req, const char *name, char *out,
+							 bool *present);
+
+/*
+ * from, to (optional) and weight of the profile endpoints; weight defaults
+ * to default_weight and must be one of those mnemic.flamegraph() knows.
+ */
+extern int	params_read_profile(Request *req, const char *default_weight,
+								ProfileParams *p);
+
+/*
+ * An optional text parameter of at most buflen - 1 bytes into buf;
+ * *present says whether it was given (and not empty).
+ */
+extern int	params_read_text(Request *req, const char *name, char *buf,
+							 size_t buflen, bool *present);
 
 /* from, to, points and method of /series, each optional. */
 extern int	params_read_series(Request *req, SeriesParams *p);

@@ -21,6 +21,7 @@
 /* Methods a route answers; HEAD is a GET without the body (response.c). */
 #define GET		0x01
 #define DELETE	0x02
+#define POST	0x04
 
 typedef int (*Handler) (Request *req);
 
@@ -73,6 +74,13 @@ static const Route routes[] = {
 	{GET, "/api/runs/{uuid}/series", api_series, "series"},
 	{GET, "/api/runs/{uuid}/tail", api_tail, "tail"},
 	{GET, "/api/runs/{uuid}.csv", api_csv, "csv"},
+	{GET, "/api/runs/{uuid}/flamegraph", api_flamegraph, "flamegraph"},
+	{GET, "/api/runs/{uuid}/flamegraph/diff", api_flamegraph_diff, "flamegraph_diff"},
+	{GET, "/api/runs/{uuid}/top", api_top_functions, "top_functions"},
+	{GET, "/api/runs/{uuid}/stack", api_stack_at, "stack_at"},
+	{GET, "/api/runs/{uuid}/allocations", api_allocations, "allocations"},
+	{GET, "/api/runs/{uuid}/profile", api_export_profile, "export_profile"},
+	{POST, "/api/import", api_import_profile, "import_profile"},
 	{DELETE, "/api/runs/{uuid}[/]", api_delete_run, "delete"},
 	{DELETE, "/api/runs/{uuid}*", refuse_delete, "delete"},
 	{GET | DELETE, "/healthz", monitoring_healthz, "healthz"},
@@ -195,6 +203,8 @@ method_of(const char *name)
 		return GET;
 	if (strcmp(name, "DELETE") == 0)
 		return DELETE;
+	if (strcmp(name, "POST") == 0)
+		return POST;
 	return 0;
 }
 
