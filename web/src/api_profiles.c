@@ -154,12 +154,13 @@ node_share(const PGresult *res, int row, bool diff, double root, double base_roo
 
 /*
  * Choose the rows to send, at most max_nodes of them: all when they fit,
- * else the widest.  A node is never wider than its parent, so keeping the
- * nodes at least as wide as the max_nodes-th widest keeps a tree whose
- * every node has its parent; what is left out shows as the unlabelled part
- * of a parent's width.  out_index[row] becomes the row's index in the
- * answer or -1; returns how many are kept, or -1 for rows that are not a
- * tree root first and parents before children.
+ * else the widest.  A node is never wider than its parent, so the nodes
+ * wider than the max_nodes-th widest form a tree whose every node has its
+ * parent; nodes as wide as it fill what room is left, in row order, where
+ * their parent is kept.  What is left out shows as the unlabelled part of
+ * a parent's width.  out_index[row] becomes the row's index in the answer
+ * or -1; returns how many are kept, -1 for rows that are not numbered in
+ * order with parents before children, -2 when out of memory.
  */
 static int
 choose_nodes(const PGresult *res, bool diff, int max_nodes, int *out_index)
@@ -167,13 +168,15 @@ choose_nodes(const PGresult *res, bool diff, int max_nodes, int *out_index)
 	int			nrows = PQntuples(res);
 	double		root = nrows ? strtod(PQgetvalue(res, 0, COL_TOTAL), NULL) : 0;
 	double		base_root = nrows && diff ? strtod(PQgetvalue(res, 0, COL_BASE_TOTAL), NULL) : 0;
-	double		threshold = 0;
+	double		threshold = -1;
+	int			ties = 0;		/* room for nodes exactly at the threshold */
 	int			kept = 0;
 	int			row;
 
 	if (nrows > max_nodes)
 	{
 		double	   *shares = malloc(sizeof(double) * nrows);
+		int			wider = 0;
 
 		if (shares == NULL)
 			return -2;
@@ -181,29 +184,40 @@ choose_nodes(const PGresult *res, bool diff, int max_nodes, int *out_index)
 			shares[row] = node_share(res, row, diff, root, base_root);
 		qsort(shares, nrows, sizeof(double), compare_desc);
 		threshold = shares[max_nodes - 1];
+		while (wider < nrows && shares[wider] > threshold)
+			wider++;
+		ties = max_nodes - wider;
 		free(shares);
 	}
 	for (row = 0; row < nrows; row++)
 	{
 		int			node = atoi(PQgetvalue(res, row, COL_NODE));
 		int			parent;
+		double		share;
 
-		/* Rows are numbered 0.. in order, each parent before its children. */
 		if (node != row)
 			return -1;
 		out_index[row] = -1;
 		if (row == 0)
 		{
 			out_index[row] = kept++;
+			if (threshold >= 0 && node_share(res, row, diff, root, base_root) <= threshold)
+				ties--;
 			continue;
 		}
 		parent = atoi(PQgetvalue(res, row, COL_PARENT));
 		if (PQgetisnull(res, row, COL_PARENT) || parent < 0 || parent >= row)
 			return -1;
-		if (out_index[parent] < 0 || kept >= max_nodes)
+		if (out_index[parent] < 0)
 			continue;
-		if (nrows > max_nodes && node_share(res, row, diff, root, base_root) < threshold)
-			continue;
+		if (threshold >= 0)
+		{
+			share = node_share(res, row, diff, root, base_root);
+			if (share < threshold || (share == threshold && ties <= 0))
+				continue;
+			if (share == threshold)
+				ties--;
+		}
 		out_index[row] = kept++;
 	}
 	return kept;

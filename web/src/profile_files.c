@@ -238,7 +238,19 @@ api_import_profile(Request *req)
 						  formats, 0, &err);
 	free(body);
 	if (res == NULL)
+	{
+		char		prefix[32];
+		size_t		plen;
+		size_t		mlen;
+
+		/* Say which format the file was read as: it may have been guessed. */
+		plen = (size_t) snprintf(prefix, sizeof(prefix), "read as %s: ", format);
+		mlen = strnlen(err.message, sizeof(err.message) - 1 - plen);
+		memmove(err.message + plen, err.message, mlen);
+		memcpy(err.message, prefix, plen);
+		err.message[plen + mlen] = '\0';
 		return http_db_error(req, &err);
+	}
 	http_begin(req, 201, "application/json; charset=utf-8");
 	json_init(&w, req->response);
 	json_begin_object(&w);

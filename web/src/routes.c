@@ -155,6 +155,7 @@ typedef struct RouteMatch
 {
 	const Route *route;			/* serves it; NULL if none does */
 	const Route *bad_uuid;		/* the first row matched up to a bad {uuid} */
+	const Route *other_method;	/* the first row of the path, not the method */
 	char		run[UUID_TEXT_LEN + 1]; /* route's {uuid}, or "" */
 } RouteMatch;
 
@@ -176,6 +177,9 @@ find_route(const char *path, int method, RouteMatch *m)
 					m->route = &routes[i];
 					memcpy(m->run, uuid, sizeof(m->run));
 				}
+				else if (m->other_method == NULL &&
+						 routes[i].path[strlen(routes[i].path) - 1] != '*')
+					m->other_method = &routes[i];	/* a catch-all row is no path */
 				break;
 			case PATH_BAD_UUID:
 				if (m->bad_uuid == NULL)
@@ -191,7 +195,8 @@ find_route(const char *path, int method, RouteMatch *m)
 static int
 counter_of(const RouteMatch *m)
 {
-	const Route *r = m->route ? m->route : m->bad_uuid;
+	const Route *r = m->route ? m->route :
+		m->other_method ? m->other_method : m->bad_uuid;
 
 	return r ? counter_of_row[r - routes] : not_found_counter;
 }
@@ -266,6 +271,8 @@ dispatch(struct mg_connection *conn, void *cbdata)
 		status = http_error(&req, 503, "every database session is busy; try again");
 	else if (m.route != NULL)
 		status = m.route->handler(&req);
+	else if (m.other_method != NULL)
+		status = http_error(&req, 405, "method not allowed");
 	else if (m.bad_uuid != NULL)
 		status = refuse_bad_uuid(&req, m.bad_uuid);
 	else
