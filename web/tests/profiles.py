@@ -154,13 +154,14 @@ class Profile:
         return str(self.run)
 
 
-def shop_worker(tracer="shop-worker", seconds=60, run=None):
+def shop_worker(tracer="shop-worker", seconds=60, run=None, slows_down=True):
     """A small shop worker at 100 Hz, as docs/sql.md's fixture: MainThread
     handles orders (Cart.total, render_invoice calling dumps, waiting),
     Cart.total twice as slow in the second half; thread worker waits and
     is outside Python code one sample in twenty.  RSS grows 1 kB a sample.
     Allocations every 100 ms: a dict in Cart.total, bytes in
-    render_invoice, a list in handle_order; every other bytes is freed."""
+    render_invoice, a list in handle_order; every other bytes is freed.
+    Without slows_down, Cart.total stays fast all along."""
     p = Profile(tracer, run=run)
     main, worker = p.thread("MainThread"), p.thread("worker")
     base = [("<module>", "shop/worker.py", 1), ("main", "shop/worker.py", 10)]
@@ -171,7 +172,7 @@ def shop_worker(tracer="shop-worker", seconds=60, run=None):
     wait = base + [("wait_for_order", "shop/queue.py", 20)]
     n = seconds * 100
     for i in range(n):
-        slow = i >= n // 2
+        slow = slows_down and i >= n // 2
         k = i % 10
         if k < (6 if slow else 3):
             path, cpu = cart, True
