@@ -1,4 +1,5 @@
 """python3 -m dolon --tracer NAME [options] script.py [args...]
+python3 -m dolon upload --tracer NAME --url URL [--token T] FILE  (dolon.upload)
 
 Run a script unchanged under a background tracer with the built-in
 measurements (and every @profiler-decorated function it imports).
@@ -86,4 +87,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # python3 -m dolon upload ...: a profile file to mnemic-web (dolon.upload).
+    if sys.argv[1:2] == ["upload"]:
+        from dolon import upload
+        sys.exit(upload.main(sys.argv[2:]))
     main()
