@@ -172,6 +172,7 @@ export class FlameGraph {
 
 	setTree(tree, focus = 0) {
 		this.tree = tree;
+		this.visible = null;
 		this.focus = focus < tree.n ? focus : 0;
 		this.hover = -1;
 		this.colours = null;
@@ -228,10 +229,24 @@ export class FlameGraph {
 		return t.total[0] > 0 ? covered / t.total[0] : 0;
 	}
 
-	// One colour per node, for the mode.
+	// A palette and each node's index in it, for the mode.  Colours are
+	// few (one per function, or steps of a scale), so a draw sets each
+	// colour once and fills all its rectangles as one path.
 	computeColours() {
 		const t = this.tree;
-		const colours = new Array(t.n);
+		const palette = [];
+		const index = new Map();
+		const colourOf = (c) => {
+			let k = index.get(c);
+			if (k === undefined) {
+				k = palette.length;
+				palette.push(c);
+				index.set(c, k);
+			}
+			return k;
+		};
+		const of = new Int32Array(t.n);
+		const STEPS = 40;
 		if (this.colourBy === 'diff' && t.diff) {
 			const a = t.total[0] || 1;
 			const b = t.baseTotal[0] || 1;
@@ -242,27 +257,23 @@ export class FlameGraph {
 				max = Math.max(max, Math.abs(deltas[i]));
 			}
 			for (let i = 0; i < t.n; i++)
-				colours[i] = max > 0 ? diffColour(deltas[i] / max) : diffColour(0);
+				of[i] = colourOf(diffColour(max > 0 ? Math.round(STEPS * deltas[i] / max) / STEPS : 0));
 		} else if (this.colourBy === 'memory' && this.memory) {
 			let max = 0;
 			for (let i = 0; i < t.n; i++)
 				max = Math.max(max, this.memory[i]);
 			for (let i = 0; i < t.n; i++)
-				colours[i] = heatColour(max > 0 ? Math.sqrt(this.memory[i] / max) : 0);
+				of[i] = colourOf(heatColour(max > 0 ? Math.round(STEPS * Math.sqrt(this.memory[i] / max)) / STEPS : 0));
 		} else {
-			const byName = new Map();
+			const byName = new Int32Array(t.names.length).fill(-1);
 			for (let i = 0; i < t.n; i++) {
-				const name = t.functionName(i);
-				let c = byName.get(name);
-				if (c === undefined) {
-					c = nameColour(name);
-					byName.set(name, c);
-				}
-				colours[i] = c;
+				if (byName[t.fn[i]] < 0)
+					byName[t.fn[i]] = colourOf(nameColour(t.functionName(i)));
+				of[i] = byName[t.fn[i]];
 			}
-			colours[0] = '#c9ced6';
+			of[0] = colourOf('#c9ced6');
 		}
-		return colours;
+		return { palette, of };
 	}
 
 	// Draw the tree: the focused node spans the width, its ancestors above
@@ -287,53 +298,90 @@ export class FlameGraph {
 			return 0;
 		if (!this.colours)
 			this.colours = this.computeColours();
-		ctx.font = FONT;
-		ctx.textBaseline = 'middle';
-		if (!this.charWidth)
-			this.charWidth = ctx.measureText('MMMMMMMMMM').width / 10;
+		const { palette, of } = this.colours;
 
+		// Which nodes show, and where: whole subtrees that are outside the
+		// focused range or too narrow are skipped.
 		const f = this.focus;
 		const x0 = t.x[f];
 		const span = t.total[f] || 1;
 		const scale = width / span;
 		const x1 = x0 + span;
-		const dim = this.matches != null;
-		let drawn = 0;
+		if (!this.visible || this.visible.length < t.n) {
+			this.visible = new Int32Array(t.n);
+			this.lefts = new Float32Array(t.n);
+			this.widths = new Float32Array(t.n);
+		}
+		const { visible, lefts, widths } = this;
+		let count = 0;
 		let i = 0;
 		while (i < t.n) {
 			const nx = t.x[i];
 			const nw = t.total[i];
-			// Outside the focused range or too narrow: skip the subtree.
 			if (nx + nw <= x0 || nx >= x1 || nw * scale < MIN_WIDTH) {
 				i = t.end[i];
 				continue;
 			}
 			const left = Math.max(0, (nx - x0) * scale);
-			const right = Math.min(width, (nx + nw - x0) * scale);
-			const w = right - left;
-			const y = t.depth[i] * ROW;
-			ctx.globalAlpha = dim && !this.matches[i] ? 0.35 : 1;
-			ctx.fillStyle = dim && this.matches[i] ? '#e040fb' : this.colours[i];
-			ctx.fillRect(left, y, Math.max(w - 0.5, 0.5), ROW - 1);
-			if (w >= TEXT_MIN) {
-				const chars = Math.floor((w - 6) / this.charWidth);
-				if (chars > 1) {
-					const label = t.functionName(i);
-					ctx.fillStyle = '#111';
-					ctx.fillText(label.length > chars ? label.slice(0, chars - 1) + '…' : label,
-						left + 3, y + ROW / 2);
-				}
-			}
-			drawn++;
+			lefts[i] = left;
+			widths[i] = Math.min(width, (nx + nw - x0) * scale) - left;
+			visible[count++] = i;
 			i++;
 		}
+
+		// Rectangles, one path per colour; with a highlight, the matches in
+		// one colour and the rest faded.
+		const dim = this.matches != null;
+		const groups = palette.length + 1;
+		const HIGHLIGHT = palette.length;
+		const starts = new Int32Array(groups + 1);
+		const group = (n) => (dim && this.matches[n] ? HIGHLIGHT : of[n]);
+		for (let k = 0; k < count; k++)
+			starts[group(visible[k]) + 1]++;
+		for (let g = 0; g < groups; g++)
+			starts[g + 1] += starts[g];
+		const order = new Int32Array(count);
+		const fill = starts.slice(0, groups);
+		for (let k = 0; k < count; k++)
+			order[fill[group(visible[k])]++] = visible[k];
+		for (let g = 0; g < groups; g++) {
+			if (starts[g] === starts[g + 1])
+				continue;
+			ctx.globalAlpha = dim && g !== HIGHLIGHT ? 0.35 : 1;
+			ctx.fillStyle = g === HIGHLIGHT ? '#e040fb' : palette[g];
+			ctx.beginPath();
+			for (let k = starts[g]; k < starts[g + 1]; k++) {
+				const n = order[k];
+				ctx.rect(lefts[n], t.depth[n] * ROW, Math.max(widths[n] - 0.5, 0.5), ROW - 1);
+			}
+			ctx.fill();
+		}
 		ctx.globalAlpha = 1;
+
+		// Labels on the nodes wide enough for a few characters.
+		ctx.font = FONT;
+		ctx.textBaseline = 'middle';
+		ctx.fillStyle = '#111';
+		if (!this.charWidth)
+			this.charWidth = ctx.measureText('MMMMMMMMMM').width / 10;
+		for (let k = 0; k < count; k++) {
+			const n = visible[k];
+			const w = widths[n];
+			if (w < TEXT_MIN)
+				continue;
+			const chars = Math.floor((w - 6) / this.charWidth);
+			if (chars < 2)
+				continue;
+			const label = t.functionName(n);
+			ctx.fillText(label.length > chars ? label.slice(0, chars - 1) + '…' : label,
+				lefts[n] + 3, t.depth[n] * ROW + ROW / 2);
+		}
 		if (this.hover >= 0)
 			this.outline(this.hover, x0, scale, width);
-		this.drawnNodes = drawn;
+		this.drawnNodes = count;
 		this.lastDrawMs = performance.now() - t0;
 		this.container.dataset.drawn = String(performance.now());
-		this.container.dataset.nodes = String(drawn);
+		this.container.dataset.nodes = String(count);
 		return this.lastDrawMs;
 	}
 

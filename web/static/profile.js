@@ -167,34 +167,37 @@ export class ProfileView {
 		return { from, to };
 	}
 
+	// The flame graph of the window, drawn as soon as it arrives; the top
+	// functions and the memory colours follow.
 	async load() {
 		const seq = ++this.seq;
 		const run = this.run;
 		const weight = this.effectiveWeight();
 		const { from, to } = this.window();
 		const status = $('fg-status');
+		const current = () => seq === this.seq && run === this.run;
 		status.textContent = 'Loading…';
 		this.updateExportLinks();
+		const memory = this.memory && !this.base && weight !== 'alloc'
+			? fetchFlamegraph(run, { from, to, weight: 'alloc' }) : null;
+		// Awaited below, unless the flame graph fails first.
+		memory?.catch(() => null);
 		try {
-			const graph = this.base
+			const answer = await (this.base
 				? fetchFlamegraphDiff(run, { from, to, weight, base: this.base,
 					baseFrom: this.baseRange?.[0], baseTo: this.baseRange?.[1] })
-				: fetchFlamegraph(run, { from, to, weight });
-			const memory = this.memory && !this.base && weight !== 'alloc'
-				? fetchFlamegraph(run, { from, to, weight: 'alloc' }) : null;
-			const top = fetchTopFunctions(run, { from, to, weight, n: 50 });
-			const [answer, allocAnswer, topAnswer] = await Promise.all([graph, memory, top]);
-			if (seq !== this.seq || run !== this.run)
+				: fetchFlamegraph(run, { from, to, weight }));
+			if (!current())
 				return;
+			// Asked once the flame graph is in: on a busy server it would
+			// compete with the flame graph for the same samples.
+			const top = fetchTopFunctions(run, { from, to, weight, n: 50 });
+			top.catch(() => null);
 			this.tree = new FlameTree(answer);
-			this.graph.setColourBy(this.base ? 'diff' : (this.memory ? 'memory' : 'name'));
+			this.graph.colourBy = this.base ? 'diff' : (this.memory ? 'memory' : 'name');
 			this.graph.setTree(this.tree, this.tree.find(this.focusPath));
-			if (this.memory)
-				this.graph.setMemory(this.memoryOf(this.tree, allocAnswer ? new FlameTree(allocAnswer) : this.tree));
 			this.applySearch();
 			this.renderBreadcrumb();
-			this.topRows = topAnswer.functions;
-			this.renderTop(topAnswer.unit);
 			this.renderChanges();
 			this.renderAllocations();
 			status.textContent = this.describeWindow(answer);
@@ -203,9 +206,16 @@ export class ProfileView {
 			container.dataset.weight = weight;
 			container.dataset.from = from == null ? '' : String(from);
 			container.dataset.to = to == null ? '' : String(to);
+			if (this.memory)
+				this.graph.setMemory(this.memoryOf(this.tree, memory ? new FlameTree(await memory) : this.tree));
+			const topAnswer = await top;
+			if (!current())
+				return;
+			this.topRows = topAnswer.functions;
+			this.renderTop(topAnswer.unit);
 			container.dataset.loaded = String(performance.now());
 		} catch (e) {
-			if (seq === this.seq)
+			if (current())
 				status.textContent = `Cannot load the profile: ${e.message}`;
 		}
 	}
