@@ -138,7 +138,7 @@ export class ChartSet {
 			height: HEIGHT,
 			scales: { x: { time: true } },
 			series,
-			axes: [{}, { size: 64 }],
+			axes: [{}, { size: 64, values: (u, ticks) => ticks.map(compactNumber) }],
 			cursor: {
 				sync: { key: this.sync.key, setSeries: false },
 				drag: { x: true, y: false, setScale: false },
@@ -180,6 +180,15 @@ export class ChartSet {
 			if (Math.abs(c.plot.width - width) > 2)
 				c.plot.setSize({ width, height: HEIGHT });
 	}
+}
+
+// Axis labels that fit: 104.2M rather than 104,200,000 (a memory chart).
+function compactNumber(v) {
+	const a = Math.abs(v);
+	for (const [scale, suffix] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e4, 'k']])
+		if (a >= scale)
+			return `${+(v / scale).toFixed(2)}${suffix}`;
+	return `${+v.toFixed(6)}`;
 }
 
 // uPlot wants [xs, ys] (plus the compare run's ys on the same xs).
