@@ -101,6 +101,7 @@ function fillCompareChoices() {
 	}
 	select.replaceChildren(...options);
 	select.value = state.compare ?? '';
+	profile.setSiblings(siblingRuns(state.tree, state.run));
 }
 
 // ---- run ---------------------------------------------------------------

@@ -143,6 +143,15 @@ export class ProfileView {
 		return this.load();
 	}
 
+	// The runs of the tracer, newest first, when the tree (re)loads.
+	setSiblings(siblings) {
+		const ids = (list) => list.map((r) => r.run).join();
+		const changed = ids(siblings ?? []) !== ids(this.siblings);
+		this.siblings = siblings ?? [];
+		if (changed && this.info)
+			this.fillControls();
+	}
+
 	// The charts' window changed.
 	setRange(range) {
 		this.range = range;
