@@ -344,7 +344,7 @@ mnemic_allocations_by_type(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pg_uuid_t  *run = RequiredUuid(fcinfo, 0, "run");
-	ProfileWeight weight = ProfileWeightParse(RequiredText(fcinfo, 4, "weight"));
+	ProfileWeight weight = ProfileWeightParse(RequiredText(fcinfo, 3, "weight"));
 	ProfileScope scope;
 	HTAB	   *by_type;
 	HTAB	   *through = NULL;
@@ -372,9 +372,9 @@ mnemic_allocations_by_type(PG_FUNCTION_ARGS)
 							 !PG_ARGISNULL(2),
 							 PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMESTAMPTZ(2), NULL);
 	by_type = ProfileSumAllocTypes(&scope, weight);
-	if (!PG_ARGISNULL(3))
+	if (!PG_ARGISNULL(4))
 		through = stacks_through(scope.run_id, by_type,
-								 text_to_cstring(PG_GETARG_TEXT_PP(3)));
+								 text_to_cstring(PG_GETARG_TEXT_PP(4)));
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(int32);

@@ -339,8 +339,8 @@ LANGUAGE C STABLE CALLED ON NULL INPUT;
 CREATE FUNCTION mnemic.allocations_by_type(run uuid,
                                            t_from timestamptz DEFAULT NULL,
                                            t_to timestamptz DEFAULT NULL,
-                                           function text DEFAULT NULL,
-                                           weight text DEFAULT 'alloc')
+                                           weight text DEFAULT 'alloc',
+                                           function text DEFAULT NULL)
 RETURNS TABLE (type text, bytes bigint, count bigint)
 AS 'MODULE_PATHNAME', 'mnemic_allocations_by_type'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
@@ -363,7 +363,10 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT;
 CREATE FUNCTION mnemic.import_profile(tracer text, format text, data bytea)
 RETURNS uuid
 AS 'MODULE_PATHNAME', 'mnemic_import_profile'
-LANGUAGE C VOLATILE CALLED ON NULL INPUT;
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
+-- mnemic_owner imports (mnemic-web's upload) without writing to the tables
+-- itself: the function writes with its owner's rights, on a fixed path.
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 -- A window of a run as a file: 'collapsed', 'speedscope' or 'pprof'
 -- (gzipped).  Values are integers of the weight's unit: microseconds for
@@ -403,6 +406,7 @@ GRANT SELECT ON mnemic.prof_frame, mnemic.prof_stack, mnemic.prof_type,
 GRANT DELETE ON mnemic.prof_run, mnemic.prof_run_frame, mnemic.prof_run_stack,
     mnemic.prof_thread, mnemic.prof_run_type, mnemic.prof_sample,
     mnemic.prof_rollup, mnemic.prof_alloc, mnemic.prof_free TO mnemic_owner;
+GRANT EXECUTE ON FUNCTION mnemic.import_profile(text, text, bytea) TO mnemic_owner;
 
 -- Delete the frames, stacks and type names no run uses any more (they are
 -- shared by every run, so deleting a run leaves them).  Writers hold a

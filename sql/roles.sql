@@ -3,8 +3,9 @@
 --
 --   mnemic_reader  reads: the listing, series and export functions, the
 --                  tables and views.  mnemic-web connects as a reader.
---   mnemic_owner   a reader that may also delete runs and merge small
---                  blocks (compact_blocks).
+--   mnemic_owner   a reader that may also delete runs, merge small
+--                  blocks (compact_blocks) and import profile files
+--                  (import_profile, which writes with its owner's rights).
 --
 -- Roles belong to the cluster, not the database, so they are created only
 -- when missing: CREATE EXTENSION in a second database must not fail.
@@ -53,7 +54,8 @@ $$;
 
 GRANT EXECUTE ON FUNCTION mnemic.delete_run(uuid),
     mnemic.drop_runs_older_than(interval),
-    mnemic.compact_blocks(interval, uuid) TO mnemic_owner;
+    mnemic.compact_blocks(interval, uuid),
+    mnemic.import_profile(text, text, bytea) TO mnemic_owner;
 GRANT DELETE ON mnemic.run, mnemic.metric, mnemic.block, mnemic.summary,
     mnemic.summary_grid TO mnemic_owner;
 GRANT DELETE ON mnemic.prof_run, mnemic.prof_run_frame, mnemic.prof_run_stack,
