@@ -12,47 +12,30 @@
  * start, each count taken as that many samples of 10 ms on CPU (py-spy's
  * default rate).  An export writes the window's stacks, each with its
  * weight as an integer (microseconds, samples or bytes), lines in order.
+ * The text is taken apart by collapsed_scan.c, which is fuzzed on its own.
  */
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
+#include "collapsed_scan.h"
 #include "profile_formats.h"
 
 #define COLLAPSED_SAMPLE_US	10000
 
-/* "function (file:line)" into its parts; false for other texts. */
-static bool
-split_frame(char *text, char **function, char **file, int32 *line)
+/* The ProfileImport frame of a frame of a line (its line is the stack's). */
+static uint32
+import_frame(ProfileImport *pi, const CollapsedFrame *f)
 {
-	size_t		len = strlen(text);
-	char	   *open;
-	char	   *colon;
-	char	   *end;
-	long		n;
+	char	   *function = pnstrdup(f->function, f->function_len);
+	char	   *file = pnstrdup(f->file, f->file_len);
+	uint32		id = ProfileImportFrame(pi, function, file, 0,
+										IMPORT_FRAME_PYTHON);
 
-	if (len < 5 || text[len - 1] != ')')
-		return false;
-	open = strstr(text, " (");
-	while (open != NULL && strstr(open + 2, " (") != NULL)
-		open = strstr(open + 2, " (");	/* the last " (" */
-	if (open == NULL)
-		return false;
-	colon = strrchr(open, ':');
-	if (colon == NULL || colon == open + 2)
-		return false;
-	errno = 0;
-	n = strtol(colon + 1, &end, 10);
-	if (end != text + len - 1 || errno != 0 || n < 0 || n > PG_INT32_MAX)
-		return false;
-	*open = '\0';
-	*colon = '\0';
-	*function = text;
-	*file = open + 2;
-	*line = (int32) n;
-	return true;
+	pfree(function);
+	pfree(file);
+	return id;
 }
 
 void
@@ -60,78 +43,30 @@ ReadCollapsed(ProfileImport *pi, const char *data, size_t len)
 {
 	TimestampTz at = ProfileImportEpoch();
 	uint32		thread = ProfileImportThread(pi, "collapsed");
-	const char *p = data;
-	const char *end = data + len;
-	int			lineno = 0;
+	CollapsedScan scan;
+	CollapsedLine line;
+	CollapsedStep step;
+	ScanError	err;
 
-	while (p < end)
+	collapsed_scan_init(&scan, data, len);
+	while ((step = collapsed_next_line(&scan, &line, &err)) == COLLAPSED_LINE)
 	{
-		const char *nl = memchr(p, '\n', end - p);
-		const char *stop = nl ? nl : end;
-		char	   *text;
-		char	   *space;
-		char	   *count_end;
-		long long	count;
+		CollapsedFrame frame;
+		size_t		pos = 0;
 		uint32		stack = 0;
-		char	   *frame;
-		char	   *next;
 
-		lineno++;
-		if (stop > p && stop[-1] == '\r')
-			stop--;
-		text = pnstrdup(p, stop - p);
-		p = nl ? nl + 1 : end;
-		if (text[0] == '\0')
-			continue;
-		if (pg_encoding_verifymbstr(PG_UTF8, text, strlen(text)) != (int) strlen(text))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("collapsed stacks, line %d: not UTF-8", lineno)));
-
-		space = strrchr(text, ' ');
-		if (space == NULL || space == text)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("collapsed stacks, line %d: no count after the stack",
-							lineno),
-					 errhint("A line is frames separated by ';', a space and a count: a;b;c 12")));
-		errno = 0;
-		count = strtoll(space + 1, &count_end, 10);
-		if (*count_end != '\0' || count_end == space + 1 || errno != 0 ||
-			count < 0 || count > PG_INT32_MAX)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("collapsed stacks, line %d: \"%s\" is not a count",
-							lineno, space + 1)));
-		*space = '\0';
-		if (count == 0)
-			continue;
-
-		for (frame = text; frame != NULL; frame = next)
-		{
-			char	   *function = frame;
-			char	   *file = "";
-			int32		line = 0;
-
-			next = strchr(frame, ';');
-			if (next != NULL)
-				*next++ = '\0';
-			if (frame[0] == '\0')
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-						 errmsg("collapsed stacks, line %d: an empty frame",
-								lineno)));
-			(void) split_frame(frame, &function, &file, &line);
-			stack = ProfileImportStack(pi, stack,
-									   ProfileImportFrame(pi, function, file, 0,
-														  IMPORT_FRAME_PYTHON),
-									   line);
-		}
-		ProfileImportSample(pi, thread, at, stack, (int32) count,
-							count * COLLAPSED_SAMPLE_US, true, 0);
-		at += count * COLLAPSED_SAMPLE_US;
-		pfree(text);
+		while (collapsed_next_frame(&line, &pos, &frame))
+			stack = ProfileImportStack(pi, stack, import_frame(pi, &frame),
+									   frame.line);
+		ProfileImportSample(pi, thread, at, stack, line.count,
+							(int64) line.count * COLLAPSED_SAMPLE_US, true, 0);
+		at += (int64) line.count * COLLAPSED_SAMPLE_US;
 	}
+	if (step == COLLAPSED_ERROR)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("collapsed stacks, line %d: %s", err.line, err.message),
+				 errhint("A line is frames separated by ';', a space and a count: a;b;c 12")));
 }
 
 /* A frame as collapsed text: "function (file:line)", or the function alone. */

@@ -9,8 +9,9 @@
  * A reader gets the file already gunzipped when it was gzipped, and raises
  * an ERROR (ERRCODE_INVALID_TEXT_REPRESENTATION or
  * ERRCODE_INVALID_BINARY_REPRESENTATION) naming the line or byte offset of
- * the first problem; nothing is stored then.  Readers are fuzzed
- * (regress/formats), so they must not read outside data[0..len).
+ * the first problem; nothing is stored then.  The bytes are taken apart by
+ * a scanner in plain C (format_scan.h), which regress/formats fuzzes; a
+ * reader turns what its scanner found into the import.
  */
 #ifndef MNEMIC_PROFILE_FORMATS_H
 #define MNEMIC_PROFILE_FORMATS_H
@@ -20,6 +21,7 @@
 #include "datatype/timestamp.h"
 #include "utils/hsearch.h"
 
+#include "format_scan.h"
 #include "profile_import.h"
 #include "profile_query.h"
 #include "profile_tree.h"
@@ -35,13 +37,17 @@ typedef struct ProfileExport
 								 * "microseconds", "samples", "bytes" */
 	TimestampTz from;
 	TimestampTz to;
-	ProfilePaths paths;			/* each distinct path and its value */
+	ProfilePaths paths;			/* each distinct path and its value, in
+								 * order of their frames' names */
 	int64	   *values;			/* paths.paths[i]'s value in unit */
 	HTAB	   *frames;			/* ProfileFrameInfo of every frame of them */
 } ProfileExport;
 
 /* A time for readers of formats without one: the import's start. */
 extern TimestampTz ProfileImportEpoch(void);
+
+/* base + us, an ERROR naming the format when that is out of range. */
+extern TimestampTz ProfileTimeAfter(TimestampTz base, int64 us);
 
 /* Readers */
 extern void ReadCollapsed(ProfileImport *pi, const char *data, size_t len);
@@ -53,6 +59,9 @@ extern void ReadPprof(ProfileImport *pi, const char *data, size_t len);
 extern bytea *WriteCollapsed(const ProfileExport *ex);
 extern bytea *WriteSpeedscope(const ProfileExport *ex);
 extern bytea *WritePprof(const ProfileExport *ex);
+
+/* Memory for the scanners (format_scan.h): palloc's, huge allowed. */
+extern const ScanAlloc ProfileScanAlloc;
 
 /* zlib's gzip, for pprof (its files are gzipped protobuf). */
 extern bytea *GzipBytes(const char *data, size_t len);

@@ -10,6 +10,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -63,6 +64,18 @@ TimestampTz
 ProfileImportEpoch(void)
 {
 	return GetCurrentTransactionStartTimestamp();
+}
+
+TimestampTz
+ProfileTimeAfter(TimestampTz base, int64 us)
+{
+	TimestampTz t;
+
+	if (pg_add_s64_overflow(base, us, &t) || !IS_VALID_TIMESTAMP(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("the profile's samples run past the range of timestamptz")));
+	return t;
 }
 
 /* data[0..len) unpacked when it is gzipped (RFC 1952); as is otherwise. */
@@ -126,6 +139,15 @@ gunzip_if_gzipped(const char *data, size_t len, size_t *outlen)
 	return out;
 }
 
+static void *
+palloc_resize(void *ctx, void *ptr, size_t size)
+{
+	return ptr ? repalloc_huge(ptr, size) :
+		palloc_extended(size, MCXT_ALLOC_HUGE);
+}
+
+const ScanAlloc ProfileScanAlloc = {palloc_resize, NULL};
+
 bytea *
 GzipBytes(const char *data, size_t len)
 {
@@ -178,6 +200,51 @@ mnemic_import_profile(PG_FUNCTION_ARGS)
 	run = ProfileImportStore(pi, text_to_cstring(tracer));
 	SPI_finish();
 	PG_RETURN_UUID_P(run);
+}
+
+/* Two paths by their frames' names, files and lines, the outermost first. */
+static int
+compare_paths(const void *a, const void *b, void *arg)
+{
+	const ProfileExport *ex = arg;
+	const ProfilePath *x = &ex->paths.paths[*(const int *) a];
+	const ProfilePath *y = &ex->paths.paths[*(const int *) b];
+
+	for (int d = 0; d < x->depth && d < y->depth; d++)
+	{
+		ProfileFrameInfo *fx = ProfileFrameInfoOf(ex->frames, x->frames[d]);
+		ProfileFrameInfo *fy = ProfileFrameInfoOf(ex->frames, y->frames[d]);
+		int			c = strcmp(fx->function, fy->function);
+
+		if (c == 0)
+			c = strcmp(fx->file, fy->file);
+		if (c == 0)
+			c = (x->lines[d] > y->lines[d]) - (x->lines[d] < y->lines[d]);
+		if (c != 0)
+			return c;
+	}
+	return (x->depth > y->depth) - (x->depth < y->depth);
+}
+
+/* Put the paths (and their values) in order, so an export is the same each time. */
+static void
+sort_paths(ProfileExport *ex)
+{
+	int			n = ex->paths.n;
+	int		   *order = palloc(sizeof(int) * Max(n, 1));
+	ProfilePath *paths = palloc(sizeof(ProfilePath) * Max(n, 1));
+	int64	   *values = palloc(sizeof(int64) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	qsort_arg(order, n, sizeof(int), compare_paths, ex);
+	for (int i = 0; i < n; i++)
+	{
+		paths[i] = ex->paths.paths[order[i]];
+		values[i] = ex->values[order[i]];
+	}
+	ex->paths.paths = paths;
+	ex->values = values;
 }
 
 /* The unit a weight is written in by formats that want integers. */
@@ -240,6 +307,7 @@ mnemic_export_profile(PG_FUNCTION_ARGS)
 		for (int d = 0; d < ex.paths.paths[i].depth; d++)
 			ids[nids++] = ex.paths.paths[i].frames[d];
 	ex.frames = ProfileFrameInfos(ids, nids);
+	sort_paths(&ex);
 
 	result = formats[f].write(&ex);
 	SPI_finish();
