@@ -187,6 +187,7 @@ mnemic_import_profile(PG_FUNCTION_ARGS)
 	char	   *bytes;
 	ProfileImport *pi;
 	pg_uuid_t  *run;
+	pg_uuid_t  *result;
 
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -198,8 +199,11 @@ mnemic_import_profile(PG_FUNCTION_ARGS)
 	formats[f].read(pi, bytes, len);
 	SpiConnect();
 	run = ProfileImportStore(pi, text_to_cstring(tracer));
+	/* SPI_finish frees what was allocated since SpiConnect */
+	result = SPI_palloc(sizeof(pg_uuid_t));
+	memcpy(result, run, sizeof(pg_uuid_t));
 	SPI_finish();
-	PG_RETURN_UUID_P(run);
+	PG_RETURN_UUID_P(result);
 }
 
 /* Two paths by their frames' names, files and lines, the outermost first. */
@@ -278,12 +282,15 @@ mnemic_export_profile(PG_FUNCTION_ARGS)
 	int32	   *ids;
 	int			nids = 0;
 	bytea	   *result;
+	MemoryContext outer;
+	MemoryContext old;
 
 	memset(&ex, 0, sizeof(ex));
 	ex.weight = ProfileWeightParse(weight_name);
 	ex.weight_name = text_to_cstring(weight_name);
 	ex.unit = unit_of(ex.weight);
 	ex.run = UuidText(run);
+	outer = CurrentMemoryContext;
 	SpiConnect();
 	scope = ProfileScopeMake(run, !PG_ARGISNULL(1),
 							 PG_ARGISNULL(1) ? 0 : PG_GETARG_TIMESTAMPTZ(1),
@@ -309,7 +316,10 @@ mnemic_export_profile(PG_FUNCTION_ARGS)
 	ex.frames = ProfileFrameInfos(ids, nids);
 	sort_paths(&ex);
 
+	/* the file outlives SPI_finish, which frees what SPI's context holds */
+	old = MemoryContextSwitchTo(outer);
 	result = formats[f].write(&ex);
+	MemoryContextSwitchTo(old);
 	SPI_finish();
 	PG_RETURN_BYTEA_P(result);
 }
