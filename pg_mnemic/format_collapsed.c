@@ -16,25 +16,86 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 
 #include "collapsed_scan.h"
 #include "profile_formats.h"
 
 #define COLLAPSED_SAMPLE_US	10000
 
-/* The ProfileImport frame of a frame of a line (its line is the stack's). */
-static uint32
-import_frame(ProfileImport *pi, const CollapsedFrame *f)
+/*
+ * Ids already found, by the text they came from: a line's stack, or a
+ * frame.  Files repeat the same stacks and frames many times; a repeat
+ * then costs a hash of its text instead of one lookup per frame.
+ */
+typedef struct TextId
 {
-	char	   *function = pnstrdup(f->function, f->function_len);
-	char	   *file = pnstrdup(f->file, f->file_len);
-	uint32		id = ProfileImportFrame(pi, function, file, 0,
-										IMPORT_FRAME_PYTHON);
+	uint64		hash;			/* key */
+	const char *text;			/* in the file */
+	size_t		len;
+	uint32		id;
+} TextId;
 
+static HTAB *
+text_table(const char *name)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(TextId);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * The entry of text: *known when it holds text's id already; NULL when
+ * another text has the same hash (then the caller does without).
+ */
+static TextId *
+text_entry(HTAB *table, const char *text, size_t len, bool *known)
+{
+	uint64		hash = hash_bytes_extended((const unsigned char *) text, len, 0);
+	bool		found;
+	TextId	   *e = hash_search(table, &hash, HASH_ENTER, &found);
+
+	*known = found && e->len == len && memcmp(e->text, text, len) == 0;
+	if (found && !*known)
+		return NULL;
+	if (!found)
+	{
+		e->text = text;
+		e->len = len;
+	}
+	return e;
+}
+
+/*
+ * The ProfileImport frame of a frame of a line, text[0..len) being the
+ * frame as written (its line is the stack's).
+ */
+static uint32
+import_frame(ProfileImport *pi, HTAB *frames, const CollapsedFrame *f,
+			 const char *text, size_t len)
+{
+	bool		known;
+	TextId	   *e = text_entry(frames, text, len, &known);
+	char	   *function;
+	char	   *file;
+	uint32		id;
+
+	if (known)
+		return e->id;
+	function = pnstrdup(f->function, f->function_len);
+	file = pnstrdup(f->file, f->file_len);
+	id = ProfileImportFrame(pi, function, file, 0, IMPORT_FRAME_PYTHON);
 	pfree(function);
 	pfree(file);
+	if (e != NULL)
+		e->id = id;
 	return id;
 }
 
@@ -43,6 +104,8 @@ ReadCollapsed(ProfileImport *pi, const char *data, size_t len)
 {
 	TimestampTz at = ProfileImportEpoch();
 	uint32		thread = ProfileImportThread(pi, "collapsed");
+	HTAB	   *stacks = text_table("mnemic collapsed stacks");
+	HTAB	   *frames = text_table("mnemic collapsed frames");
 	CollapsedScan scan;
 	CollapsedLine line;
 	CollapsedStep step;
@@ -51,13 +114,34 @@ ReadCollapsed(ProfileImport *pi, const char *data, size_t len)
 	collapsed_scan_init(&scan, data, len);
 	while ((step = collapsed_next_line(&scan, &line, &err)) == COLLAPSED_LINE)
 	{
-		CollapsedFrame frame;
-		size_t		pos = 0;
+		bool		known;
+		TextId	   *e = text_entry(stacks, line.stack, line.stack_len, &known);
 		uint32		stack = 0;
 
-		while (collapsed_next_frame(&line, &pos, &frame))
-			stack = ProfileImportStack(pi, stack, import_frame(pi, &frame),
-									   frame.line);
+		if (known)
+			stack = e->id;
+		else
+		{
+			CollapsedFrame frame;
+			size_t		pos = 0;
+
+			size_t		start = 0;
+
+			while (collapsed_next_frame(&line, &pos, &frame))
+			{
+				/* pos is past the frame and its ';' */
+				size_t		end = pos < line.stack_len ? pos - 1 : pos;
+
+				stack = ProfileImportStack(pi, stack,
+										   import_frame(pi, frames, &frame,
+														line.stack + start,
+														end - start),
+										   frame.line);
+				start = pos;
+			}
+			if (e != NULL)
+				e->id = stack;
+		}
 		ProfileImportSample(pi, thread, at, stack, line.count,
 							(int64) line.count * COLLAPSED_SAMPLE_US, true, 0);
 		at += (int64) line.count * COLLAPSED_SAMPLE_US;
