@@ -22,13 +22,20 @@
 --
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
+-- The files are read by psql, on the client's side.
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set data :abs_srcdir '/data/'
+\set data :abs_srcdir '/data'
+\set shop_collapsed `cat :'data'/collapsed/shop.collapsed`
+\set shop_prof_hex `cat :'data'/vmprof/shop.prof.hex`
+\set shop_pb_hex `cat :'data'/pprof/shop.pb.hex`
+\set shop_sampled `cat :'data'/speedscope/shop-sampled.json`
+\set shop_evented `cat :'data'/speedscope/shop-evented.json`
+\set allocations `cat :'data'/speedscope/allocations.json`
 
 -- The binary files are kept as annotated hex ('#' starts a comment).
-CREATE FUNCTION pg_temp.hex_file(path text) RETURNS bytea
+CREATE FUNCTION pg_temp.from_hex(text) RETURNS bytea
 LANGUAGE sql AS $$
-  SELECT decode(regexp_replace(pg_read_file(path), '#[^\n]*|\s', '', 'g'), 'hex')
+  SELECT decode(regexp_replace($1, '#[^\n]*|\s', '', 'g'), 'hex')
 $$;
 
 -- The flame graph computed by hand above, to compare each import with.
@@ -59,7 +66,7 @@ CREATE TEMP TABLE runs_before AS SELECT count(*) AS n FROM mnemic.run;
 -- 10 ms on CPU, one after another from the import's start.
 --
 SELECT mnemic.import_profile('shop', 'collapsed',
-                             pg_read_binary_file(:'data' || 'collapsed/shop.collapsed'))
+                             convert_to(:'shop_collapsed', 'UTF8'))
   AS collapsed_run \gset
 SELECT node, parent, depth, function, file, line,
        round(self::numeric, 3) AS self, round(total::numeric, 3) AS total
@@ -74,7 +81,7 @@ SELECT * FROM pg_temp.shop_mismatches(:'collapsed_run');
 -- memory at each sample; threads are numbered as they first appear.
 --
 SELECT mnemic.import_profile('shop', 'vmprof',
-                             pg_temp.hex_file(:'data' || 'vmprof/shop.prof.hex'))
+                             pg_temp.from_hex(:'shop_prof_hex'))
   AS vmprof_run \gset
 SELECT * FROM pg_temp.shop_mismatches(:'vmprof_run');
 SELECT function, file, line, round(self::numeric, 3) AS self,
@@ -107,7 +114,7 @@ SELECT * FROM pg_temp.shop_mismatches(
 -- time_nanos.
 --
 SELECT mnemic.import_profile('shop', 'pprof',
-                             pg_temp.hex_file(:'data' || 'pprof/shop.pb.hex'))
+                             pg_temp.from_hex(:'shop_pb_hex'))
   AS pprof_run \gset
 SELECT * FROM pg_temp.shop_mismatches(:'pprof_run');
 SELECT started, ended FROM mnemic.run_info(:'pprof_run');
@@ -121,11 +128,11 @@ WHERE depth > 0;
 -- sampled allocations.
 --
 SELECT mnemic.import_profile('shop', 'speedscope',
-                             pg_read_binary_file(:'data' || 'speedscope/shop-sampled.json'))
+                             convert_to(:'shop_sampled', 'UTF8'))
   AS sampled_run \gset
 SELECT * FROM pg_temp.shop_mismatches(:'sampled_run');
 SELECT mnemic.import_profile('shop', 'speedscope',
-                             pg_read_binary_file(:'data' || 'speedscope/shop-evented.json'))
+                             convert_to(:'shop_evented', 'UTF8'))
   AS evented_run \gset
 SELECT * FROM pg_temp.shop_mismatches(:'evented_run');
 SELECT function, self FROM mnemic.flamegraph(:'evented_run', thread => 'worker')
@@ -134,7 +141,7 @@ WHERE depth > 0;
 -- Allocations: main > load 4 MiB, main > load > parse twice 1 MiB,
 -- main 1 MiB; the format has no type names.
 SELECT mnemic.import_profile('cache', 'speedscope',
-                             pg_read_binary_file(:'data' || 'speedscope/allocations.json'))
+                             convert_to(:'allocations', 'UTF8'))
   AS alloc_run \gset
 SELECT * FROM mnemic.allocations_by_type(:'alloc_run');
 SELECT * FROM mnemic.allocations_by_type(:'alloc_run', function => 'parse');
@@ -217,11 +224,11 @@ SELECT mnemic.import_profile('bad', 'collapsed', convert_to(E'a;;b 1\n', 'UTF8')
 SELECT mnemic.import_profile('bad', 'collapsed', '\x613b6220ff310a'::bytea);
 -- the vmprof file cut inside its fourth stack record
 SELECT mnemic.import_profile('bad', 'vmprof',
-         substring(pg_temp.hex_file(:'data' || 'vmprof/shop.prof.hex') FOR 350));
+         substring(pg_temp.from_hex(:'shop_prof_hex') FOR 350));
 SELECT mnemic.import_profile('bad', 'vmprof', convert_to('not a profile', 'UTF8'));
 -- the pprof file cut inside its third sample
 SELECT mnemic.import_profile('bad', 'pprof',
-         substring(pg_temp.hex_file(:'data' || 'pprof/shop.pb.hex') FOR 80));
+         substring(pg_temp.from_hex(:'shop_pb_hex') FOR 80));
 -- a pprof sample naming a location that is not there: sample_type
 -- {1, 2}, sample {location_id 9, value 1}, strings "", samples, count
 SELECT mnemic.import_profile('bad', 'pprof',
