@@ -273,8 +273,8 @@ ReadPprof(ProfileImport *pi, const char *data, size_t len)
 		}
 
 		wall = c.time >= 0 ? rint(v[c.time] * c.us_per_unit) : 0;
-		if (wall > (double) PG_INT32_MAX * DEFAULT_SAMPLE_US)
-			value_error(sample, i, "stands for more than 2^31 samples of 10 ms");
+		if (wall > (double) PROFILE_MAX_SAMPLE_US)
+			value_error(sample, i, "stands for more than a year");
 		if (c.count >= 0)
 			samples = v[c.count];
 		else
@@ -283,6 +283,8 @@ ReadPprof(ProfileImport *pi, const char *data, size_t len)
 			value_error(sample, i, "stands for more than 2^31 samples");
 		if (c.time < 0)
 			wall = (double) samples * c.period_us;
+		if (wall > (double) PROFILE_MAX_SAMPLE_US)
+			value_error(sample, i, "stands for more than a year");
 		if (samples == 0 && wall == 0)
 			continue;
 		ProfileImportSample(pi, sample_thread(&im, sample), at,

@@ -115,7 +115,7 @@ add_weight(SpeedscopeImport *si, uint32 stack, double at, double weight,
 	else if (si->p->unit == SPEEDSCOPE_NONE)
 	{
 		n = rint(weight);
-		if (n > PG_INT32_MAX)
+		if (n > PG_INT32_MAX || n * NONE_SAMPLE_US > (double) PROFILE_MAX_SAMPLE_US)
 			value_error(line, weight);
 		if (n == 0)
 			return;
@@ -129,8 +129,10 @@ add_weight(SpeedscopeImport *si, uint32 stack, double at, double weight,
 		double		offset = rint(at * us_per_unit - si->origin_us);
 		double		wall = rint(weight * us_per_unit);
 
-		if (fabs(offset) >= 9e18 || wall >= 9e18)
-			value_error(line, fabs(offset) >= 9e18 ? at : weight);
+		if (fabs(offset) >= 9e18)
+			value_error(line, at);
+		if (wall > (double) PROFILE_MAX_SAMPLE_US)
+			value_error(line, weight);
 		if (wall == 0)
 			return;
 		ProfileImportSample(si->pi, si->thread,

@@ -270,6 +270,12 @@ read_samples(VmprofImport *vi, const char *data, size_t len)
 
 		if (rec.kind != VMPROF_STACK)
 			continue;
+		if (rec.count > PROFILE_MAX_SAMPLE_US / vi->scan.period_us)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("vmprof profile, byte %zu: a stack record of %lld samples of %lld µs stands for more than a year",
+							rec.offset, (long long) rec.count,
+							(long long) vi->scan.period_us)));
 		real_time = (vi->scan.mode & VMPROF_MODE_REAL_TIME) != 0;
 		t = thread_of(vi, rec.thread);
 		before = real_time ? &t->samples : &vi->samples;

@@ -43,6 +43,13 @@ typedef struct ProfileExport
 	HTAB	   *frames;			/* ProfileFrameInfo of every frame of them */
 } ProfileExport;
 
+/*
+ * The longest time one sample may stand for: ProfileImportSample() keeps it
+ * in entries of at most 35 minutes, so this bounds the work one number of
+ * a file can ask for (a year: 15,000 entries).
+ */
+#define PROFILE_MAX_SAMPLE_US	((int64) 366 * 24 * 3600 * 1000000)
+
 /* A time for readers of formats without one: the import's start. */
 extern TimestampTz ProfileImportEpoch(void);
 

@@ -328,6 +328,34 @@ def test_speedscope_damaged(db):
             assert runs(db) == before
 
 
+def test_samples_of_more_than_a_year(db):
+    """One number of a file cannot stand for more than a year: the store
+    keeps a sample's time in entries of 35 minutes."""
+    year = 366 * 24 * 3600
+    big = [pf.Sample("MainThread", PROGRAM[0].stack, 1)]
+    cases = [
+        ("vmprof", pf.vmprof_file([big[0]._replace(weight=2 ** 31 - 1)],
+                                  period_us=1000000)),
+        ("pprof", pf.pprof_file(big, sample_types=[("cpu", "seconds")],
+                                values=lambda s: [year + 1])),
+        ("speedscope", pf.speedscope_file(big, unit="seconds", scale=year + 1)),
+        ("speedscope", pf.speedscope_file(big, kind="evented", unit="seconds",
+                                          scale=year + 1)),
+        ("speedscope", pf.speedscope_file(big, unit="none", scale=2 ** 40)),
+    ]
+    for fmt, data in cases:
+        before = runs(db)
+        with pytest.raises(psycopg2.Error, match="year|out of range"):
+            import_profile(db, fmt, data)
+        assert runs(db) == before
+    # a year exactly is still a sample
+    run = import_profile(db, "pprof", pf.pprof_file(
+        big, sample_types=[("samples", "count"), ("cpu", "seconds")],
+        values=lambda s: [1, year]))
+    total = query(db, "SELECT total FROM mnemic.flamegraph(%s) WHERE node = 0", run)[0][0]
+    assert abs(total - year) < 1e-3
+
+
 # -- collapsed -----------------------------------------------------------
 
 def test_collapsed(db):
