@@ -33,7 +33,15 @@ struct ProfileImport
 	TimestampTz *rss_ts;
 	double	   *rss;
 	int64		next_alloc;
+	int64		sampled_us;		/* what the samples stand for, in all */
 };
+
+/*
+ * What the samples of one import may stand for in all: a sample is kept in
+ * entries of at most 35 minutes, so this bounds the entries a file can ask
+ * for by its numbers rather than by its size (1.5 million).
+ */
+#define IMPORT_MAX_SAMPLED_US	((int64) 100 * 366 * 24 * 3600 * 1000000)
 
 /* Frames, threads and types by a hash of what they are. */
 typedef struct NameKey
@@ -196,7 +204,14 @@ ProfileImportSample(ProfileImport *pi, uint32 thread, TimestampTz ts,
 					uint32 stack, int32 samples, int64 wall_us, bool on_cpu,
 					int64 rss_bytes)
 {
-	MemoryContext old = MemoryContextSwitchTo(StoreBatchContext(pi->batch));
+	MemoryContext old;
+
+	if (wall_us < 0 || wall_us > IMPORT_MAX_SAMPLED_US - pi->sampled_us)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the profile's samples stand for more than 100 years in all")));
+	pi->sampled_us += wall_us;
+	old = MemoryContextSwitchTo(StoreBatchContext(pi->batch));
 
 	/* an entry stands for at most about 35 minutes: longer ones split */
 	for (;;)

@@ -356,6 +356,15 @@ def test_samples_of_more_than_a_year(db):
     assert abs(total - year) < 1e-3
 
 
+def test_samples_of_more_than_a_century_in_all(db):
+    """Nor can a file's numbers make the samples stand for more than 100
+    years in all: 200 lines of 2^31 - 1 samples of 10 ms are refused."""
+    before = runs(db)
+    with pytest.raises(psycopg2.Error, match="more than 100 years in all"):
+        import_profile(db, "collapsed", b"a;b 2147483647\n" * 200)
+    assert runs(db) == before
+
+
 # -- collapsed -----------------------------------------------------------
 
 def test_collapsed(db):
