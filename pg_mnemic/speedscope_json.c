@@ -102,18 +102,23 @@ static int
 first_bad_line(const char *data, size_t len)
 {
 	int			line = 1;
-	size_t		start = 0;
+	const char *p = data;
+	const char *end = data + len;
 
-	for (size_t i = 0; i <= len; i++)
+	if (utf8_valid((const uint8_t *) data, len))
+		return 0;
+	for (;;)
 	{
-		if (i < len && data[i] != '\n')
-			continue;
-		if (!utf8_valid((const uint8_t *) data + start, i - start))
+		const char *nl = memchr(p, '\n', end - p);
+		const char *stop = nl ? nl : end;
+
+		if (!utf8_valid((const uint8_t *) p, stop - p))
 			return line;
+		if (nl == NULL)
+			return 0;			/* cannot be: the whole was not valid */
+		p = nl + 1;
 		line++;
-		start = i + 1;
 	}
-	return 0;
 }
 
 /*

@@ -12,10 +12,13 @@
 
 /*
  * The frontend parser recurses without checking the stack (the server's
- * checks it); keep inputs shallower than any real file.
+ * checks it); keep inputs shallower than any real file.  Not instrumented:
+ * it is the harness's, and a traced comparison per byte would slow every
+ * run.
  */
 #define MAX_NESTING		256
 
+__attribute__((no_sanitize("coverage")))
 static bool
 too_deep(const uint8_t *data, size_t size)
 {
