@@ -251,3 +251,10 @@ SELECT mnemic.import_profile('bad', 'speedscope',
 SELECT mnemic.import_profile('bad', 'wav', '\x00'::bytea);
 SELECT mnemic.export_profile(:'vmprof_run', format => 'vmprof');
 SELECT (SELECT count(*) FROM mnemic.run) - n AS new_runs FROM runs_now;
+
+-- Leave the database as found: the runs imported here deleted, and the
+-- frames and stacks no run uses any more collected.
+SELECT count(*) AS deleted
+FROM mnemic.runs() r, LATERAL mnemic.delete_run(r.run) d
+WHERE r.tracer IN ('shop', 'cache', 'roundtrip');
+SELECT mnemic.collect_profile_garbage() > 0 AS collected;
