@@ -42,12 +42,12 @@ typedef enum ProfilePlan
 	PP_FRAME_INSERT,
 	PP_RUN_FRAME_UPSERT,
 	PP_RUN_FRAME_FIND,
-	PP_STACK_FIND,
-	PP_STACK_INSERT,
-	PP_RUN_STACK_UPSERT,
+	PP_STACKS_FIND,
+	PP_STACKS_INSERT,
+	PP_RUN_STACKS_UPSERT,
 	PP_RUN_STACK_FIND,
 	PP_RUN_STACK_UNRESOLVED,
-	PP_RUN_STACK_RESOLVE,
+	PP_RUN_STACKS_RESOLVE,
 	PP_THREAD_UPSERT,
 	PP_TYPE_FIND,
 	PP_TYPE_INSERT,
@@ -82,24 +82,34 @@ static KeptPlan plans[PP_COUNT] = {
 		"SELECT frame_id FROM mnemic.prof_run_frame WHERE run_id = $1"
 		" AND wire_id = $2", 2, {INT4OID, INT4OID}
 	},
-	[PP_STACK_FIND] = {
-		"SELECT id, depth FROM mnemic.prof_stack WHERE parent = $1"
-		" AND frame_id = $2 AND line = $3", 3, {INT4OID, INT4OID, INT4OID}
+	/* stacks are found and added a batch at a time: (parent, frame, line)s */
+	[PP_STACKS_FIND] = {
+		"SELECT s.id, s.parent, s.frame_id, s.line FROM mnemic.prof_stack s"
+		" JOIN unnest($1::int[], $2::int[], $3::int[]) u (parent, frame, line)"
+		" ON s.parent = u.parent AND s.frame_id = u.frame AND s.line = u.line",
+		3, {INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID}
 	},
-	[PP_STACK_INSERT] = {
+	/* a new stack's path is its parent's with its frame on top */
+	[PP_STACKS_INSERT] = {
 		"INSERT INTO mnemic.prof_stack (parent, frame_id, line, depth, frames, lines)"
-		" SELECT $1, $2, $3, p.depth + 1, p.frames || $2, p.lines || $3"
-		" FROM (SELECT depth, frames, lines FROM mnemic.prof_stack WHERE id = $1"
-		"       UNION ALL SELECT 0, '{}', '{}' WHERE $1 = 0) p"
-		" ON CONFLICT DO NOTHING RETURNING id, depth",
-		3, {INT4OID, INT4OID, INT4OID}
+		" SELECT u.parent, u.frame, u.line, coalesce(p.depth, 0) + 1,"
+		" coalesce(p.frames, '{}') || u.frame, coalesce(p.lines, '{}') || u.line"
+		" FROM unnest($1::int[], $2::int[], $3::int[]) u (parent, frame, line)"
+		" LEFT JOIN mnemic.prof_stack p ON p.id = u.parent"
+		" WHERE u.parent = 0 OR p.id IS NOT NULL"
+		" ON CONFLICT DO NOTHING RETURNING id, parent, frame_id, line",
+		3, {INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID}
 	},
-	[PP_RUN_STACK_UPSERT] = {
-		"INSERT INTO mnemic.prof_run_stack AS s VALUES ($1, $2, $3, $4, $5, $6)"
+	/* definitions of this flush, unresolved until resolve_pending() */
+	[PP_RUN_STACKS_UPSERT] = {
+		"INSERT INTO mnemic.prof_run_stack AS s"
+		" SELECT $1, u.wire, u.parent, u.frame, u.line, NULL"
+		" FROM unnest($2::int[], $3::int[], $4::int[], $5::int[])"
+		"  u (wire, parent, frame, line)"
 		" ON CONFLICT (run_id, wire_id) DO UPDATE SET"
 		" parent_wire = excluded.parent_wire, frame_wire = excluded.frame_wire,"
-		" line = excluded.line, stack_id = excluded.stack_id",
-		6, {INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID}
+		" line = excluded.line, stack_id = NULL",
+		5, {INT4OID, INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID}
 	},
 	[PP_RUN_STACK_FIND] = {
 		"SELECT stack_id FROM mnemic.prof_run_stack WHERE run_id = $1"
@@ -109,9 +119,11 @@ static KeptPlan plans[PP_COUNT] = {
 		"SELECT wire_id, parent_wire, frame_wire, line FROM mnemic.prof_run_stack"
 		" WHERE run_id = $1 AND stack_id IS NULL", 1, {INT4OID}
 	},
-	[PP_RUN_STACK_RESOLVE] = {
-		"UPDATE mnemic.prof_run_stack SET stack_id = $3 WHERE run_id = $1"
-		" AND wire_id = $2", 3, {INT4OID, INT4OID, INT4OID}
+	[PP_RUN_STACKS_RESOLVE] = {
+		"UPDATE mnemic.prof_run_stack s SET stack_id = u.stack_id"
+		" FROM unnest($2::int[], $3::int[]) u (wire, stack_id)"
+		" WHERE s.run_id = $1 AND s.wire_id = u.wire",
+		3, {INT4OID, INT4ARRAYOID, INT4ARRAYOID}
 	},
 	[PP_THREAD_UPSERT] = {
 		"INSERT INTO mnemic.prof_thread AS t VALUES ($1, $2, $3, $4)"
@@ -484,34 +496,6 @@ store_threads(int32 run_id, const ProfileDefs *threads)
  * ---------------------------------------------------------------------
  */
 
-/* The database stack (parent, frame, line), found or added. */
-static int32
-stack_id_for(int32 parent, int32 frame, int32 line)
-{
-	StackKey	key = {parent, frame, line};
-	StackEntry *entry = hash_search(stack_cache, &key, HASH_FIND, NULL);
-	Datum		args[3];
-	bool		isnull;
-
-	if (entry != NULL)
-		return entry->id;
-
-	args[0] = Int32GetDatum(parent);
-	args[1] = Int32GetDatum(frame);
-	args[2] = Int32GetDatum(line);
-	/* a new stack's path is its parent's with this frame on top */
-	if (profile_exec(PP_STACK_FIND, args, NULL) == 0 &&
-		profile_exec(PP_STACK_INSERT, args, NULL) == 0 &&
-		profile_exec(PP_STACK_FIND, args, NULL) == 0)
-		elog(ERROR, "pg_mnemic: stack (%d, %d, %d) could not be stored: its parent does not exist",
-			 parent, frame, line);
-	entry = hash_search(stack_cache, &key, HASH_ENTER, NULL);
-	entry->id = DatumGetInt32(SpiResult(0, 1, &isnull));
-	entry->depth = DatumGetInt32(SpiResult(0, 2, &isnull));
-	XactCacheAdded();
-	return entry->id;
-}
-
 /* The database id of a run's frame or stack (0: not known). */
 static int32
 run_id_of(int32 run_id, char what, uint32 wire)
@@ -532,124 +516,228 @@ run_id_of(int32 run_id, char what, uint32 wire)
 	return id;
 }
 
-/* The database stack of a definition, or 0 while its frame or parent is unknown. */
-static int32
-resolve_stack(int32 run_id, const DgStackDef *def)
-{
-	int32		frame = run_id_of(run_id, 'f', def->frame);
-	int32		parent = def->parent == 0 ? 0 : run_id_of(run_id, 's', def->parent);
-
-	if (frame == 0 || (def->parent != 0 && parent == 0))
-		return 0;
-	return stack_id_for(parent, frame, (int32) Min(def->line, (uint32) PG_INT32_MAX));
-}
-
 static uint64
 stack_hash(const DgStackDef *def)
 {
 	return hash_combine64(hash_combine64(def->parent, def->frame), def->line) | 1;
 }
 
-/* Store one definition of the run; true when it stays unresolved. */
-static bool
-store_stack(int32 run_id, const DgStackDef *def)
+static Datum
+int32_array(const int32 *v, int n)
 {
-	uint64		hash = stack_hash(def);
-	RunWireEntry *known = run_wire_find(run_id, 's', def->id);
-	Datum		args[6];
-	char		nulls[7] = "      ";
-	int32		stack_id;
+	return PointerGetDatum(ArrayOfFixed(v, NULL, n, INT4OID, 4));
+}
 
-	if (known != NULL && known->content == hash && known->id != 0)
-		return false;			/* a repeated definition, resolved */
-	stack_id = resolve_stack(run_id, def);
-	args[0] = Int32GetDatum(run_id);
-	args[1] = Int32GetDatum((int32) def->id);
-	args[2] = Int32GetDatum((int32) def->parent);
-	args[3] = Int32GetDatum((int32) def->frame);
-	args[4] = Int32GetDatum((int32) Min(def->line, (uint32) PG_INT32_MAX));
-	args[5] = Int32GetDatum(stack_id);
-	if (stack_id == 0)
-		nulls[5] = 'n';
-	profile_exec(PP_RUN_STACK_UPSERT, args, nulls);
-	if (stack_id != 0)
-		run_wire_remember(run_id, 's', def->id, stack_id, hash);
-	return stack_id == 0;
+/* A definition waiting for its database stack. */
+typedef struct Pending
+{
+	DgStackDef	def;
+	int32		parent;			/* database ids, once known */
+	int32		frame;
+	int32		line;
+	int32		stack;			/* the database stack; 0 until resolved */
+} Pending;
+
+/*
+ * The database stacks of the pending definitions pointed to by wave (n of
+ * them), found or added: one statement to find those the database has,
+ * one to add the others, then the cache knows them all.
+ */
+static void
+stacks_find_or_add(Pending **wave, int n)
+{
+	int32	   *parent = palloc(sizeof(int32) * n);
+	int32	   *frame = palloc(sizeof(int32) * n);
+	int32	   *line = palloc(sizeof(int32) * n);
+	int			m = 0;
+
+	/* find, add what was not found, find what others added meanwhile */
+	for (int attempt = 0; attempt <= 3; attempt++)
+	{
+		m = 0;
+		for (int i = 0; i < n; i++)
+		{
+			StackKey	key = {wave[i]->parent, wave[i]->frame, wave[i]->line};
+			StackEntry *e = hash_search(stack_cache, &key, HASH_FIND, NULL);
+
+			if (e != NULL)
+				wave[i]->stack = e->id;
+			else
+			{
+				parent[m] = key.parent;
+				frame[m] = key.frame;
+				line[m] = key.line;
+				m++;
+			}
+		}
+		if (m == 0 || attempt == 3)
+			break;
+		{
+			Datum		args[3] = {int32_array(parent, m), int32_array(frame, m),
+			int32_array(line, m)};
+			/* look before inserting: a conflicting INSERT uses up ids */
+			uint64		rows = profile_exec(attempt == 1 ? PP_STACKS_INSERT :
+											PP_STACKS_FIND, args, NULL);
+
+			for (uint64 r = 0; r < rows; r++)
+			{
+				bool		isnull;
+				StackKey	key;
+				StackEntry *e;
+
+				key.parent = DatumGetInt32(SpiResult(r, 2, &isnull));
+				key.frame = DatumGetInt32(SpiResult(r, 3, &isnull));
+				key.line = DatumGetInt32(SpiResult(r, 4, &isnull));
+				e = hash_search(stack_cache, &key, HASH_ENTER, NULL);
+				e->id = DatumGetInt32(SpiResult(r, 1, &isnull));
+				e->depth = 0;	/* not used */
+				XactCacheAdded();
+			}
+		}
+	}
+	if (m > 0)
+		elog(ERROR, "pg_mnemic: %d stacks could not be stored: a parent does not exist",
+			 m);
+	pfree(parent);
+	pfree(frame);
+	pfree(line);
 }
 
 /*
- * Resolve what the run left unresolved, now that this flush defined more:
- * a stack whose parent resolves in one pass may let its children resolve
- * in the next, so go on while anything resolves.
+ * Resolve what the run left unresolved (this flush's new definitions
+ * included), in waves: a definition whose frame and parent are known joins
+ * the wave, and its children join the next one.  Each wave costs a few
+ * statements however many stacks it holds.
  */
 static void
 resolve_pending(int32 run_id)
 {
 	Datum		arg = Int32GetDatum(run_id);
-	DgStackDef *pending;
+	Pending    *pending;
+	Pending   **wave;
+	int32	   *wires;
+	int32	   *ids;
+	HTAB	   *waiting;
+	HASHCTL		ctl;
 	uint64		n;
-	bool		progress = true;
 
 	n = profile_exec(PP_RUN_STACK_UNRESOLVED, &arg, NULL);
 	if (n == 0)
 		return;
-	pending = palloc(sizeof(DgStackDef) * n);
+	pending = palloc0(sizeof(Pending) * n);
+	wave = palloc(sizeof(Pending *) * n);
+	wires = palloc(sizeof(int32) * n);
+	ids = palloc(sizeof(int32) * n);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(uint32);
+	ctl.hcxt = CurrentMemoryContext;
+	waiting = hash_create("mnemic pending stacks", n, &ctl,
+						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	for (uint64 i = 0; i < n; i++)
 	{
 		bool		isnull;
 
-		pending[i].id = (uint32) DatumGetInt32(SpiResult(i, 1, &isnull));
-		pending[i].parent = (uint32) DatumGetInt32(SpiResult(i, 2, &isnull));
-		pending[i].frame = (uint32) DatumGetInt32(SpiResult(i, 3, &isnull));
-		pending[i].line = (uint32) DatumGetInt32(SpiResult(i, 4, &isnull));
+		pending[i].def.id = (uint32) DatumGetInt32(SpiResult(i, 1, &isnull));
+		pending[i].def.parent = (uint32) DatumGetInt32(SpiResult(i, 2, &isnull));
+		pending[i].def.frame = (uint32) DatumGetInt32(SpiResult(i, 3, &isnull));
+		pending[i].def.line = (uint32) DatumGetInt32(SpiResult(i, 4, &isnull));
+		(void) hash_search(waiting, &pending[i].def.id, HASH_ENTER, NULL);
 	}
-	while (progress)
+	for (;;)
 	{
-		progress = false;
+		int			nwave = 0;
+
 		for (uint64 i = 0; i < n; i++)
 		{
-			int32		stack_id;
-			Datum		args[3];
+			Pending    *p = &pending[i];
 
-			if (pending[i].id == 0)
-				continue;		/* resolved in an earlier pass */
-			stack_id = resolve_stack(run_id, &pending[i]);
-			if (stack_id == 0)
+			if (p->stack != 0 || p->def.id == 0)
 				continue;
-			args[0] = Int32GetDatum(run_id);
-			args[1] = Int32GetDatum((int32) pending[i].id);
-			args[2] = Int32GetDatum(stack_id);
-			profile_exec(PP_RUN_STACK_RESOLVE, args, NULL);
-			run_wire_remember(run_id, 's', pending[i].id, stack_id,
-							  stack_hash(&pending[i]));
-			pending[i].id = 0;
-			progress = true;
+			/* a parent still waiting resolves in an earlier wave, if at all */
+			if (p->def.parent != 0 &&
+				hash_search(waiting, &p->def.parent, HASH_FIND, NULL) != NULL)
+				continue;
+			p->frame = run_id_of(run_id, 'f', p->def.frame);
+			p->parent = p->def.parent == 0 ? 0 :
+				run_id_of(run_id, 's', p->def.parent);
+			if (p->frame == 0 || (p->def.parent != 0 && p->parent == 0))
+			{
+				p->def.id = 0;	/* lacks a definition: for a later flush */
+				continue;
+			}
+			p->line = (int32) Min(p->def.line, (uint32) PG_INT32_MAX);
+			wave[nwave++] = p;
+		}
+		if (nwave == 0)
+			break;
+		stacks_find_or_add(wave, nwave);
+		for (int i = 0; i < nwave; i++)
+		{
+			wires[i] = (int32) wave[i]->def.id;
+			ids[i] = wave[i]->stack;
+			run_wire_remember(run_id, 's', wave[i]->def.id, wave[i]->stack,
+							  stack_hash(&wave[i]->def));
+			(void) hash_search(waiting, &wave[i]->def.id, HASH_REMOVE, NULL);
+		}
+		{
+			Datum		args[3] = {Int32GetDatum(run_id), int32_array(wires, nwave),
+			int32_array(ids, nwave)};
+
+			profile_exec(PP_RUN_STACKS_RESOLVE, args, NULL);
 		}
 	}
+	hash_destroy(waiting);
 	pfree(pending);
+	pfree(wave);
+	pfree(wires);
+	pfree(ids);
 }
 
 /*
- * The run's stack definitions of this flush.  When anything new was defined
- * (frames included), stacks left unresolved by it or by earlier flushes
- * may now resolve: definitions come in any order and may be lost.
+ * The run's stack definitions of this flush: the new or changed ones are
+ * written unresolved in one statement (the last of a repeated id wins),
+ * then everything unresolved of the run is resolved, as this flush may
+ * have brought what earlier definitions lacked (frames included).
  */
 static void
 store_stacks(int32 run_id, const ProfileDefs *stacks, bool frames_defined)
 {
-	bool		defined = frames_defined;
+	int32	   *wire = palloc(sizeof(int32) * Max(stacks->n, 1));
+	int32	   *parent = palloc(sizeof(int32) * Max(stacks->n, 1));
+	int32	   *frame = palloc(sizeof(int32) * Max(stacks->n, 1));
+	int32	   *line = palloc(sizeof(int32) * Max(stacks->n, 1));
+	int			n = 0;
 
-	for (int i = 0; i < stacks->n; i++)
+	for (int i = stacks->n - 1; i >= 0; i--)
 	{
 		const DgStackDef *def = PROFILE_DEF(stacks, DgStackDef, i);
+		uint64		hash = stack_hash(def);
 		RunWireEntry *known = run_wire_find(run_id, 's', def->id);
 
-		if (known == NULL || known->id == 0 || known->content != stack_hash(def))
-			defined = true;
-		(void) store_stack(run_id, def);
+		if (known != NULL && known->content == hash)
+			continue;			/* repeated, or a later copy already taken */
+		wire[n] = (int32) def->id;
+		parent[n] = (int32) def->parent;
+		frame[n] = (int32) def->frame;
+		line[n] = (int32) Min(def->line, (uint32) PG_INT32_MAX);
+		n++;
+		/* unresolved until resolve_pending(), and taken once */
+		run_wire_remember(run_id, 's', def->id, 0, hash);
 	}
-	if (defined)
+	if (n > 0)
+	{
+		Datum		args[5] = {Int32GetDatum(run_id), int32_array(wire, n),
+			int32_array(parent, n), int32_array(frame, n), int32_array(line, n)};
+
+		profile_exec(PP_RUN_STACKS_UPSERT, args, NULL);
+	}
+	if (n > 0 || frames_defined)
 		resolve_pending(run_id);
+	pfree(wire);
+	pfree(parent);
+	pfree(frame);
+	pfree(line);
 }
 
 
