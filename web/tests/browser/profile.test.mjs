@@ -66,6 +66,25 @@ async function pixelAt(page, x, y) {
 	}, [x, y]);
 }
 
+// Click a frame of the flame graph and wait until the graph zooms into it.
+// The page may still move (a chart drawing above the graph): if a click
+// lands elsewhere, the frame is found again and clicked again.
+async function clickNode(page, name) {
+	const deadline = Date.now() + 20000;
+	for (;;) {
+		const at = await nodeCentre(page, name);
+		await page.mouse.click(at.x, at.y);
+		try {
+			await page.waitForFunction((n) => window.mnemic.profile.graph.focus === n, at.node,
+				{ timeout: 2000 });
+			return at;
+		} catch (e) {
+			if (Date.now() > deadline)
+				throw e;
+		}
+	}
+}
+
 async function runPage(context, run, extra = '') {
 	const page = await openPage(context, `${BASE}/?run=${run}${extra}`);
 	await graphLoaded(page);
@@ -125,9 +144,7 @@ test('a drag on a chart narrows the flame graph, double-click resets', async ({ 
 
 test('clicking a frame zooms into it and opens its allocations by type', async ({ context }) => {
 	const page = await runPage(context, env.PROFILE_RUN);
-	const cart = await nodeCentre(page, 'Cart.total');
-	await page.mouse.click(cart.x, cart.y);
-	await page.waitForFunction((n) => window.mnemic.profile.graph.focus === n, cart.node);
+	const cart = await clickNode(page, 'Cart.total');
 	const crumbs = await page.$$eval('#fg-breadcrumb .crumb', (els) => els.map((e) => e.textContent));
 	assert.deepEqual(crumbs, ['all', '<module>', 'main', 'handle_order', 'Cart.total']);
 	const focus = new URL(page.url()).searchParams.getAll('focus');
@@ -431,9 +448,8 @@ test('an active run refreshes its flame graph as samples arrive', async ({ conte
 
 test('screenshots of the profile view for the record', async ({ context }) => {
 	const page = await runPage(context, env.PROFILE_RUN);
-	const cart = await nodeCentre(page, 'handle_order');
-	await page.mouse.click(cart.x, cart.y);
-	await page.waitForFunction(() => document.getElementById('fg-allocs').dataset.loaded);
+	await clickNode(page, 'handle_order');
+	await page.waitForFunction(() => document.getElementById('fg-allocs').dataset.function === 'handle_order');
 	const over = await page.locator('.chart[data-metric="rss_bytes"] .u-over').boundingBox();
 	await page.mouse.move(over.x + over.width * 0.7, over.y + over.height / 2);
 	await page.waitForSelector('#fg-stack:not([hidden]) #fg-stack-body li');
