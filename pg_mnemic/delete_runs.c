@@ -20,6 +20,7 @@
 #include "utils/uuid.h"
 
 #include "listener/spi_helpers.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_delete_run);
 PG_FUNCTION_INFO_V1(mnemic_drop_runs_older_than);
@@ -86,6 +87,9 @@ mnemic_delete_run(PG_FUNCTION_ARGS)
 	Datum		ids;
 	int			n;
 	uint64		deleted = 0;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	SpiConnect();
 	ids = select_run_ids("SELECT id FROM mnemic.run WHERE uuid = $1",

@@ -26,6 +26,7 @@
 
 #include "listener/spi_helpers.h"
 #include "sqlutil.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_export_csv);
 
@@ -218,6 +219,9 @@ mnemic_export_csv(PG_FUNCTION_ARGS)
 	CsvLine    *line = &ex.line;
 	Datum		args[1];
 	Datum	   *id_datums;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ex.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;

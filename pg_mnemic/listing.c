@@ -21,6 +21,7 @@
 
 #include "listener/spi_helpers.h"
 #include "sqlutil.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_tracers);
 PG_FUNCTION_INFO_V1(mnemic_runs);
@@ -100,6 +101,9 @@ mnemic_tracers(PG_FUNCTION_ARGS)
 	" FROM mnemic.run r WHERE r.tracer_id IS NULL HAVING count(*) > 0"
 	" ORDER BY 1 NULLS LAST";
 
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
+
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
 	materialize_query(fcinfo, sql, 0, NULL, NULL, NULL);
@@ -126,6 +130,9 @@ mnemic_runs(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0)};
 	char		nulls[1] = {PG_ARGISNULL(0) ? 'n' : ' '};
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
@@ -163,6 +170,9 @@ mnemic_run_info(PG_FUNCTION_ARGS)
 	pg_uuid_t  *run = PG_GETARG_UUID_P(0);
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1] = {UUIDPGetDatum(run)};
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
@@ -213,6 +223,9 @@ mnemic_metrics(PG_FUNCTION_ARGS)
 	pg_uuid_t  *run = PG_GETARG_UUID_P(0);
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1] = {UUIDPGetDatum(run)};
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();

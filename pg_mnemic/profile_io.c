@@ -20,6 +20,7 @@
 #include "listener/spi_helpers.h"
 #include "profile_formats.h"
 #include "sqlutil.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_import_profile);
 PG_FUNCTION_INFO_V1(mnemic_export_profile);
@@ -284,6 +285,9 @@ mnemic_export_profile(PG_FUNCTION_ARGS)
 	bytea	   *result;
 	MemoryContext outer;
 	MemoryContext old;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	memset(&ex, 0, sizeof(ex));
 	ex.weight = ProfileWeightParse(weight_name);

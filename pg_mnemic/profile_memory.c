@@ -22,6 +22,7 @@
 #include "profile_query.h"
 #include "profile_tree.h"
 #include "sqlutil.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_stack_at);
 PG_FUNCTION_INFO_V1(mnemic_allocations_by_type);
@@ -176,6 +177,9 @@ mnemic_stack_at(PG_FUNCTION_ARGS)
 	bool		found;
 	ProfilePaths paths;
 	HTAB	   *infos;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -359,6 +363,9 @@ mnemic_allocations_by_type(PG_FUNCTION_ARGS)
 	long		k = 0;
 	uint64		rows;
 	Datum		arg;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	if (weight != WEIGHT_ALLOC && weight != WEIGHT_INUSE)
 		ereport(ERROR,

@@ -23,6 +23,7 @@
 #include "profile_query.h"
 #include "profile_tree.h"
 #include "sqlutil.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_flamegraph);
 PG_FUNCTION_INFO_V1(mnemic_flamegraph_diff);
@@ -123,6 +124,9 @@ mnemic_flamegraph(PG_FUNCTION_ARGS)
 	ProfileTree *tree;
 	ProfilePaths paths;
 
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
+
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
 	scope = scope_from_args(fcinfo, 0, PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4));
@@ -146,6 +150,9 @@ mnemic_flamegraph_diff(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ProfileWeight weight = weight_arg(fcinfo, 6);
 	ProfileTree *tree;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
@@ -209,6 +216,9 @@ mnemic_top_functions(PG_FUNCTION_ARGS)
 	HTAB	   *infos;
 	long		nfuncs;
 	long		k = 0;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	if (n < 1)
 		ereport(ERROR,

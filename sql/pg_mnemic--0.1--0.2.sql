@@ -477,3 +477,57 @@ AS 'MODULE_PATHNAME', 'mnemic_run_info'
 LANGUAGE C STABLE STRICT;
 REVOKE EXECUTE ON FUNCTION mnemic.runs(text), mnemic.run_info(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mnemic.runs(text), mnemic.run_info(uuid) TO mnemic_reader;
+
+-- ---------------------------------------------------------------------
+-- Beyond one machine: a coordinator's nodes (sql/nodes.sql), and call
+-- trees of several runs merged (sql/profiles.sql).
+CREATE TABLE mnemic.node (
+    name   text PRIMARY KEY CHECK (name ~ '^[a-z0-9_]{1,40}$'),
+    server name NOT NULL UNIQUE,
+    added  timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('mnemic.node', '');
+GRANT SELECT ON mnemic.node TO mnemic_reader;
+
+CREATE FUNCTION mnemic.add_node(name text, conninfo text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'mnemic_add_node'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION mnemic.remove_node(name text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'mnemic_remove_node'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION mnemic.nodes()
+RETURNS TABLE (node text, state text, runs bigint, last_seen timestamptz,
+               version text, detail text)
+AS 'MODULE_PATHNAME', 'mnemic_nodes'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION mnemic.node_registry_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'mnemic_node_registry_changed'
+LANGUAGE C;
+
+CREATE TRIGGER node_registry_changed
+AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mnemic.node
+FOR EACH STATEMENT EXECUTE FUNCTION mnemic.node_registry_changed();
+
+CREATE FUNCTION mnemic.flamegraph_merged(runs uuid[],
+                                         t_from timestamptz DEFAULT NULL,
+                                         t_to timestamptz DEFAULT NULL,
+                                         weight text DEFAULT 'cpu',
+                                         thread text DEFAULT NULL)
+RETURNS TABLE (node int, parent int, depth int, function text, file text,
+               line int, self float8, total float8)
+AS 'MODULE_PATHNAME', 'mnemic_flamegraph_merged'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+REVOKE EXECUTE ON FUNCTION mnemic.add_node(text, text),
+    mnemic.remove_node(text), mnemic.nodes(), mnemic.node_registry_changed(),
+    mnemic.flamegraph_merged(uuid[], timestamptz, timestamptz, text, text)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mnemic.nodes(),
+    mnemic.flamegraph_merged(uuid[], timestamptz, timestamptz, text, text)
+    TO mnemic_reader;

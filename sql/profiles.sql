@@ -101,3 +101,17 @@ CREATE FUNCTION mnemic.export_profile(run uuid, t_from timestamptz DEFAULT NULL,
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'mnemic_export_profile'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+-- The call tree of several runs' windows merged: a node is a path of
+-- (function, file, line) from the root, its values the sums over the runs
+-- (a run named twice counts once).  Order and columns as flamegraph().
+-- On a coordinator each run's tree comes from its node.
+CREATE FUNCTION mnemic.flamegraph_merged(runs uuid[],
+                                         t_from timestamptz DEFAULT NULL,
+                                         t_to timestamptz DEFAULT NULL,
+                                         weight text DEFAULT 'cpu',
+                                         thread text DEFAULT NULL)
+RETURNS TABLE (node int, parent int, depth int, function text, file text,
+               line int, self float8, total float8)
+AS 'MODULE_PATHNAME', 'mnemic_flamegraph_merged'
+LANGUAGE C STABLE CALLED ON NULL INPUT;

@@ -52,6 +52,12 @@ BEGIN
 END
 $$;
 
+-- Beyond one machine: readers see the nodes' state and merged trees;
+-- registering nodes stays with superusers (it creates servers).
+GRANT EXECUTE ON FUNCTION mnemic.nodes(),
+    mnemic.flamegraph_merged(uuid[], timestamptz, timestamptz, text, text)
+    TO mnemic_reader;
+
 GRANT EXECUTE ON FUNCTION mnemic.delete_run(uuid),
     mnemic.drop_runs_older_than(interval),
     mnemic.compact_blocks(interval, uuid),

@@ -302,3 +302,16 @@ JOIN mnemic.metric m ON m.id = b.metric_id
 JOIN mnemic.run r ON r.id = m.run_id
 LEFT JOIN mnemic.tracer t ON t.id = r.tracer_id
 CROSS JOIN LATERAL unnest(b.ts, b.value) AS p (ts, value);
+
+-- ---------------------------------------------------------------------
+-- Beyond one machine: a coordinator's nodes (sql/nodes.sql).  A database
+-- with a row here is a coordinator: the reading functions answer from
+-- its nodes.  server is the node's postgres_fdw foreign server, which
+-- mnemic.add_node() creates with a user mapping for PUBLIC.
+CREATE TABLE mnemic.node (
+    name   text PRIMARY KEY CHECK (name ~ '^[a-z0-9_]{1,40}$'),
+    server name NOT NULL UNIQUE,
+    added  timestamptz NOT NULL DEFAULT now()
+);
+-- pg_dump keeps the registry with the foreign servers it names.
+SELECT pg_catalog.pg_extension_config_dump('mnemic.node', '');
