@@ -87,7 +87,7 @@ class TraceRun:
 
     def __init__(self, tracer_name, frequency, ip, port, profilers,
                  protocol="v1", verbose=False, loop=None,
-                 with_profiled=True, with_cost=True):
+                 with_profiled=True, with_cost=True, run_uuid=None):
         check_arguments(tracer_name, frequency, profilers)
         self.tracer_name = tracer_name
         self.frequency = float(frequency)
@@ -96,7 +96,8 @@ class TraceRun:
         self.loop = loop
         self.loop_lag_ms = None
         self.last_cost_us = None
-        self.uuid = uuid.uuid4()
+        # made by the caller when it chose the host by it (config.host_for_run)
+        self.uuid = run_uuid or uuid.uuid4()
         self._with_profiled = with_profiled
         self._externals = []        # (name, function, fast reader or None)
         self._profiled = set()      # ids of ProfileStats already laid out

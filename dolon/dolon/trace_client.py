@@ -13,6 +13,7 @@ bad argument raises, as the mistake of the calling code.
 """
 import asyncio
 import socket
+import uuid
 
 from dolon import config, run
 from dolon.builtin_metrics import (
@@ -36,7 +37,8 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
     :param str tracer_name: names the traced program (0.2.0's app_name).
     :param float frequency: seconds between ticks.
     :param str host: where pg_mnemic listens (None: $DOLON_HOST, else
-        127.0.0.1).
+        127.0.0.1); a list "db1,db2:12014" sends the run to one of them,
+        chosen from its uuid (dolon.config).
     :param int port: its UDP port (None: $DOLON_PORT, else 12013).
     :param profilers: zero-argument coroutine functions (plain functions
         too) returning a number; each one's __name__ names its metric.
@@ -54,12 +56,14 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
     if settings is None:                # a bad DOLON_* variable: warned
         return
     host, port, protocol = settings
+    run_uuid = uuid.uuid4()
+    host, port = config.host_for_run(host, port, run_uuid)
     loop = asyncio.get_running_loop()
     address = await _address(loop, tracer_name, host, port)
     try:
         trace = run.TraceRun(tracer_name, frequency, address, port,
                              profilers, protocol=protocol, verbose=verbose,
-                             loop=loop)
+                             loop=loop, run_uuid=run_uuid)
     except OSError as exc:              # no sockets left ...
         config.warn_once("tracer %r not started: %s" % (tracer_name, exc))
         return

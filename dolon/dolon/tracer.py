@@ -17,6 +17,7 @@ thread until it does (one warning), the run starting then.
 import asyncio
 import atexit
 import threading
+import uuid
 import warnings
 
 from dolon import builtin_metrics, config, run
@@ -47,7 +48,11 @@ class Tracer:
         self._settings = config.resolve(self.host, self.port, self.protocol)
         if self._settings is None:          # warned: trace nothing
             return self
-        host, port, _ = self._settings
+        # a host list: this run's host, chosen from its uuid (dolon.config)
+        self._run_uuid = uuid.uuid4()
+        host, port = config.host_for_run(self._settings[0], self._settings[1],
+                                         self._run_uuid)
+        self._settings = (host, port, self._settings[2])
         self.run = None
         self._stop.clear()
         address = run.numeric_address_now(host, port)
@@ -84,7 +89,8 @@ class Tracer:
         try:
             self.run = run.TraceRun(self.tracer_name, self.frequency, address,
                                     port, self.profilers, protocol=protocol,
-                                    verbose=self.verbose)
+                                    verbose=self.verbose,
+                                    run_uuid=self._run_uuid)
         except OSError as exc:
             config.warn_once("tracer %r not started: %s"
                              % (self.tracer_name, exc))
