@@ -34,6 +34,7 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
+#include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -228,6 +229,7 @@ static const char *const route_arg_names[] = {"run", "run_a", "run_b"};
 typedef struct Forwarded
 {
 	char	   *name;			/* the function's */
+	bool		writes;			/* VOLATILE: stores a run that may be new */
 	char	   *sql;			/* SELECT * FROM mnemic.name(arg => value, ...) */
 	TupleDesc	desc;			/* the columns of its answer */
 	int			nroute;
@@ -293,6 +295,7 @@ describe_call(FunctionCallInfo fcinfo)
 			 fcinfo->flinfo->fn_oid);
 	form = (Form_pg_proc) GETSTRUCT(proc);
 	f->name = pstrdup(NameStr(form->proname));
+	f->writes = form->provolatile == PROVOLATILE_VOLATILE;
 	nall = get_func_arg_info(proc, &types, &names, &modes);
 	f->desc = answer_desc(fcinfo, form->prorettype);
 
@@ -576,39 +579,56 @@ find_run(List *nodes, const pg_uuid_t *run, List **down)
 	return owner;
 }
 
-/* The node of run: remembered, or found; errors when none has it. */
+/*
+ * The node of run: remembered, or found.  NULL when no node that answered
+ * has it; *down then lists the nodes that did not answer.
+ */
 static MnemicNode *
-run_node(List *nodes, const pg_uuid_t *run, bool *remembered)
+run_node(List *nodes, const pg_uuid_t *run, bool *remembered, List **down)
 {
 	const char *name = route_lookup(run);
 	MnemicNode *node = name ? node_named(nodes, name) : NULL;
-	List	   *down = NIL;
 
 	*remembered = node != NULL;
+	*down = NIL;
 	if (node)
 		return node;
-	node = find_run(nodes, run, &down);
-	if (node)
-		return node;
+	return find_run(nodes, run, down);
+}
+
+/* ERROR: no node that answered has run (and which did not answer). */
+static void
+run_not_found(const pg_uuid_t *run, List *down)
+{
+	NodeCall   *first;
+	StringInfoData names;
+	ListCell   *lc;
+
 	if (down == NIL)
 		RunNotFound(run);
-	{
-		NodeCall   *first = linitial(down);
-		StringInfoData names;
-		ListCell   *lc;
+	first = linitial(down);
+	initStringInfo(&names);
+	foreach(lc, down)
+		appendStringInfo(&names, "%s\"%s\"", names.len ? ", " : "",
+						 ((NodeCall *) lfirst(lc))->node->name);
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("pg_mnemic: run %s is not on any node that answered; unavailable: %s",
+					UuidText(run), names.data),
+			 errdetail_internal("%s", NodeErrorText(first->error)),
+			 errhint("The run may be on an unavailable node; mnemic.nodes() shows their state.")));
+}
 
-		initStringInfo(&names);
-		foreach(lc, down)
-			appendStringInfo(&names, "%s\"%s\"", names.len ? ", " : "",
-							 ((NodeCall *) lfirst(lc))->node->name);
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("pg_mnemic: run %s is not on any node that answered; unavailable: %s",
-						UuidText(run), names.data),
-				 errdetail_internal("%s", NodeErrorText(first->error)),
-				 errhint("The run may be on an unavailable node; mnemic.nodes() shows their state.")));
-	}
-	return NULL;				/* not reached */
+/* The run's node, or an error when none that answered has it. */
+static MnemicNode *
+run_node_or_error(List *nodes, const pg_uuid_t *run, bool *remembered)
+{
+	List	   *down;
+	MnemicNode *node = run_node(nodes, run, remembered, &down);
+
+	if (node == NULL)
+		run_not_found(run, down);
+	return node;
 }
 
 static void
@@ -637,7 +657,7 @@ answer_from_node(Forwarded *f, List *nodes, MnemicNode *node, bool remembered,
 		bool		again;
 
 		route_forget(run);
-		now = run_node(nodes, run, &again);
+		now = run_node_or_error(nodes, run, &again);
 		if (now != node)
 		{
 			answer_from_node(f, nodes, now, false, run, out, outdesc);
@@ -645,6 +665,55 @@ answer_from_node(Forwarded *f, List *nodes, MnemicNode *node, bool remembered,
 		}
 	}
 	ReThrowError(call.error);
+}
+
+/*
+ * A call that stores a new run: on the node at start (in name order), or,
+ * when that one is unavailable, the next that is not.  For a new run of a
+ * known uuid, start is the node dolon would choose from the uuid.
+ */
+static void
+answer_on_some_node(Forwarded *f, List *nodes, uint64 start,
+					Tuplestorestate *out, TupleDesc outdesc)
+{
+	int			n = list_length(nodes);
+	NodeCall	call;
+
+	memset(&call, 0, sizeof(call));
+	for (int i = 0; i < n; i++)
+	{
+		call.node = list_nth(nodes, (start + i) % n);
+		call.sql = f->sql;
+		NodeCallsRun(&call, 1, f->desc, out, outdesc, false);
+		if (call.error == NULL)
+			return;
+		if (!call.unavailable)
+			ReThrowError(call.error);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("pg_mnemic: no node is available to store the run"),
+			 errdetail_internal("%s", n > 0 ? NodeErrorText(call.error) : "no nodes")));
+}
+
+static uint64
+uuid_node_index(const pg_uuid_t *run)
+{
+	uint64		v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | run->data[i];
+	return v;
+}
+
+void
+CoordinatorStoresNothing(const char *function)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("pg_mnemic: %s() cannot run on a coordinator: it stores nothing of its own",
+					function),
+			 errhint("Call it on a node, or send the datagrams to a node's listener.")));
 }
 
 /* ---------------------------------------------------------------------
@@ -692,7 +761,10 @@ CoordinatorAnswer(FunctionCallInfo fcinfo)
 		NodeConnectionsKeepOnly(nodes);
 	routes_check_generation();
 
-	if (f->nroute == 0)
+	if (f->nroute == 0 && f->writes)
+		answer_on_some_node(f, nodes, pg_prng_uint64(&pg_global_prng_state),
+							out, outdesc);
+	else if (f->nroute == 0)
 		answer_from_all(f, nodes, out, outdesc);
 	else
 	{
@@ -702,8 +774,18 @@ CoordinatorAnswer(FunctionCallInfo fcinfo)
 
 		for (int r = 0; r < f->nroute; r++)
 		{
+			List	   *down;
+
 			run[r] = DatumGetUUIDP(fcinfo->args[f->route_args[r]].value);
-			node[r] = run_node(nodes, run[r], &remembered[r]);
+			node[r] = run_node(nodes, run[r], &remembered[r], &down);
+			if (node[r] == NULL && f->writes && down == NIL && f->nroute == 1)
+			{
+				/* a new run: where dolon would send it */
+				answer_on_some_node(f, nodes, uuid_node_index(run[r]), out, outdesc);
+				goto answered;
+			}
+			if (node[r] == NULL)
+				run_not_found(run[r], down);
 		}
 		for (int r = 1; r < f->nroute; r++)
 			if (node[r] != node[0])
@@ -717,6 +799,7 @@ CoordinatorAnswer(FunctionCallInfo fcinfo)
 		answer_from_node(f, nodes, node[0], remembered[0], run[0], out, outdesc);
 	}
 
+answered:
 	if (!retset)
 	{
 		TupleTableSlot *slot = MakeSingleTupleTableSlot(outdesc, &TTSOpsMinimalTuple);

@@ -31,6 +31,9 @@ extern bool MnemicCoordinating(void);
 /* Answer the calling function from the nodes. */
 extern Datum CoordinatorAnswer(FunctionCallInfo fcinfo);
 
+/* ERROR: function cannot run on a coordinator (it stores locally). */
+pg_attribute_noreturn() extern void CoordinatorStoresNothing(const char *function);
+
 /*
  * Answer flamegraph_diff() for two runs on different nodes: the two trees
  * fetched from their nodes and merged by path (flamegraph_merge.c).

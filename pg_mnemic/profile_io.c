@@ -190,6 +190,9 @@ mnemic_import_profile(PG_FUNCTION_ARGS)
 	pg_uuid_t  *run;
 	pg_uuid_t  *result;
 
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
+
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

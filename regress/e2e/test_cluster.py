@@ -373,3 +373,39 @@ def test_the_fan_out_reaches_every_node_before_waiting_for_any(cluster):
     t.join(30)
     s.close()
     assert result["rows"]
+
+
+def test_writes_through_the_coordinator_go_to_one_node(cluster, session):
+    """Writing needs a node role that may: here a mapping of its own for
+    the coordinator's postgres, which wins over PUBLIC's reader."""
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        session.query("SELECT mnemic.import_profile('x', 'collapsed', 'a 1'::bytea)")
+    for name in cluster.names:
+        cluster.coordinator.query(
+            "CREATE USER MAPPING FOR postgres SERVER mnemic_node_%s"
+            " OPTIONS (user 'postgres')" % name)
+    try:
+        writes_go_to_one_node(cluster, session)
+    finally:
+        for name in cluster.names:
+            cluster.coordinator.query(
+                "DROP USER MAPPING FOR postgres SERVER mnemic_node_%s" % name)
+
+
+def writes_go_to_one_node(cluster, session):
+    run = uuid.uuid4()
+    for ts in ("2024-01-01 00:00:00+00", "2024-01-01 00:00:01+00"):
+        assert session.query(
+            "SELECT mnemic.import_series('placed-app', %s, 'v', ARRAY[%s::timestamptz],"
+            " ARRAY[1.0])", (str(run), ts)) == [(1,)]
+    home = cluster.node_of_run(run)          # where dolon would send it
+    for name in cluster.names:
+        assert cluster.node(name).query(
+            "SELECT count(*) FROM mnemic.samples WHERE run = %s",
+            (str(run),)) == [(2 if name == home else 0,)]
+    imported = session.query(
+        "SELECT mnemic.import_profile('placed-app', 'collapsed', convert_to('a;b 3', 'UTF8'))")[0][0]
+    assert session.query("SELECT total FROM mnemic.flamegraph(%s, weight => 'samples')"
+                         " WHERE node = 0", (imported,)) == [(3.0,)]
+    with pytest.raises(psycopg2.errors.FeatureNotSupported, match="coordinator"):
+        session.query("SELECT mnemic.ingest_datagram('\\x00'::bytea)")
