@@ -15,7 +15,7 @@ export PG_CONFIG PYTHON
 
 .PHONY: all extension web dolon install deps check check-decoder check-formats check-sql \
 	check-docs check-e2e check-dolon check-web bench bench-ingest bench-series \
-	bench-profiles bench-profile-import \
+	bench-profiles bench-profile-import bench-cluster \
 	bench-dolon bench-web fuzz run stop clean
 
 all: extension web dolon
@@ -73,7 +73,7 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) install
 	$(MAKE) bench-ingest bench-series bench-profiles bench-profile-import \
-		bench-dolon bench-web
+		bench-cluster bench-dolon bench-web
 
 bench-ingest:
 	$(PYTHON) bench/ingest.py
@@ -86,6 +86,9 @@ bench-profiles:
 
 bench-profile-import:
 	$(PYTHON) bench/profile_import.py
+
+bench-cluster:
+	$(PYTHON) bench/cluster.py
 
 bench-dolon:
 	$(MAKE) -C dolon bench
