@@ -18,6 +18,7 @@ struct DbSession
 	PGconn	   *conn;
 	PGresult   *pending;		/* first row of a stream, already fetched */
 	bool		streaming;
+	char		warning[512];	/* the last statement's WARNING, or "" */
 	DbSession  *next_free;		/* in the pool's free list */
 };
 
@@ -233,6 +234,34 @@ set_error(DbError *err, int status, const char *sqlstate, const char *msg)
 		err->message[--len] = '\0';
 }
 
+/*
+ * Keep the primary message of a WARNING the statement raised (a
+ * coordinator's node that did not answer: the answer is partial), as
+ * printable ASCII for an HTTP header; other notices are dropped, as
+ * libpq's default receiver would only print them on stderr.
+ */
+static void
+keep_warning(void *arg, const PGresult *res)
+{
+	DbSession  *s = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	size_t		i;
+
+	if (severity == NULL || strcmp(severity, "WARNING") != 0 || primary == NULL ||
+		s->warning[0] != '\0')
+		return;
+	for (i = 0; primary[i] != '\0' && i < sizeof(s->warning) - 1; i++)
+		s->warning[i] = (primary[i] >= 0x20 && primary[i] < 0x7f) ? primary[i] : '?';
+	s->warning[i] = '\0';
+}
+
+const char *
+db_warning(const DbSession *s)
+{
+	return s != NULL && s->warning[0] != '\0' ? s->warning : NULL;
+}
+
 /* Make sure the session holds a working connection. */
 static bool
 ensure_connected(DbSession *s, DbError *err)
@@ -258,6 +287,7 @@ ensure_connected(DbSession *s, DbError *err)
 		set_error(err, 503, NULL, msg);
 		return false;
 	}
+	PQsetNoticeReceiver(s->conn, keep_warning, s);
 	return true;
 }
 
@@ -341,6 +371,7 @@ db_ping(DbSession *s, DbError *err)
 	int			attempt;
 
 	err->http_status = 0;
+	s->warning[0] = '\0';
 	for (attempt = 0; attempt < 2; attempt++)
 	{
 		PGresult   *res;
@@ -380,6 +411,7 @@ db_query_params(DbSession *s, const char *sql, int nparams,
 	int			attempt;
 
 	err->http_status = 0;
+	s->warning[0] = '\0';
 	for (attempt = 0; attempt < 2; attempt++)
 	{
 		PGresult   *res;
@@ -411,6 +443,7 @@ db_stream_begin(DbSession *s, const char *sql, int nparams,
 
 	err->http_status = 0;
 	db_stream_cancel(s);
+	s->warning[0] = '\0';
 	for (attempt = 0; attempt < 2; attempt++)
 	{
 		PGresult   *first;

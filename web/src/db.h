@@ -69,6 +69,13 @@ extern bool db_stream_begin(DbSession *session, const char *sql, int nparams,
 							const char *const *values, DbError *err);
 extern PGresult *db_stream_next(DbSession *session, DbError *err);
 
+/*
+ * The WARNING the last statement raised, or NULL: a coordinator's answer
+ * that leaves out a node says so.  mnemic-web sends it as the response's
+ * Mnemic-Warning header, and the UI shows it.
+ */
+extern const char *db_warning(const DbSession *session);
+
 /* Throw away whatever a stream still holds (after an early stop). */
 extern void db_stream_cancel(DbSession *session);
 

@@ -36,6 +36,7 @@ Response *
 http_begin(Request *req, int status, const char *content_type)
 {
 	response_init(req->response, req->conn, status, content_type);
+	req->response->warning = db_warning(req->db);
 	return req->response;
 }
 

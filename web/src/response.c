@@ -21,6 +21,7 @@ response_init(Response *r, struct mg_connection *conn, int status,
 	r->status = status;
 	r->content_type = content_type;
 	r->content_disposition = NULL;
+	r->warning = NULL;
 	r->head_only = (ri != NULL && strcmp(ri->request_method, "HEAD") == 0);
 	r->headers_sent = false;
 	r->failed = false;
@@ -39,6 +40,8 @@ send_headers(Response *r, bool chunked, size_t content_length)
 	if (r->content_disposition)
 		mg_response_header_add(r->conn, "Content-Disposition",
 							   r->content_disposition, -1);
+	if (r->warning)
+		mg_response_header_add(r->conn, "Mnemic-Warning", r->warning, -1);
 	if (chunked)
 		mg_response_header_add(r->conn, "Transfer-Encoding", "chunked", -1);
 	else

@@ -23,6 +23,7 @@ typedef struct Response
 	int			status;
 	const char *content_type;
 	const char *content_disposition;	/* NULL, or a full header value */
+	const char *warning;		/* NULL, or Mnemic-Warning's value */
 	bool		head_only;			/* HEAD request: headers, no body */
 	bool		headers_sent;		/* then the body is chunked */
 	bool		failed;				/* the client went away */

@@ -1,7 +1,21 @@
 // api.js: the JSON API of mnemic-web, one function per endpoint.
 
-async function getJSON(url) {
+// A coordinator that cannot reach one of its nodes answers a listing
+// without that node's runs and says so in the Mnemic-Warning header: shown
+// in #partial until a listing comes back whole.
+function showPartial(response) {
+	const banner = document.getElementById('partial');
+	const warning = response.headers.get('Mnemic-Warning');
+	if (!banner)
+		return;
+	banner.textContent = warning ? `Partial answer: ${warning}` : '';
+	banner.hidden = !warning;
+}
+
+async function getJSON(url, { listing = false } = {}) {
 	const response = await fetch(url, { headers: { Accept: 'application/json' } });
+	if (listing)
+		showPartial(response);
 	let body = null;
 	try {
 		body = await response.json();
@@ -17,7 +31,7 @@ async function getJSON(url) {
 
 const runPath = (uuid) => `/api/runs/${encodeURIComponent(uuid)}`;
 
-export const fetchTree = () => getJSON('/api/tracers');
+export const fetchTree = () => getJSON('/api/tracers', { listing: true });
 export const fetchRun = (uuid) => getJSON(runPath(uuid));
 export const fetchMetrics = (uuid) => getJSON(`${runPath(uuid)}/metrics`);
 export const csvUrl = (uuid) => `${runPath(uuid)}.csv`;

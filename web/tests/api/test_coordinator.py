@@ -1,0 +1,112 @@
+"""mnemic-web pointed at a coordinator of two nodes (regress/pgnodes.py)
+answers as it does pointed at the node that holds a run, byte for byte;
+its listing spans both nodes; a node that is down shows as a warning on
+the listing and as a 503 for its runs."""
+import json
+import math
+import urllib.parse
+
+import pytest
+
+import webserver
+from pgnodes import TempNodes
+from webserver import WebServer
+
+IMPORT_START = 1704067200.0
+
+
+@pytest.fixture(scope="module")
+def nodes():
+    with TempNodes(2) as n:
+        yield n
+
+
+@pytest.fixture(scope="module")
+def runs(nodes):
+    n1, n2 = nodes.nodes
+    return {
+        "legacy": webserver.send_legacy_run(n1, "web-coord", ["cpu", "mem"],
+                                            [[float(i), 100.0 + i] for i in range(30)]),
+        "sine": webserver.import_run(n2, "web-coord", {
+            "sine": lambda i: math.sin(i / 50), "ramp": lambda i: float(i)},
+            IMPORT_START, 5000),
+    }
+
+
+@pytest.fixture(scope="module")
+def webs(nodes, runs):
+    """(web on the coordinator, {node name: web on that node})."""
+    servers = [WebServer(nodes.coordinator.uri(user=webserver.reader_role(nodes.coordinator)))]
+    servers += [WebServer(n.uri(user=webserver.reader_role(n))) for n in nodes.nodes]
+    try:
+        for s in servers:
+            s.start()
+        yield servers[0], dict(zip(nodes.names, servers[1:]))
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def paths(run, metrics):
+    q = urllib.parse.urlencode({"metric": metrics}, doseq=True)
+    return ["/api/runs/%s" % run, "/api/runs/%s/metrics" % run,
+            "/api/runs/%s/series?%s" % (run, q),
+            "/api/runs/%s/series?%s&points=50&method=lttb" % (run, q),
+            "/api/runs/%s/series?%s&from=%d&to=%d" % (run, q, IMPORT_START + 100,
+                                                      IMPORT_START + 900),
+            "/api/runs/%s.csv" % run]
+
+
+def test_a_run_answers_as_on_its_node(webs, runs):
+    coordinator, on_node = webs
+    for run, node, metrics in ((runs["legacy"], "n1", ["cpu", "mem"]),
+                               (runs["sine"], "n2", ["sine", "ramp"])):
+        for path in paths(run, metrics):
+            want = on_node[node].request("GET", path)
+            got = coordinator.request("GET", path)
+            assert want[0] == 200 and got[0] == want[0], path
+            assert got[2] == want[2], path
+            assert "mnemic-warning" not in got[1]
+
+
+def test_the_tree_spans_the_nodes(webs, runs):
+    coordinator, on_node = webs
+    status, headers, body = coordinator.request("GET", "/api/tracers")
+    assert status == 200 and "mnemic-warning" not in headers
+    tree = {t["tracer"]: t for t in json.loads(body)}
+    assert [r["run"] for r in tree["web-coord"]["runs"]] == [runs["legacy"], runs["sine"]], \
+        "newest first, across nodes"
+    for name, web in on_node.items():
+        for t in web.get_json("/api/tracers"):
+            for r in t["runs"]:
+                ours = [x for x in tree[t["tracer"]]["runs"] if x["run"] == r["run"]]
+                assert ours == [r] or r["state"] == "active", (name, r)
+
+
+def test_unknown_runs_and_bad_parameters_fail_as_on_a_node(webs, runs):
+    coordinator, on_node = webs
+    for path in ["/api/runs/00000000-0000-4000-8000-000000000000",
+                 "/api/runs/%s/series?metric=nope" % runs["sine"],
+                 "/api/runs/%s/series?metric=sine&method=bogus" % runs["sine"]]:
+        want = on_node["n2"].request("GET", path)
+        got = coordinator.request("GET", path)
+        assert want[0] in (400, 404) and got[0] == want[0], (path, got)
+
+
+def test_a_node_down_is_a_warning_on_the_tree_and_a_503_for_its_runs(nodes, webs, runs):
+    coordinator, _ = webs
+    n2 = nodes.node("n2")
+    n2.pg_ctl("stop", "-w", "-m", "fast")
+    try:
+        status, headers, body = coordinator.request("GET", "/api/tracers")
+        assert status == 200
+        assert 'node "n2" is unavailable' in headers["mnemic-warning"]
+        listed = [r["run"] for t in json.loads(body) for r in t["runs"]]
+        assert runs["legacy"] in listed and runs["sine"] not in listed
+        status, _, body = coordinator.request("GET", "/api/runs/%s" % runs["sine"])
+        assert status == 503 and "n2" in json.loads(body)["error"]["message"]
+    finally:
+        n2.pg_ctl("start", "-w", "-t", "60", "-l", n2.logfile, "-o", "-k %s" % n2.dir)
+    status, headers, body = coordinator.request("GET", "/api/tracers")
+    assert status == 200 and "mnemic-warning" not in headers
+    assert runs["sine"] in [r["run"] for t in json.loads(body) for r in t["runs"]]
