@@ -591,6 +591,8 @@ NodeCallsRun(NodeCall *calls, int ncalls, TupleDesc desc,
 	CollectTarget target;
 	bool	   *reused = palloc0(sizeof(bool) * Max(ncalls, 1));
 
+	if (ncalls == 0)
+		return;
 	prepare_dblink_plans();
 	target.plan = result_plan(desc);
 	target.out = out;
