@@ -218,6 +218,33 @@ route_forget(const pg_uuid_t *run)
 	(void) hash_search(routes, run, HASH_REMOVE, NULL);
 }
 
+/*
+ * The nodes, read once per registry generation (caller connected to SPI);
+ * a new generation also closes connections to nodes gone and forgets the
+ * runs' nodes.
+ */
+static List *
+registered_nodes(void)
+{
+	static List *nodes = NIL;
+	static uint64 nodes_generation = 0;
+	static bool loaded = false;
+
+	if (!loaded || nodes_generation != registry_generation)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		uint64		generation = registry_generation;
+
+		nodes = NodeList();
+		MemoryContextSwitchTo(old);
+		NodeConnectionsKeepOnly(nodes);
+		nodes_generation = generation;
+		loaded = true;
+	}
+	routes_check_generation();
+	return nodes;
+}
+
 /* ---------------------------------------------------------------------
  * The forwarded call
  * ---------------------------------------------------------------------
@@ -756,10 +783,7 @@ CoordinatorAnswer(FunctionCallInfo fcinfo)
 					 errmsg("%s must not be NULL", f->route_names[r])));
 
 	SpiConnect();
-	nodes = NodeList();
-	if (routes_generation != registry_generation)
-		NodeConnectionsKeepOnly(nodes);
-	routes_check_generation();
+	nodes = registered_nodes();
 
 	if (f->nroute == 0 && f->writes)
 		answer_on_some_node(f, nodes, pg_prng_uint64(&pg_global_prng_state),

@@ -509,12 +509,20 @@ collect_step(NodeCall *call, void *arg)
 	bool	   *nulls = palloc(sizeof(bool) * natts);
 	int			first = t->tag_node ? 1 : 0;
 	ResourceOwner owner = CurrentResourceOwner;
+	SPITupleTable *rows;
+	uint64		nrows;
 
 	if (SPI_execute_plan(t->plan, &conn, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pg_mnemic: dblink_get_result failed");
+	rows = SPI_tuptable;
+	nrows = SPI_processed;
+	/* the end of the results, after which the connection is free again */
+	if (SPI_execute_plan(plan_drain, &conn, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pg_mnemic: dblink_get_result failed");
+
 	/* the store may spill to a file, which must outlive this subtransaction */
 	CurrentResourceOwner = t->owner;
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (uint64 i = 0; i < nrows; i++)
 	{
 		if (t->tag_node)
 		{
@@ -522,13 +530,12 @@ collect_step(NodeCall *call, void *arg)
 			nulls[0] = false;
 		}
 		for (int col = first; col < natts; col++)
-			values[col] = SPI_getbinval(SPI_tuptable->vals[i],
-										SPI_tuptable->tupdesc, col - first + 1,
-										&nulls[col]);
+			values[col] = SPI_getbinval(rows->vals[i], rows->tupdesc,
+										col - first + 1, &nulls[col]);
 		tuplestore_putvalues(t->out, t->outdesc, values, nulls);
 	}
 	CurrentResourceOwner = owner;
-	call->rows = SPI_processed;
+	call->rows = nrows;
 	call->done = true;
 }
 
@@ -559,20 +566,6 @@ tidy_after_failure(NodeCall *call)
 		connection_close(c);
 	call->error = error;
 	call->unavailable = unavailable;
-}
-
-/*
- * Read the end of a statement's results, after which the connection is
- * free again; a connection where even that fails is closed.  The call's
- * answer stands either way.
- */
-static void
-finish_statement(NodeCall *call)
-{
-	if (!node_try(drain_step, call, NULL))
-		connection_close(connection_of(call->node));
-	call->error = NULL;
-	call->unavailable = false;
 }
 
 static void
@@ -628,18 +621,13 @@ NodeCallsRun(NodeCall *calls, int ncalls, TupleDesc desc,
 		if (!call->sent)
 			continue;
 		if (node_try(collect_step, call, &target))
-		{
-			finish_statement(call);
 			continue;
-		}
 		tidy_after_failure(call);
 		if (reused[i] && call->unavailable)
 		{
 			reset_call(call);
-			if (node_try(send_step, call, NULL) &&
-				node_try(collect_step, call, &target))
-				finish_statement(call);
-			else
+			if (!node_try(send_step, call, NULL) ||
+				!node_try(collect_step, call, &target))
 				tidy_after_failure(call);
 		}
 	}
