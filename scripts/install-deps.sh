@@ -11,6 +11,8 @@ python3-pytest python3-psutil python3-psycopg2
 chromium
 libipc-run-perl"
 
+# postgresql-15 brings its contrib modules: a coordinator's postgres_fdw
+# and dblink (README, "Beyond one machine").
 # libssl-dev: CivetWeb opens "libssl.so" and "libcrypto.so" at run time for
 # mnemic-web --tls-cert; openssl makes the web tests' throw-away certificate.
 
