@@ -32,6 +32,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "executor/tstoreReceiver.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "common/pg_prng.h"
@@ -259,6 +260,7 @@ typedef struct Forwarded
 	bool		writes;			/* VOLATILE: stores a run that may be new */
 	char	   *sql;			/* SELECT * FROM mnemic.name(arg => value, ...) */
 	TupleDesc	desc;			/* the columns of its answer */
+	int64		row_limit;		/* the page_size argument; 0: none */
 	int			nroute;
 	int			route_args[lengthof(route_arg_names)];
 	char	   *route_names[lengthof(route_arg_names)];
@@ -351,6 +353,10 @@ describe_call(FunctionCallInfo fcinfo)
 								   OidOutputFunctionCall(out, fcinfo->args[in].value)));
 		}
 		appendStringInfo(&sql, "::%s", format_type_be_qualified(types[i]));
+		/* a page of every node's answer is a page of the whole only once cut */
+		if (name && strcmp(name, "page_size") == 0 && types[i] == INT4OID &&
+			!fcinfo->args[in].isnull)
+			f->row_limit = Max(DatumGetInt32(fcinfo->args[in].value), 0);
 		for (int r = 0; name && types[i] == UUIDOID && r < lengthof(route_arg_names); r++)
 			if (strcmp(name, route_arg_names[r]) == 0)
 			{
@@ -375,7 +381,8 @@ describe_call(FunctionCallInfo fcinfo)
  * How the answers of every node become one, by function: SQL over the
  * relation "answers" (node text, then the function's columns); %s stands
  * for the function's columns.  A function not named here lists one node's
- * rows after another's.
+ * rows after another's.  With an argument page_size, the whole is cut to
+ * a page after the merge, as each node's answer was.
  */
 static const struct
 {
@@ -390,19 +397,23 @@ static const struct
 };
 
 static char *
-merge_sql(const char *function, TupleDesc desc)
+merge_sql(const Forwarded *f)
 {
 	StringInfoData cols;
 	const char *rule = "SELECT %s FROM answers";
+	char	   *sql;
 
 	for (int i = 0; i < lengthof(merge_rules); i++)
-		if (strcmp(merge_rules[i].function, function) == 0)
+		if (strcmp(merge_rules[i].function, f->name) == 0)
 			rule = merge_rules[i].sql;
 	initStringInfo(&cols);
-	for (int i = 0; i < desc->natts; i++)
+	for (int i = 0; i < f->desc->natts; i++)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
-						 quote_identifier(NameStr(TupleDescAttr(desc, i)->attname)));
-	return psprintf(rule, cols.data);
+						 quote_identifier(NameStr(TupleDescAttr(f->desc, i)->attname)));
+	sql = psprintf(rule, cols.data);
+	if (f->row_limit > 0)
+		sql = psprintf("%s LIMIT " INT64_FORMAT, sql, f->row_limit);
+	return sql;
 }
 
 /* (node text, the columns of desc) */
@@ -417,54 +428,87 @@ tagged_desc(TupleDesc desc)
 	return tagged;
 }
 
-/* Remember the node of every run in answers that has a run column. */
+/*
+ * Remember the node of every run of store: its column "run", and its node
+ * in column "node" (tagged), else the one node that answered.
+ */
 static void
-learn_routes(Tuplestorestate *answers, TupleDesc tagged)
+learn_routes(Tuplestorestate *store, TupleDesc desc, bool tagged,
+			 const char *node)
 {
 	int			col = -1;
 	TupleTableSlot *slot;
 
-	for (int i = 1; i < tagged->natts; i++)
+	for (int i = tagged ? 1 : 0; i < desc->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(tagged, i);
+		Form_pg_attribute att = TupleDescAttr(desc, i);
 
 		if (att->atttypid == UUIDOID && strcmp(NameStr(att->attname), "run") == 0)
 			col = i + 1;
 	}
 	if (col < 0)
 		return;
-	slot = MakeSingleTupleTableSlot(tagged, &TTSOpsMinimalTuple);
-	tuplestore_rescan(answers);
-	while (tuplestore_gettupleslot(answers, true, false, slot))
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(store);
+	while (tuplestore_gettupleslot(store, true, false, slot))
 	{
 		bool		isnull;
 		Datum		run = slot_getattr(slot, col, &isnull);
-		Datum		node;
 
 		if (isnull)
 			continue;
-		node = slot_getattr(slot, 1, &isnull);
-		route_remember(DatumGetUUIDP(run), TextDatumGetCString(node));
+		route_remember(DatumGetUUIDP(run), tagged ?
+					   TextDatumGetCString(slot_getattr(slot, 1, &isnull)) : node);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 }
 
-/* Copy the rows of the last SPI result into out. */
+/*
+ * Put the tagged answers together into out by the function's rule: SQL over
+ * them, its rows sent straight to out.  The answer of a single node needs
+ * no putting together: its rows are copied as they are.
+ */
 static void
-spi_rows_into(Tuplestorestate *out, TupleDesc outdesc)
+merge_answers(Forwarded *f, Tuplestorestate *answers, TupleDesc tagged,
+			  int with_rows, Tuplestorestate *out, TupleDesc outdesc)
 {
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		Datum	   *values = palloc(sizeof(Datum) * outdesc->natts);
-		bool	   *nulls = palloc(sizeof(bool) * outdesc->natts);
+	EphemeralNamedRelation enr;
+	SPIExecuteOptions options;
+	DestReceiver *dest;
 
-		for (int c = 0; c < outdesc->natts; c++)
-			values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-									  c + 1, &nulls[c]);
-		tuplestore_putvalues(out, outdesc, values, nulls);
-		pfree(values);
-		pfree(nulls);
+	if (with_rows <= 1)
+	{
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(tagged, &TTSOpsMinimalTuple);
+
+		tuplestore_rescan(answers);
+		while (tuplestore_gettupleslot(answers, true, false, slot))
+		{
+			slot_getallattrs(slot);
+			tuplestore_putvalues(out, outdesc, slot->tts_values + 1,
+								 slot->tts_isnull + 1);
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		return;
 	}
+	enr = palloc0(sizeof(EphemeralNamedRelationData));
+	enr->md.name = "answers";
+	enr->md.reliddesc = InvalidOid;
+	enr->md.tupdesc = tagged;
+	enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+	enr->md.enrtuples = tuplestore_tuple_count(answers);
+	enr->reldata = answers;
+	if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
+		elog(ERROR, "pg_mnemic: could not register the nodes' answers");
+	dest = CreateDestReceiver(DestTuplestore);
+	SetTuplestoreDestReceiverParams(dest, out, CurrentMemoryContext, false,
+									NULL, NULL);
+	memset(&options, 0, sizeof(options));
+	options.read_only = true;
+	options.dest = dest;
+	if (SPI_execute_extended(merge_sql(f), &options) != SPI_OK_SELECT)
+		elog(ERROR, "pg_mnemic: putting the nodes' answers together failed");
+	dest->rDestroy(dest);
+	SPI_unregister_relation("answers");
 }
 
 static void
@@ -489,22 +533,27 @@ answer_from_all(Forwarded *f, List *nodes, Tuplestorestate *out, TupleDesc outde
 {
 	int			n = list_length(nodes);
 	NodeCall   *calls = palloc0(sizeof(NodeCall) * Max(n, 1));
-	TupleDesc	tagged = tagged_desc(f->desc);
-	Tuplestorestate *answers = tuplestore_begin_heap(true, false, work_mem);
-	EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
+	bool		tagged = n > 1;
+	TupleDesc	desc = tagged ? tagged_desc(f->desc) : outdesc;
+	Tuplestorestate *answers = tagged ? tuplestore_begin_heap(true, false, work_mem) : out;
 	ErrorData  *unknown = NULL;
 	int			answered = 0;
+	int			with_rows = 0;
 
+	/* one node's answer is the whole answer: straight into the result */
 	for (int i = 0; i < n; i++)
 	{
 		calls[i].node = list_nth(nodes, i);
 		calls[i].sql = f->sql;
 	}
-	NodeCallsRun(calls, n, f->desc, answers, tagged, true);
+	NodeCallsRun(calls, n, f->desc, answers, desc, tagged);
 	for (int i = 0; i < n; i++)
 	{
 		if (calls[i].error == NULL)
+		{
 			answered++;
+			with_rows += calls[i].rows > 0;
+		}
 		else if (calls[i].unavailable)
 			warn_unavailable(&calls[i]);
 		else if (calls[i].error->sqlerrcode == ERRCODE_UNDEFINED_OBJECT)
@@ -514,21 +563,12 @@ answer_from_all(Forwarded *f, List *nodes, Tuplestorestate *out, TupleDesc outde
 	}
 	if (answered == 0 && unknown != NULL)
 		ReThrowError(unknown);
-	learn_routes(answers, tagged);
-
-	enr->md.name = "answers";
-	enr->md.reliddesc = InvalidOid;
-	enr->md.tupdesc = tagged;
-	enr->md.enrtype = ENR_NAMED_TUPLESTORE;
-	enr->md.enrtuples = tuplestore_tuple_count(answers);
-	enr->reldata = answers;
-	if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
-		elog(ERROR, "pg_mnemic: could not register the nodes' answers");
-	if (SPI_execute(merge_sql(f->name, f->desc), true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "pg_mnemic: putting the nodes' answers together failed");
-	spi_rows_into(out, outdesc);
-	SPI_unregister_relation("answers");
-	tuplestore_end(answers);
+	learn_routes(answers, desc, tagged, n > 0 ? calls[0].node->name : NULL);
+	if (tagged)
+	{
+		merge_answers(f, answers, desc, with_rows, out, outdesc);
+		tuplestore_end(answers);
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -785,6 +825,9 @@ CoordinatorAnswer(FunctionCallInfo fcinfo)
 	SpiConnect();
 	nodes = registered_nodes();
 
+	if (f->nroute == 0 && !retset && !f->writes)
+		elog(ERROR, "pg_mnemic: no rule makes one value of every node's %s()",
+			 f->name);
 	if (f->nroute == 0 && f->writes)
 		answer_on_some_node(f, nodes, pg_prng_uint64(&pg_global_prng_state),
 							out, outdesc);
