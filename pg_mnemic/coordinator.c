@@ -258,6 +258,7 @@ typedef struct Forwarded
 {
 	char	   *name;			/* the function's */
 	bool		writes;			/* VOLATILE: stores a run that may be new */
+	bool		composite;		/* returns a row */
 	char	   *sql;			/* SELECT * FROM mnemic.name(arg => value, ...) */
 	TupleDesc	desc;			/* the columns of its answer */
 	int64		row_limit;		/* the page_size argument; 0: none */
@@ -287,13 +288,15 @@ set_transmission_modes(void)
 }
 
 static TupleDesc
-answer_desc(FunctionCallInfo fcinfo, Oid rettype)
+answer_desc(FunctionCallInfo fcinfo, Oid rettype, bool *composite)
 {
 	TupleDesc	desc;
 
+	*composite = false;
 	switch (get_call_result_type(fcinfo, NULL, &desc))
 	{
 		case TYPEFUNC_COMPOSITE:
+			*composite = true;
 			return CreateTupleDescCopy(desc);
 		case TYPEFUNC_SCALAR:
 			desc = CreateTemplateTupleDesc(1);
@@ -326,7 +329,7 @@ describe_call(FunctionCallInfo fcinfo)
 	f->name = pstrdup(NameStr(form->proname));
 	f->writes = form->provolatile == PROVOLATILE_VOLATILE;
 	nall = get_func_arg_info(proc, &types, &names, &modes);
-	f->desc = answer_desc(fcinfo, form->prorettype);
+	f->desc = answer_desc(fcinfo, form->prorettype, &f->composite);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT * FROM mnemic.%s(", quote_identifier(f->name));
@@ -387,25 +390,60 @@ describe_call(FunctionCallInfo fcinfo)
 static const struct
 {
 	const char *function;
+	bool		one_is_whole;	/* one node's answer is the whole answer */
 	const char *sql;
 }			merge_rules[] = {
-	{"tracers",
+	{"tracers", true,
 		"SELECT tracer, sum(runs)::bigint, sum(active_runs)::bigint,"
 		" min(first_seen), max(last_seen)"
 	" FROM answers GROUP BY tracer ORDER BY tracer NULLS LAST"},
-	{"runs", "SELECT %s FROM answers ORDER BY started DESC, run DESC"},
+	{"runs", true, "SELECT %s FROM answers ORDER BY started DESC, run DESC"},
+	/* the whole fleet's listeners: counts summed, high-water marks the highest */
+	{"listener_stats", false,
+		"SELECT sum(datagrams_received)::bigint, sum(bytes_received)::bigint,"
+		" sum(datagrams_decoded)::bigint, sum(samples_stored)::bigint,"
+		" sum(malformed)::bigint,"
+		" (SELECT coalesce(jsonb_object_agg(key, n), '{}') FROM"
+		"  (SELECT key, sum(value::bigint) AS n FROM answers a,"
+		"   jsonb_each_text(a.malformed_by_reason) GROUP BY key) r),"
+		" sum(unknown_kinds)::bigint, sum(lost)::bigint, sum(kernel_drops)::bigint,"
+		" sum(ring_drops)::bigint, sum(flushes)::bigint, sum(flush_errors)::bigint,"
+		" sum(flush_time_ms), max(flush_time_max_ms), sum(ring_used)::bigint,"
+		" max(ring_high_water), sum(ring_size)::bigint, sum(samples_held)::bigint,"
+		" max(batch_high_water),"
+		" (array_agg(last_error ORDER BY last_error_time DESC NULLS LAST))[1],"
+		" max(last_error_time), NULL::int, NULL::int, min(receive_buffer),"
+	" sum(seq_resets)::bigint FROM answers"},
 };
+
+static const char *
+merge_rule(const char *function)
+{
+	for (int i = 0; i < lengthof(merge_rules); i++)
+		if (strcmp(merge_rules[i].function, function) == 0)
+			return merge_rules[i].sql;
+	return NULL;
+}
+
+/* Is one node's answer to function already the whole answer? */
+static bool
+one_is_whole(const char *function)
+{
+	for (int i = 0; i < lengthof(merge_rules); i++)
+		if (strcmp(merge_rules[i].function, function) == 0)
+			return merge_rules[i].one_is_whole;
+	return true;
+}
 
 static char *
 merge_sql(const Forwarded *f)
 {
 	StringInfoData cols;
-	const char *rule = "SELECT %s FROM answers";
+	const char *rule = merge_rule(f->name);
 	char	   *sql;
 
-	for (int i = 0; i < lengthof(merge_rules); i++)
-		if (strcmp(merge_rules[i].function, f->name) == 0)
-			rule = merge_rules[i].sql;
+	if (rule == NULL)
+		rule = "SELECT %s FROM answers";
 	initStringInfo(&cols);
 	for (int i = 0; i < f->desc->natts; i++)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
@@ -476,7 +514,7 @@ merge_answers(Forwarded *f, Tuplestorestate *answers, TupleDesc tagged,
 	SPIExecuteOptions options;
 	DestReceiver *dest;
 
-	if (with_rows <= 1)
+	if (with_rows <= 1 && one_is_whole(f->name))
 	{
 		TupleTableSlot *slot = MakeSingleTupleTableSlot(tagged, &TTSOpsMinimalTuple);
 
@@ -533,7 +571,7 @@ answer_from_all(Forwarded *f, List *nodes, Tuplestorestate *out, TupleDesc outde
 {
 	int			n = list_length(nodes);
 	NodeCall   *calls = palloc0(sizeof(NodeCall) * Max(n, 1));
-	bool		tagged = n > 1;
+	bool		tagged = n > 1 || !one_is_whole(f->name);
 	TupleDesc	desc = tagged ? tagged_desc(f->desc) : outdesc;
 	Tuplestorestate *answers = tagged ? tuplestore_begin_heap(true, false, work_mem) : out;
 	ErrorData  *unknown = NULL;
@@ -825,14 +863,14 @@ CoordinatorAnswer(FunctionCallInfo fcinfo)
 	SpiConnect();
 	nodes = registered_nodes();
 
-	if (f->nroute == 0 && !retset && !f->writes)
-		elog(ERROR, "pg_mnemic: no rule makes one value of every node's %s()",
-			 f->name);
-	if (f->nroute == 0 && f->writes)
+	if (f->nroute == 0 && (retset || merge_rule(f->name) != NULL))
+		answer_from_all(f, nodes, out, outdesc);
+	else if (f->nroute == 0 && f->writes)
 		answer_on_some_node(f, nodes, pg_prng_uint64(&pg_global_prng_state),
 							out, outdesc);
 	else if (f->nroute == 0)
-		answer_from_all(f, nodes, out, outdesc);
+		elog(ERROR, "pg_mnemic: no rule makes one value of every node's %s()",
+			 f->name);
 	else
 	{
 		bool		remembered[lengthof(route_arg_names)];
@@ -872,7 +910,18 @@ answered:
 		TupleTableSlot *slot = MakeSingleTupleTableSlot(outdesc, &TTSOpsMinimalTuple);
 
 		fcinfo->isnull = true;
-		if (tuplestore_gettupleslot(out, true, false, slot))
+		if (f->composite && tuplestore_gettupleslot(out, true, false, slot))
+		{
+			MemoryContext old = MemoryContextSwitchTo(callcxt);
+			TupleDesc	desc = BlessTupleDesc(CreateTupleDescCopy(outdesc));
+
+			slot_getallattrs(slot);
+			result = HeapTupleGetDatum(heap_form_tuple(desc, slot->tts_values,
+													   slot->tts_isnull));
+			fcinfo->isnull = false;
+			MemoryContextSwitchTo(old);
+		}
+		else if (tuplestore_gettupleslot(out, true, false, slot))
 		{
 			Datum		value = slot_getattr(slot, 1, &fcinfo->isnull);
 			Form_pg_attribute att = TupleDescAttr(outdesc, 0);

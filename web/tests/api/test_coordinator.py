@@ -110,3 +110,18 @@ def test_a_node_down_is_a_warning_on_the_tree_and_a_503_for_its_runs(nodes, webs
     status, headers, body = coordinator.request("GET", "/api/tracers")
     assert status == 200 and "mnemic-warning" not in headers
     assert runs["sine"] in [r["run"] for t in json.loads(body) for r in t["runs"]]
+
+
+def metric(web, name):
+    status, _, body = web.request("GET", "/metrics")
+    assert status == 200
+    lines = [l for l in body.decode().splitlines() if l.startswith(name + " ")]
+    return float(lines[0].split()[1]) if lines else None
+
+
+def test_metrics_add_up_the_nodes_listeners(webs):
+    coordinator, on_node = webs
+    assert metric(coordinator, "mnemic_web_database_up") == 1
+    name = "mnemic_listener_samples_stored_total"
+    per_node = [metric(w, name) for w in on_node.values()]
+    assert per_node[0] > 0 and metric(coordinator, name) == sum(per_node)
