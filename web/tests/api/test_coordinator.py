@@ -33,8 +33,24 @@ def runs(nodes):
     }
 
 
+FOLDED = ("main (job.py:3);load (job.py:20) 30\n"
+          "main (job.py:3);load (job.py:20);parse (job.py:41) 50\n"
+          "main (job.py:3);save (job.py:60) 20\n")
+
+
 @pytest.fixture(scope="module")
-def webs(nodes, runs):
+def profiles(nodes):
+    """Two profiled runs on n2 and one on n1 (imported folded stacks)."""
+    def imported(node, text):
+        return node.query("SELECT mnemic.import_profile('web-prof', 'collapsed',"
+                          " convert_to(%s, 'UTF8'))", (text,))[0][0]
+    n1, n2 = nodes.nodes
+    return {"a": imported(n2, FOLDED), "b": imported(n2, FOLDED.replace("50", "5")),
+            "c": imported(n1, "main (job.py:3);other (x.py:1) 7\n")}
+
+
+@pytest.fixture(scope="module")
+def webs(nodes, runs, profiles):
     """(web on the coordinator, {node name: web on that node})."""
     servers = [WebServer(nodes.coordinator.uri(user=webserver.reader_role(nodes.coordinator)))]
     servers += [WebServer(n.uri(user=webserver.reader_role(n))) for n in nodes.nodes]
@@ -67,6 +83,28 @@ def test_a_run_answers_as_on_its_node(webs, runs):
             assert want[0] == 200 and got[0] == want[0], path
             assert got[2] == want[2], path
             assert "mnemic-warning" not in got[1]
+
+
+def test_profiles_answer_as_on_their_node(webs, profiles):
+    coordinator, on_node = webs
+    a, b = profiles["a"], profiles["b"]
+    for path in ["/api/runs/%s/flamegraph" % a,
+                 "/api/runs/%s/flamegraph?weight=samples" % a,
+                 "/api/runs/%s/flamegraph/diff?base=%s&weight=samples" % (a, b),
+                 "/api/runs/%s/top?n=2" % a,
+                 "/api/runs/%s/allocations" % a,
+                 "/api/runs/%s/profile?format=collapsed&weight=samples" % a]:
+        want = on_node["n2"].request("GET", path)
+        got = coordinator.request("GET", path)
+        assert want[0] == 200 and got[0] == 200 and got[2] == want[2], path
+
+
+def test_a_diff_of_runs_on_two_nodes(webs, profiles):
+    coordinator, on_node = webs
+    a, c = profiles["a"], profiles["c"]
+    diff = coordinator.get_json("/api/runs/%s/flamegraph/diff?base=%s&weight=samples" % (c, a))
+    whole = json.dumps(diff)
+    assert "other" in whole and "parse" in whole, "both nodes' frames in one tree"
 
 
 def test_the_tree_spans_the_nodes(webs, runs):
