@@ -37,6 +37,7 @@
 #include "funcapi.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
@@ -819,6 +820,74 @@ CoordinatorStoresNothing(const char *function)
 			 errmsg("pg_mnemic: %s() cannot run on a coordinator: it stores nothing of its own",
 					function),
 			 errhint("Call it on a node, or send the datagrams to a node's listener.")));
+}
+
+void
+CoordinatorAnswerPerNode(FunctionCallInfo fcinfo, int runs_arg, TupleDesc desc,
+						 Tuplestorestate *answers, TupleDesc tagged)
+{
+	ArrayType  *runs = DatumGetArrayTypeP(fcinfo->args[runs_arg].value);
+	LOCAL_FCINFO(share_call, FUNC_MAX_ARGS);
+	Datum	   *ids;
+	bool	   *nulls;
+	int			n;
+	List	   *nodes;
+	int			nnodes;
+	List	  **share;
+	NodeCall   *calls;
+	int			ncalls = 0;
+
+	deconstruct_array(runs, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &ids, &nulls, &n);
+	SpiConnect();
+	nodes = registered_nodes();
+	nnodes = list_length(nodes);
+	share = palloc0(sizeof(List *) * Max(nnodes, 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		remembered;
+		MnemicNode *node;
+
+		if (nulls[i])
+			continue;
+		node = run_node_or_error(nodes, DatumGetUUIDP(ids[i]), &remembered);
+		for (int k = 0; k < nnodes; k++)
+			if (list_nth(nodes, k) == node)
+				share[k] = lappend(share[k], DatumGetPointer(ids[i]));
+	}
+
+	calls = palloc0(sizeof(NodeCall) * Max(nnodes, 1));
+	for (int k = 0; k < nnodes; k++)
+	{
+		int			len = list_length(share[k]);
+		Datum	   *mine = palloc(sizeof(Datum) * Max(len, 1));
+		ListCell   *lc;
+		int			j = 0;
+
+		if (len == 0)
+			continue;
+		foreach(lc, share[k])
+			mine[j++] = PointerGetDatum(lfirst(lc));
+		memcpy(share_call, fcinfo, SizeForFunctionCallInfo(fcinfo->nargs));
+		share_call->args[runs_arg].value = PointerGetDatum(
+			construct_array(mine, len, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+		calls[ncalls].node = list_nth(nodes, k);
+		calls[ncalls++].sql = describe_call(share_call)->sql;
+	}
+	NodeCallsRun(calls, ncalls, desc, answers, tagged, true);
+	for (int i = 0; i < ncalls; i++)
+	{
+		if (calls[i].error == NULL)
+			continue;
+		if (calls[i].unavailable)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("pg_mnemic: runs of this call are on node \"%s\", which is unavailable",
+							calls[i].node->name),
+					 errdetail_internal("%s", NodeErrorText(calls[i].error)),
+					 errhint("mnemic.nodes() shows its state.")));
+		ReThrowError(calls[i].error);
+	}
+	SPI_finish();
 }
 
 /* ---------------------------------------------------------------------

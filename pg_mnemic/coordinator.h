@@ -16,6 +16,8 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "access/tupdesc.h"
+#include "utils/tuplestore.h"
 #include "utils/uuid.h"
 
 /* The pg_mnemic.local_only and pg_mnemic.node_* settings (_PG_init). */
@@ -30,6 +32,17 @@ extern bool MnemicCoordinating(void);
 
 /* Answer the calling function from the nodes. */
 extern Datum CoordinatorAnswer(FunctionCallInfo fcinfo);
+
+/*
+ * For a function whose argument runs_arg is an array of runs: each node
+ * answers the call with only the runs it holds as that argument, all
+ * nodes at once, into answers (node text, then the columns of desc, each
+ * node's rows together).  A run on an unavailable node is an error, as for
+ * a call of one run.
+ */
+extern void CoordinatorAnswerPerNode(FunctionCallInfo fcinfo, int runs_arg,
+									 TupleDesc desc, Tuplestorestate *answers,
+									 TupleDesc tagged);
 
 /* ERROR: function cannot run on a coordinator (it stores locally). */
 pg_attribute_noreturn() extern void CoordinatorStoresNothing(const char *function);

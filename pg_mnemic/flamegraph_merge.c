@@ -3,8 +3,9 @@
  *	  Call trees of several runs merged by path: mnemic.flamegraph_merged(),
  *	  and flamegraph_diff() of two runs on different nodes.
  *
- * Each run's tree is asked for as mnemic.flamegraph() answers it (on a
- * coordinator, by the run's node), and the trees are merged here: a node
+ * Each run's tree is asked for as mnemic.flamegraph() answers it, and the
+ * trees are merged here (a coordinator asks each node for the merged tree
+ * of its own runs, all nodes at once, and merges theirs): a node
  * of the merged tree is a path of (function, file, line) from the root,
  * its values the sums of the nodes with that path.  Frames are matched by
  * name, not by id, because ids are per database and the trees may come
@@ -15,7 +16,10 @@
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "access/htup_details.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
@@ -134,50 +138,135 @@ tree_create(void)
 }
 
 /*
- * Add the tree of the last SPI result (flamegraph()'s columns: node,
- * parent, depth, function, file, line, self, total; parents before their
- * children) to side of t.
+ * The columns of a flamegraph() row (node, parent, depth, function, file,
+ * line, self, total) in row: an SPI result's, or a tagged answer's, whose
+ * columns start at first.
+ */
+typedef struct TreeRow
+{
+	int32		node;
+	bool		root;			/* parent is NULL */
+	int32		parent;
+	char	   *function;
+	char	   *file;			/* NULL when NULL */
+	bool		has_line;
+	int32		line;
+	double		self;
+	double		total;
+} TreeRow;
+
+static TreeRow
+tree_row(Datum *values, bool *nulls)
+{
+	TreeRow		r;
+
+	r.node = DatumGetInt32(values[0]);
+	r.root = nulls[1];
+	r.parent = r.root ? 0 : DatumGetInt32(values[1]);
+	r.function = nulls[3] ? "" : TextDatumGetCString(values[3]);
+	r.file = nulls[4] ? NULL : TextDatumGetCString(values[4]);
+	r.has_line = !nulls[5];
+	r.line = nulls[5] ? 0 : DatumGetInt32(values[5]);
+	r.self = nulls[6] ? 0 : DatumGetFloat8(values[6]);
+	r.total = nulls[7] ? 0 : DatumGetFloat8(values[7]);
+	return r;
+}
+
+/*
+ * Add one answer of flamegraph() (rows[0..n), parents before children) to
+ * side of t.
  */
 static void
-tree_add_answer(MergedTree *t, int side)
+tree_add_rows(MergedTree *t, int side, const TreeRow *rows, int64 n)
 {
-	uint64		n = SPI_processed;
 	int32	   *merged = palloc(sizeof(int32) * Max(n, 1));
 
-	for (uint64 i = 0; i < n; i++)
+	for (int64 i = 0; i < n; i++)
 	{
-		HeapTuple	row = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		bool		root;
-		int32		node = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
-		int32		parent = DatumGetInt32(SPI_getbinval(row, desc, 2, &root));
+		const TreeRow *r = &rows[i];
 		int32		m;
 
-		if (node < 0 || (uint64) node >= n || (!root && (parent < 0 || parent >= node)))
-			elog(ERROR, "pg_mnemic: a call tree with node %d under %d", node, parent);
-		if (root)
+		if (r->node < 0 || r->node >= n ||
+			(!r->root && (r->parent < 0 || r->parent >= r->node)))
+			elog(ERROR, "pg_mnemic: a call tree with node %d under %d",
+				 r->node, r->parent);
+		if (r->root)
 			m = 0;
 		else
 		{
-			char	   *function = SPI_getvalue(row, desc, 4);
-			char	   *file = SPI_getvalue(row, desc, 5);
-			Datum		line = SPI_getbinval(row, desc, 6, &isnull);
-			char	   *key = child_key(merged[parent], function, file, !isnull,
-										isnull ? 0 : DatumGetInt32(line));
+			char	   *key = child_key(merged[r->parent], r->function, r->file,
+										r->has_line, r->line);
 			bool		found;
 			ChildEntry *e = hash_search(t->children, &key, HASH_ENTER, &found);
 
 			if (!found)
-				e->node = tree_add_node(t, merged[parent], function, file,
-										!isnull, isnull ? 0 : DatumGetInt32(line));
+				e->node = tree_add_node(t, merged[r->parent], r->function,
+										r->file, r->has_line, r->line);
 			m = e->node;
 		}
-		merged[node] = m;
-		t->nodes[m].self[side] += DatumGetFloat8(SPI_getbinval(row, desc, 7, &isnull));
-		t->nodes[m].total[side] += DatumGetFloat8(SPI_getbinval(row, desc, 8, &isnull));
+		merged[r->node] = m;
+		t->nodes[m].self[side] += r->self;
+		t->nodes[m].total[side] += r->total;
 	}
 	pfree(merged);
+}
+
+/* Add the tree of the last SPI result (flamegraph()'s columns) to side of t. */
+static void
+tree_add_answer(MergedTree *t, int side)
+{
+	TreeRow    *rows = palloc(sizeof(TreeRow) * Max(SPI_processed, 1));
+	Datum		values[8];
+	bool		nulls[8];
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+		rows[i] = tree_row(values, nulls);
+	}
+	tree_add_rows(t, side, rows, SPI_processed);
+}
+
+/*
+ * Add every node's answer in answers (node text, then flamegraph()'s
+ * columns; each node's rows together) to side 0 of t.
+ */
+static void
+tree_add_node_answers(MergedTree *t, Tuplestorestate *answers, TupleDesc tagged)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(tagged, &TTSOpsMinimalTuple);
+	int64		cap = 1024;
+	int64		n = 0;
+	TreeRow    *rows = palloc(sizeof(TreeRow) * cap);
+	char	   *node = NULL;
+
+	tuplestore_rescan(answers);
+	for (;;)
+	{
+		bool		more = tuplestore_gettupleslot(answers, true, false, slot);
+		char	   *this_node = NULL;
+
+		if (more)
+		{
+			slot_getallattrs(slot);
+			this_node = TextDatumGetCString(slot->tts_values[0]);
+		}
+		if (node != NULL && (!more || strcmp(this_node, node) != 0))
+		{
+			tree_add_rows(t, 0, rows, n);
+			n = 0;
+		}
+		if (!more)
+			break;
+		node = this_node;
+		if (n == cap)
+		{
+			cap *= 2;
+			rows = repalloc_huge(rows, sizeof(TreeRow) * cap);
+		}
+		rows[n++] = tree_row(slot->tts_values + 1, slot->tts_isnull + 1);
+	}
+	ExecDropSingleTupleTableSlot(slot);
 }
 
 /* Children by function, file and line, as flamegraph() orders them. */
@@ -304,8 +393,22 @@ mnemic_flamegraph_merged(PG_FUNCTION_ARGS)
 	qsort(ids, n, sizeof(Datum), compare_uuids);
 
 	InitMaterializedSRF(fcinfo, 0);
-	SpiConnect();
 	t = tree_create();
+	if (MnemicCoordinating())
+	{
+		/* each node merges its own runs, all at once; then theirs here */
+		TupleDesc	tagged = CreateTemplateTupleDesc(rsinfo->setDesc->natts + 1);
+		Tuplestorestate *answers = tuplestore_begin_heap(true, false, work_mem);
+
+		TupleDescInitEntry(tagged, 1, "node", TEXTOID, -1, 0);
+		for (int i = 0; i < rsinfo->setDesc->natts; i++)
+			TupleDescCopyEntry(tagged, i + 2, rsinfo->setDesc, i + 1);
+		CoordinatorAnswerPerNode(fcinfo, 0, rsinfo->setDesc, answers, tagged);
+		tree_add_node_answers(t, answers, tagged);
+		tree_emit(t, 1, rsinfo->setResult, rsinfo->setDesc);
+		return (Datum) 0;
+	}
+	SpiConnect();
 	for (int i = 0; i < n; i++)
 		if (i == 0 || compare_uuids(&ids[i - 1], &ids[i]) != 0)
 			add_flamegraph(t, 0, ids[i], fcinfo->args[1], fcinfo->args[2],

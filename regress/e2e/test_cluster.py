@@ -329,6 +329,10 @@ def test_a_node_down_makes_listings_partial_and_its_runs_an_error(cluster, sessi
             other.query("SELECT * FROM mnemic.metrics(%s)", (str(on_n2),))
         assert other.query("SELECT count(*) FROM mnemic.series(%s, 'v')",
                            (str(on_n1),))[0][0] > 0
+        with pytest.raises(psycopg2.errors.ConnectionFailure,
+                           match='runs of this call are on node "n2"'):
+            session.query("SELECT * FROM mnemic.flamegraph_merged(%s::uuid[])",
+                          ([str(on_n1), str(on_n2)],))
         assert dict(session.query("SELECT node, state FROM mnemic.nodes()")) == \
             {"n1": "up", "n2": "unavailable"}
     finally:
