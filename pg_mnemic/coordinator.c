@@ -890,6 +890,46 @@ CoordinatorAnswerPerNode(FunctionCallInfo fcinfo, int runs_arg, TupleDesc desc,
 	SPI_finish();
 }
 
+/*
+ * Answer f, a call about one run or two, into out from the node that holds
+ * them; a new run of a call that stores goes where dolon would send it.
+ * Returns true, answering nothing, for flamegraph_diff() of runs on two
+ * nodes; for any other call that is an error.
+ */
+static bool
+answer_about_runs(Forwarded *f, FunctionCallInfo fcinfo, List *nodes,
+				  Tuplestorestate *out, TupleDesc outdesc)
+{
+	bool		remembered[lengthof(route_arg_names)];
+	MnemicNode *node[lengthof(route_arg_names)] = {NULL};
+	pg_uuid_t  *run[lengthof(route_arg_names)];
+
+	for (int r = 0; r < f->nroute; r++)
+	{
+		List	   *down;
+
+		run[r] = DatumGetUUIDP(fcinfo->args[f->route_args[r]].value);
+		node[r] = run_node(nodes, run[r], &remembered[r], &down);
+		if (node[r] == NULL && f->writes && down == NIL && f->nroute == 1)
+		{
+			answer_on_some_node(f, nodes, uuid_node_index(run[r]), out, outdesc);
+			return false;
+		}
+		if (node[r] == NULL)
+			run_not_found(run[r], down);
+	}
+	for (int r = 1; r < f->nroute; r++)
+		if (node[r] != node[0])
+		{
+			if (strcmp(f->name, "flamegraph_diff") != 0)
+				elog(ERROR, "pg_mnemic: %s() cannot answer for runs on different nodes",
+					 f->name);
+			return true;
+		}
+	answer_from_node(f, nodes, node[0], remembered[0], run[0], out, outdesc);
+	return false;
+}
+
 /* ---------------------------------------------------------------------
  * Entry
  * ---------------------------------------------------------------------
@@ -940,40 +980,13 @@ CoordinatorAnswer(FunctionCallInfo fcinfo)
 	else if (f->nroute == 0)
 		elog(ERROR, "pg_mnemic: no rule makes one value of every node's %s()",
 			 f->name);
-	else
+	else if (answer_about_runs(f, fcinfo, nodes, out, outdesc))
 	{
-		bool		remembered[lengthof(route_arg_names)];
-		MnemicNode *node[lengthof(route_arg_names)] = {NULL};
-		pg_uuid_t  *run[lengthof(route_arg_names)];
-
-		for (int r = 0; r < f->nroute; r++)
-		{
-			List	   *down;
-
-			run[r] = DatumGetUUIDP(fcinfo->args[f->route_args[r]].value);
-			node[r] = run_node(nodes, run[r], &remembered[r], &down);
-			if (node[r] == NULL && f->writes && down == NIL && f->nroute == 1)
-			{
-				/* a new run: where dolon would send it */
-				answer_on_some_node(f, nodes, uuid_node_index(run[r]), out, outdesc);
-				goto answered;
-			}
-			if (node[r] == NULL)
-				run_not_found(run[r], down);
-		}
-		for (int r = 1; r < f->nroute; r++)
-			if (node[r] != node[0])
-			{
-				if (strcmp(f->name, "flamegraph_diff") != 0)
-					elog(ERROR, "pg_mnemic: %s() cannot answer for runs on different nodes",
-						 f->name);
-				SPI_finish();
-				return FlamegraphDiffAcrossNodes(fcinfo);
-			}
-		answer_from_node(f, nodes, node[0], remembered[0], run[0], out, outdesc);
+		/* its runs are on different nodes */
+		SPI_finish();
+		return FlamegraphDiffAcrossNodes(fcinfo);
 	}
 
-answered:
 	if (!retset)
 	{
 		TupleTableSlot *slot = MakeSingleTupleTableSlot(outdesc, &TTSOpsMinimalTuple);
