@@ -3,7 +3,8 @@
 #   make run      set up this machine and bring up the whole stack locally
 #   make check    set up this machine, build, and run every test suite
 #   make bench    print the benchmark figures (not a pass/fail test)
-#   make fuzz     fuzz the datagram decoder for FUZZ_SECONDS (default 300)
+#   make fuzz     fuzz the datagram decoder and the profile format scanners
+#                 for FUZZ_SECONDS each (default 300)
 #   make install  install the extension into the PostgreSQL of pg_config
 
 PG_CONFIG ?= pg_config
@@ -12,8 +13,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 300
 export PG_CONFIG PYTHON
 
-.PHONY: all extension web dolon install deps check check-decoder check-sql \
+.PHONY: all extension web dolon install deps check check-decoder check-formats check-sql \
 	check-docs check-e2e check-dolon check-web bench bench-ingest bench-series \
+	bench-profiles bench-profile-import bench-cluster \
 	bench-dolon bench-web fuzz run stop clean
 
 all: extension web dolon
@@ -34,7 +36,7 @@ deps:
 	scripts/install-deps.sh
 
 # Every suite runs even when an earlier one fails; the summary says which.
-SUITES = check-decoder check-sql check-docs check-e2e check-dolon check-web
+SUITES = check-decoder check-formats check-sql check-docs check-e2e check-dolon check-web
 check: deps
 	$(MAKE) all
 	$(MAKE) install
@@ -48,6 +50,9 @@ check: deps
 
 check-decoder:
 	$(MAKE) -C regress/decoder check
+
+check-formats:
+	$(MAKE) -C regress/formats check
 
 check-sql:
 	$(PYTHON) regress/run_pg_regress.py
@@ -67,13 +72,23 @@ check-web:
 bench: deps
 	$(MAKE) all
 	$(MAKE) install
-	$(MAKE) bench-ingest bench-series bench-dolon bench-web
+	$(MAKE) bench-ingest bench-series bench-profiles bench-profile-import \
+		bench-cluster bench-dolon bench-web
 
 bench-ingest:
 	$(PYTHON) bench/ingest.py
 
 bench-series:
 	$(PYTHON) bench/series.py
+
+bench-profiles:
+	$(PYTHON) bench/profiles.py
+
+bench-profile-import:
+	$(PYTHON) bench/profile_import.py
+
+bench-cluster:
+	$(PYTHON) bench/cluster.py
 
 bench-dolon:
 	$(MAKE) -C dolon bench
@@ -83,6 +98,7 @@ bench-web:
 
 fuzz:
 	$(MAKE) -C regress/decoder fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C regress/formats fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 run:
 	scripts/run.sh
@@ -93,6 +109,7 @@ stop:
 clean:
 	$(MAKE) -f pg_mnemic.mk clean
 	-$(MAKE) -C regress/decoder clean
+	-$(MAKE) -C regress/formats clean
 	-$(MAKE) -C web clean
 	-$(MAKE) -C dolon clean
 	rm -rf build

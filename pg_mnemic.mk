@@ -17,9 +17,12 @@ DATA_built = sql/$(EXTENSION)--$(EXT_VERSION).sql
 # upgrade steps between versions (ALTER EXTENSION pg_mnemic UPDATE).
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
-PG_CPPFLAGS = -I$(CURDIR) \
+PG_CPPFLAGS = -I$(CURDIR) -I$(shell $(PG_CONFIG) --includedir) \
 	-DMNEMIC_EXT_VERSION='"$(EXT_VERSION)"'
 PG_CFLAGS = -Wall -Wmissing-prototypes -Werror=implicit-function-declaration
+# zlib: gzipped profiles in and out (PostgreSQL itself links it).
+# libpq: a coordinator parses node connection strings as libpq does.
+SHLIB_LINK = -lz -lpq
 EXTRA_CLEAN = $(DATA_built)
 
 PG_CONFIG ?= pg_config

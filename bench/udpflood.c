@@ -8,9 +8,11 @@
  * TEMPLATES is a file of datagrams, each a u32 (native order) length and the
  * bytes; they are sent round-robin, RATE datagrams per second for SECONDS,
  * in sendmmsg() bursts every millisecond.  With "v1", each template is a v1
- * datagram with one TICKS message: its sequence number (offset 24) counts
- * up per template and its base time (offset 32) is set to the send time, so
- * the server sees well-formed runs without gaps.  Prints "sent N" at the end.
+ * datagram: its sequence number (offset 24) counts up per run (the uuid at
+ * offset 8; it starts from the number in the run's first template) and the
+ * base time of each of its messages that has one (TICKS, STACK_SAMPLES,
+ * ALLOCS, FREES) is set to the send time, so the server sees well-formed
+ * runs without gaps.  Prints "sent N" at the end.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -30,11 +32,19 @@ typedef struct Template
 {
 	unsigned char *bytes;
 	uint32_t	len;
-	uint32_t	seq;
+	int			run;			/* index into runs */
 } Template;
+
+typedef struct Run
+{
+	unsigned char uuid[16];
+	uint32_t	seq;			/* the next sequence number */
+} Run;
 
 static Template templates[MAX_TEMPLATES];
 static int	ntemplates;
+static Run	runs[MAX_TEMPLATES];
+static int	nruns;
 
 static double
 now_seconds(void)
@@ -71,11 +81,23 @@ read_templates(const char *path)
 
 		t->bytes = malloc(len ? len : 1);
 		t->len = len;
-		t->seq = 0;
 		if (fread(t->bytes, 1, len, f) != len)
 		{
 			fprintf(stderr, "%s: truncated\n", path);
 			exit(2);
+		}
+		t->run = -1;
+		if (len >= 28)
+		{
+			for (int r = 0; r < nruns && t->run < 0; r++)
+				if (memcmp(runs[r].uuid, t->bytes + 8, 16) == 0)
+					t->run = r;
+			if (t->run < 0)
+			{
+				t->run = nruns++;
+				memcpy(runs[t->run].uuid, t->bytes + 8, 16);
+				memcpy(&runs[t->run].seq, t->bytes + 24, 4);
+			}
 		}
 	}
 	fclose(f);
@@ -87,14 +109,39 @@ read_templates(const char *path)
 }
 
 /*
- * v1: stamp the next sequence number and the send time into a template; the
- * number is used up (t->seq++) only once the datagram has gone out.
+ * v1: stamp the run's next sequence number and the send time into a
+ * template (little-endian hosts only).  The number is taken here and given
+ * back by unstamp_v1 if the datagram does not go out.
  */
 static void
 stamp_v1(Template *t, int64_t now_us)
 {
-	memcpy(t->bytes + 24, &t->seq, 4);	/* little-endian hosts only */
-	memcpy(t->bytes + 32, &now_us, 8);
+	uint16_t	count;
+	uint32_t	off = 28;
+
+	if (t->run < 0)
+		return;
+	memcpy(t->bytes + 24, &runs[t->run].seq, 4);
+	runs[t->run].seq++;
+	memcpy(&count, t->bytes + 6, 2);
+	for (int m = 0; m < count && off + 4 <= t->len; m++)
+	{
+		uint8_t		kind = t->bytes[off];
+		uint16_t	len;
+
+		memcpy(&len, t->bytes + off + 2, 2);
+		if ((kind == 2 || kind == 0x13 || kind == 0x15 || kind == 0x16) &&
+			len >= 8 && off + 4 + len <= t->len)
+			memcpy(t->bytes + off + 4, &now_us, 8);
+		off += 4 + len;
+	}
+}
+
+static void
+unstamp_v1(Template *t)
+{
+	if (t->run >= 0)
+		runs[t->run].seq--;
 }
 
 int
@@ -176,8 +223,9 @@ main(int argc, char **argv)
 			}
 			else
 				sent += n;
-			for (i = 0; i < n; i++)
-				templates[(next + i) % ntemplates].seq++;
+			/* the tail that did not go out gives its numbers back */
+			for (i = burst - 1; v1 && i >= n; i--)
+				unstamp_v1(&templates[(next + i) % ntemplates]);
 			next = (next + n) % ntemplates;
 			attempted += n;
 			due -= n;

@@ -272,6 +272,49 @@ add_legacy_row(StoreBatch *batch, RunBuffer *rb, const DgLegacyRow *row,
 	batch->samples += row->value_count;
 }
 
+/*
+ * A profile message; stack samples also give the run's RSS, stored as
+ * metric rss_bytes.  A client sends the RSS of one moment with one thread's
+ * sample and 0 with the others' (docs/protocol.md), so every non-zero value
+ * is a point: the server keeps no memory across batches to find repeats.
+ */
+static void
+add_profile(StoreBatch *batch, RunBuffer *rb, const DgMessage *msg)
+{
+	const DgProfile *p = &msg->u.profile;
+	int64		before;
+
+	if (rb->profile == NULL)
+		rb->profile = ProfileBufferCreate();
+	before = rb->profile->stack_samples + rb->profile->alloc_samples;
+	ProfileBufferAdd(rb->profile, msg->kind, p);
+	rb->profile_samples += rb->profile->stack_samples +
+		rb->profile->alloc_samples - before;
+	batch->samples += rb->profile->stack_samples +
+		rb->profile->alloc_samples - before;
+
+	if (msg->kind != DG_STACK_SAMPLES)
+		return;
+	if (rb->rss == NULL)
+		rb->rss = series_new(batch, RSS_METRIC_IDX, (char *) RSS_METRIC_NAME);
+	series_reserve(batch, rb->rss, p->count);
+	for (uint32 i = 0; i < p->count; i++)
+	{
+		const DgStackSample *s = &p->e.samples[i];
+		SeriesBuffer *sb = rb->rss;
+		TimestampTz ts;
+
+		if (s->rss_bytes == 0 || !unix_us_to_timestamptz(s->ts_us, &ts))
+			continue;
+		sb->ts[sb->n] = ts;
+		sb->values[sb->n] = (double) s->rss_bytes;
+		sb->isnull[sb->n] = false;
+		sb->n++;
+		rb->samples++;
+		batch->samples++;
+	}
+}
+
 void
 StoreBatchAddDatagram(StoreBatch *batch, const DecodedDatagram *dg,
 					  TimestampTz arrival)
@@ -328,7 +371,7 @@ StoreBatchAddDatagram(StoreBatch *batch, const DecodedDatagram *dg,
 			case DG_ALLOC_TYPES:
 			case DG_ALLOCS:
 			case DG_FREES:
-				/* profiles: decoded and checked, not stored yet */
+				add_profile(batch, rb, msg);
 				break;
 		}
 	}
@@ -469,4 +512,83 @@ SeriesBufferSort(SeriesBuffer *sb)
 	sb->values = values;
 	sb->isnull = isnull;
 	pfree(order);
+}
+
+MemoryContext
+StoreBatchContext(StoreBatch *batch)
+{
+	return batch->cxt;
+}
+
+/* The earliest and latest time of a buffered profile's entries. */
+static bool
+profile_span(const ProfileBuffer *pb, TimestampTz *first, TimestampTz *last)
+{
+	bool		any = false;
+
+	for (int i = 0; i < pb->samples.n; i++)
+	{
+		const ProfileSamples *ps = PROFILE_DEF(&pb->samples, ProfileSamples, i);
+
+		for (int64 k = 0; k < ps->n; k++)
+		{
+			*first = any ? Min(*first, ps->ts[k]) : ps->ts[k];
+			*last = any ? Max(*last, ps->ts[k]) : ps->ts[k];
+			any = true;
+		}
+	}
+	for (int i = 0; i < pb->allocs.n; i++)
+	{
+		const ProfileAllocs *pa = PROFILE_DEF(&pb->allocs, ProfileAllocs, i);
+
+		for (int64 k = 0; k < pa->n; k++)
+		{
+			*first = any ? Min(*first, pa->ts[k]) : pa->ts[k];
+			*last = any ? Max(*last, pa->ts[k]) : pa->ts[k];
+			any = true;
+		}
+	}
+	return any;
+}
+
+void
+StoreBatchAddImport(StoreBatch *batch, const char *tracer,
+					const pg_uuid_t *run, ProfileBuffer *pb, int64 nrss,
+					const TimestampTz *rss_ts, const double *rss)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(batch->cxt);
+	TimestampTz first = 0;
+	TimestampTz last = 0;
+	RunBuffer  *rb;
+
+	/* as StoreBatchAddSeries: history is dated by its points */
+	if (!profile_span(pb, &first, &last))
+		first = last = GetCurrentTimestamp();
+	rb = batch_run(batch, run, "import", first);
+	rb->last_arrival = Max(rb->last_arrival, last);
+	if (!rb->has_started || first < rb->started)
+	{
+		rb->has_started = true;
+		rb->started = first;
+	}
+	rb->tracer = to_utf8(batch, tracer);
+	rb->has_ended = true;		/* a file holds a whole profile */
+	rb->ended = last;
+	rb->profile = pb;
+	rb->profile_samples += pb->stack_samples + pb->alloc_samples;
+	batch->samples += pb->stack_samples + pb->alloc_samples;
+
+	if (nrss > 0)
+	{
+		if (rb->rss == NULL)
+			rb->rss = series_new(batch, RSS_METRIC_IDX, (char *) RSS_METRIC_NAME);
+		series_reserve(batch, rb->rss, nrss);
+		memcpy(rb->rss->ts + rb->rss->n, rss_ts, nrss * sizeof(TimestampTz));
+		memcpy(rb->rss->values + rb->rss->n, rss, nrss * sizeof(double));
+		memset(rb->rss->isnull + rb->rss->n, false, nrss * sizeof(bool));
+		rb->rss->n += nrss;
+		rb->samples += nrss;
+		batch->samples += nrss;
+	}
+	MemoryContextSwitchTo(oldcxt);
 }

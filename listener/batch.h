@@ -20,6 +20,7 @@
 #include "utils/uuid.h"
 
 #include "decode.h"
+#include "profile_batch.h"
 #include "sequence.h"
 
 /*
@@ -76,7 +77,15 @@ typedef struct RunBuffer
 	SeriesBuffer **series;		/* by idx; NULL where no points */
 	int			series_len;
 	List	   *named_series;	/* import_series: SeriesBuffer * by name */
+
+	ProfileBuffer *profile;		/* NULL until a profile message comes */
+	int64		profile_samples;	/* stack and allocation samples */
+	SeriesBuffer *rss;			/* the samples' RSS: metric rss_bytes */
 } RunBuffer;
+
+/* The metric the stack samples' RSS is stored as, and its position. */
+#define RSS_METRIC_NAME		"rss_bytes"
+#define RSS_METRIC_IDX		(-1)
 
 typedef struct StoreBatch
 {
@@ -104,6 +113,19 @@ extern void StoreBatchAddSeries(StoreBatch *batch, const char *tracer,
 								const pg_uuid_t *run, const char *metric,
 								const TimestampTz *ts, const double *values,
 								const bool *isnull, int n);
+
+/*
+ * Buffer a whole imported profile as run `run` of tracer (protocol
+ * 'import', dated by its samples), with rss[i] at rss_ts[i] for its metric
+ * rss_bytes.  pb must live in the batch's memory context.
+ */
+extern void StoreBatchAddImport(StoreBatch *batch, const char *tracer,
+								const pg_uuid_t *run, ProfileBuffer *pb,
+								int64 nrss, const TimestampTz *rss_ts,
+								const double *rss);
+
+/* The memory context a batch keeps what it buffers in. */
+extern MemoryContext StoreBatchContext(StoreBatch *batch);
 
 /* Samples buffered and not yet flushed. */
 extern int64 StoreBatchSamples(StoreBatch *batch);

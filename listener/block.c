@@ -37,12 +37,9 @@ static const struct
 };
 
 
-/*
- * A one-dimensional array of 8-byte pass-by-value elements (float8,
- * timestamptz) built directly, without going through Datum arrays.
- */
-static ArrayType *
-array_of_8byte(const void *data, const bool *isnull, int n, Oid elemtype)
+ArrayType *
+ArrayOfFixed(const void *data, const bool *isnull, int n, Oid elemtype,
+			 int elemlen)
 {
 	const char *src = data;
 	int			nvalid = n;
@@ -55,7 +52,7 @@ array_of_8byte(const void *data, const bool *isnull, int n, Oid elemtype)
 			nvalid -= isnull[i];
 	overhead = isnull != NULL ? ARR_OVERHEAD_WITHNULLS(1, n) :
 		ARR_OVERHEAD_NONULLS(1);
-	total = overhead + (Size) nvalid * 8;
+	total = overhead + (Size) nvalid * elemlen;
 
 	array = palloc(total);
 	memset(array, 0, overhead);
@@ -67,7 +64,7 @@ array_of_8byte(const void *data, const bool *isnull, int n, Oid elemtype)
 	ARR_LBOUND(array)[0] = 1;
 
 	if (isnull == NULL)
-		memcpy(ARR_DATA_PTR(array), src, (Size) n * 8);
+		memcpy(ARR_DATA_PTR(array), src, (Size) n * elemlen);
 	else
 	{
 		bits8	   *bitmap = ARR_NULLBITMAP(array);
@@ -78,8 +75,8 @@ array_of_8byte(const void *data, const bool *isnull, int n, Oid elemtype)
 			if (isnull[i])
 				continue;
 			bitmap[i / 8] |= 1 << (i % 8);
-			memcpy(dst, src + (Size) i * 8, 8);
-			dst += 8;
+			memcpy(dst, src + (Size) i * elemlen, elemlen);
+			dst += elemlen;
 		}
 	}
 	return array;
@@ -190,9 +187,9 @@ BlockWriterAdd(BlockWriter *w, int32 metric_id, const TimestampTz *ts,
 	block_set(w, slot, BLOCK_T_LAST, TimestampTzGetDatum(ts[n - 1]));
 	block_set(w, slot, BLOCK_N, Int32GetDatum(n));
 	block_set(w, slot, BLOCK_TS,
-			  PointerGetDatum(array_of_8byte(ts, NULL, n, TIMESTAMPTZOID)));
+			  PointerGetDatum(ArrayOfFixed(ts, NULL, n, TIMESTAMPTZOID, 8)));
 	block_set(w, slot, BLOCK_VALUE,
-			  PointerGetDatum(array_of_8byte(values, isnull, n, FLOAT8OID)));
+			  PointerGetDatum(ArrayOfFixed(values, isnull, n, FLOAT8OID, 8)));
 	ExecStoreVirtualTuple(slot);
 
 	if (++w->nslots == BLOCK_MULTI_INSERT_MAX)
@@ -313,7 +310,7 @@ BlockReadRange(int32 metric_id, TimestampTz from, TimestampTz to,
 	args[1] = TimestampTzGetDatum(from);
 	args[2] = TimestampTzGetDatum(to);
 	args[3] = max_span;
-	SpiForEachRow(KeptPlanGet(&read_range_plan), args, NULL, 128,
+	SpiForEachRow(KeptPlanGet(&read_range_plan), args, NULL, true, 128,
 				  read_block_row, &state);
 }
 
@@ -323,6 +320,6 @@ BlockReadAll(int32 metric_id, BlockPointsFn fn, void *arg)
 	BlockReadState state = {fn, arg};
 	Datum		args[1] = {Int32GetDatum(metric_id)};
 
-	SpiForEachRow(KeptPlanGet(&read_all_plan), args, NULL, 64,
+	SpiForEachRow(KeptPlanGet(&read_all_plan), args, NULL, true, 64,
 				  read_block_row, &state);
 }

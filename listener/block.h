@@ -14,6 +14,7 @@
 #include "datatype/timestamp.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
+#include "utils/array.h"
 #include "utils/rel.h"
 
 /*
@@ -56,6 +57,14 @@ typedef struct BlockWriter
 	int			nslots;
 	AttrNumber	attno[BLOCK_NCOLUMNS];	/* of each column, 0-based */
 } BlockWriter;
+
+/*
+ * A one-dimensional array of n pass-by-value elements of elemlen (4 or 8)
+ * bytes (int4, int8, float8, timestamptz) built directly from C values,
+ * without going through Datum arrays; isnull may be NULL.
+ */
+extern ArrayType *ArrayOfFixed(const void *data, const bool *isnull, int n,
+							   Oid elemtype, int elemlen);
 
 /* mnemic.block's OID, or an error saying the extension is not installed. */
 extern Oid	BlockRelid(void);

@@ -46,8 +46,11 @@
 /* How often to look again for a missing database or extension. */
 #define RECHECK_MS			2000
 
-/* How often housekeeping (compaction, retention) runs. */
+/* How often housekeeping (compaction, retention, profile rollups) runs. */
 #define HOUSEKEEPING_EVERY_MS	(60 * 1000)
+
+/* How often unused frames and stacks are collected (and after retention). */
+#define GARBAGE_EVERY_MS		(3600 * 1000)
 
 /*
  * At SIGTERM, how long to wait for the receiver to say it is stopping too
@@ -67,6 +70,7 @@ typedef struct Inserter
 	int64		datagrams_held; /* in the batch, with or without samples */
 	TimestampTz oldest_arrival; /* of the datagrams held */
 	TimestampTz last_housekeeping;
+	TimestampTz last_garbage_collection;
 	char	   *database;		/* the one we are connected to */
 } Inserter;
 
@@ -353,8 +357,9 @@ report_flush_error(Inserter *ins, MemoryContext cxt, int64 samples)
 			 errmsg("pg_mnemic inserter: %s", message),
 			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 			 edata->context ? errcontext("%s", edata->context) : 0));
-	CountersAdd(&listener_counters->flush_errors, 1);
+	/* The text first: whoever sees the count then sees what failed. */
 	CountersSetError(message);
+	CountersAdd(&listener_counters->flush_errors, 1);
 	FreeErrorData(edata);
 	pfree(message);
 
@@ -518,6 +523,27 @@ housekeeping(Inserter *ins)
 			ereport(LOG,
 					(errmsg("pg_mnemic inserter: dropped %lld runs last seen more than %d seconds ago (pg_mnemic.retention)",
 							(long long) n, mnemic_retention_s)));
+		if (n > 0)
+			ins->last_garbage_collection = 0;
+	}
+
+	(void) run_housekeeping_sql("summing profile samples",
+								"mnemic.build_profile_rollups(uuid)",
+								"SELECT mnemic.build_profile_rollups()",
+								0, NULL, NULL);
+
+	/* frames and stacks of deleted runs: after retention, else hourly */
+	if (ms_since(ins->last_garbage_collection) >= GARBAGE_EVERY_MS)
+	{
+		ins->last_garbage_collection = GetCurrentTimestamp();
+		n = run_housekeeping_sql("collecting unused frames and stacks",
+								 "mnemic.collect_profile_garbage()",
+								 "SELECT mnemic.collect_profile_garbage()",
+								 0, NULL, NULL);
+		if (n > 0)
+			ereport(DEBUG1,
+					(errmsg("pg_mnemic inserter: collected %lld unused frames, stacks and types",
+							(long long) n)));
 	}
 }
 

@@ -4,6 +4,9 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+
 #include "spi_helpers.h"
 
 void
@@ -18,7 +21,8 @@ KeptPlanGet(KeptPlan *kp)
 {
 	if (kp->plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(kp->sql, kp->nargs, kp->argtypes);
+		SPIPlanPtr	plan = SPI_prepare_cursor(kp->sql, kp->nargs, kp->argtypes,
+											  kp->generic ? CURSOR_OPT_GENERIC_PLAN : 0);
 
 		if (plan == NULL)
 			elog(ERROR, "pg_mnemic: SPI_prepare failed for \"%s\": %s",
@@ -42,6 +46,12 @@ KeptPlanExec(KeptPlan *kp, Datum *values, const char *nulls, bool read_only,
 	return SPI_processed;
 }
 
+Datum
+WireTextDatum(const char *utf8)
+{
+	return CStringGetTextDatum(pg_any_to_server(utf8, strlen(utf8), PG_UTF8));
+}
+
 int32
 SpiResultInt32(int col)
 {
@@ -54,10 +64,10 @@ SpiResultInt32(int col)
 }
 
 void
-SpiForEachRow(SPIPlanPtr plan, Datum *args, const char *nulls, long fetch,
-			  SpiRowFn fn, void *arg)
+SpiForEachRow(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
+			  long fetch, SpiRowFn fn, void *arg)
 {
-	Portal		portal = SPI_cursor_open(NULL, plan, args, nulls, true);
+	Portal		portal = SPI_cursor_open(NULL, plan, args, nulls, read_only);
 	bool		more = true;
 
 	while (more)

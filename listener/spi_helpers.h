@@ -22,6 +22,9 @@ typedef struct KeptPlan
 	const char *sql;
 	int			nargs;
 	Oid			argtypes[KEPT_PLAN_MAX_ARGS];
+	bool		generic;		/* plan once for any arguments: for queries
+								 * whose plan does not depend on them but
+								 * whose planning would (large arrays) */
 	SPIPlanPtr	plan;
 } KeptPlan;
 
@@ -46,15 +49,24 @@ SpiResult(uint64 row, int col, bool *isnull)
 						 isnull);
 }
 
+/*
+ * A string from the wire (UTF-8) as a text Datum in the server's encoding;
+ * an error when it has no form there.
+ */
+extern Datum WireTextDatum(const char *utf8);
+
 /* Column col of the first row, which must not be NULL. */
 extern int32 SpiResultInt32(int col);
 
 /*
  * Run plan through a cursor, fetch rows at a time, and call fn for each row
  * until it returns false; memory stays bounded however many rows come.
+ * read_only as for SPI_execute_plan: true reads the caller's snapshot (what
+ * a STABLE function must do), false first makes this transaction's own
+ * earlier writes visible.
  */
 typedef bool (*SpiRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
 extern void SpiForEachRow(SPIPlanPtr plan, Datum *args, const char *nulls,
-						  long fetch, SpiRowFn fn, void *arg);
+						  bool read_only, long fetch, SpiRowFn fn, void *arg);
 
 #endif							/* MNEMIC_SPI_HELPERS_H */

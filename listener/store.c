@@ -52,10 +52,12 @@
 #include "block.h"
 #include "counters.h"
 #include "pgtime.h"
+#include "profile_store.h"
 #include "sequence.h"
 #include "spi_helpers.h"
 #include "store.h"
 #include "summary.h"
+#include "xact_cache.h"
 
 /* Cached metrics beyond which the caches start afresh (~100 B each). */
 #define CACHE_MAX_METRICS	100000
@@ -90,8 +92,6 @@ static MemoryContext cache_cxt = NULL;
 static HTAB *run_cache = NULL;
 static HTAB *metric_cache = NULL;
 static Oid	cache_block_relid = InvalidOid;
-static bool cache_added_in_xact = false;
-static bool xact_callbacks_registered = false;
 
 /* SPI statements of the metadata path, prepared once and kept. */
 typedef enum StorePlan
@@ -220,30 +220,6 @@ StoreForgetCache(void)
 	run_cache = NULL;
 	metric_cache = NULL;
 	cache_block_relid = InvalidOid;
-	cache_added_in_xact = false;
-}
-
-/* A rollback may have removed rows the cache names: forget them all. */
-static void
-store_xact_callback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-	{
-		if (cache_added_in_xact)
-			StoreForgetCache();
-	}
-	else if (event == XACT_EVENT_COMMIT ||
-			 event == XACT_EVENT_PARALLEL_COMMIT ||
-			 event == XACT_EVENT_PREPARE)
-		cache_added_in_xact = false;
-}
-
-static void
-store_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					   SubTransactionId parentSubid, void *arg)
-{
-	if (event == SUBXACT_EVENT_ABORT_SUB && cache_added_in_xact)
-		StoreForgetCache();
 }
 
 static void
@@ -251,12 +227,7 @@ cache_ensure(Oid block_relid)
 {
 	HASHCTL		ctl;
 
-	if (!xact_callbacks_registered)
-	{
-		RegisterXactCallback(store_xact_callback, NULL);
-		RegisterSubXactCallback(store_subxact_callback, NULL);
-		xact_callbacks_registered = true;
-	}
+	XactCacheRegister(StoreForgetCache);
 
 	/*
 	 * A recreated extension reuses ids: the old cache would mislead.  And
@@ -298,7 +269,7 @@ cache_remember_run(const pg_uuid_t *uuid, int32 run_id)
 	entry = hash_search(run_cache, uuid, HASH_ENTER, NULL);
 	entry->run_id = run_id;
 	entry->tid_valid = false;
-	cache_added_in_xact = true;
+	XactCacheAdded();
 }
 
 static MetricCacheEntry *
@@ -317,7 +288,7 @@ cache_remember_metric(int32 run_id, int32 idx, int32 metric_id,
 	entry->metric_id = metric_id;
 	entry->name = MemoryContextStrdup(cache_cxt, name);
 	entry->max_span_us = max_span_us;
-	cache_added_in_xact = true;
+	XactCacheAdded();
 	return entry;
 }
 
@@ -368,7 +339,7 @@ tracer_id_for(const char *utf8_name)
 	 * Look before inserting: every description names its tracer again, and
 	 * an INSERT that meets a conflict still uses up a serial number.
 	 */
-	args[0] = CStringGetTextDatum(server_string(utf8_name));
+	args[0] = WireTextDatum(utf8_name);
 	if (store_exec(PLAN_TRACER_FIND, args, NULL) == 0 &&
 		store_exec(PLAN_TRACER_INSERT, args, NULL) == 0 &&
 		store_exec(PLAN_TRACER_FIND, args, NULL) == 0)
@@ -455,7 +426,7 @@ static Datum
 text_arg(const char *utf8, char *null)
 {
 	*null = utf8 != NULL ? ' ' : 'n';
-	return utf8 != NULL ? CStringGetTextDatum(server_string(utf8)) : (Datum) 0;
+	return utf8 != NULL ? WireTextDatum(utf8) : (Datum) 0;
 }
 
 /*
@@ -516,7 +487,7 @@ run_update(RunBuffer *rb, int32 run_id, int32 tracer_id, RunCounters *rc)
 
 		cached->tid = *(ItemPointer) DatumGetPointer(SpiResult(0, 1, &isnull));
 		cached->tid_valid = true;
-		cache_added_in_xact = true;
+		XactCacheAdded();
 	}
 }
 
@@ -574,7 +545,7 @@ metric_idx_by_name(int32 run_id, const char *utf8)
 	Datum		args[2];
 
 	args[0] = Int32GetDatum(run_id);
-	args[1] = CStringGetTextDatum(server_string(utf8));
+	args[1] = WireTextDatum(utf8);
 	if (store_exec(PLAN_METRIC_FIND_BY_NAME, args, NULL) == 0 &&
 		store_exec(PLAN_METRIC_INSERT_NEXT, args, NULL) == 0)
 		elog(ERROR, "pg_mnemic: could not create metric");
@@ -630,7 +601,7 @@ write_series(BlockWriter *w, int32 run_id, SeriesBuffer *sb)
 		args[1] = us_to_interval_datum(max_span);
 		store_exec(PLAN_METRIC_SPAN, args, NULL);
 		metric->max_span_us = max_span;
-		cache_added_in_xact = true;
+		XactCacheAdded();
 	}
 }
 
@@ -665,6 +636,13 @@ flush_run(StoreBatch *batch, BlockWriter *w, RunBuffer *rb)
 	for (int idx = 0; idx < rb->series_len; idx++)
 		if (rb->series[idx] != NULL && rb->series[idx]->n > 0)
 			write_series(w, run_id, rb->series[idx]);
+	if (rb->rss != NULL && rb->rss->n > 0)
+	{
+		metric_set_name(run_id, RSS_METRIC_IDX, RSS_METRIC_NAME);
+		write_series(w, run_id, rb->rss);
+	}
+	if (rb->profile != NULL)
+		ProfileFlushRun(run_id, rb->profile);
 	BlockWriterFinishRun(w);
 	if (batch->summaries == STORE_SUMMARIES_PER_RUN)
 		SummaryWritePending();
@@ -691,7 +669,7 @@ flush_run_guarded(StoreBatch *batch, BlockWriter *w, RunBuffer *rb,
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
-		stored = rb->samples;
+		stored = rb->samples + rb->profile_samples;
 	}
 	PG_CATCH();
 	{
@@ -724,9 +702,10 @@ flush_run_guarded(StoreBatch *batch, BlockWriter *w, RunBuffer *rb,
 				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 				 errcontext("flushing %lld samples of run %s",
 							(long long) rb->samples, uuid)));
-		CountersAdd(&listener_counters->flush_errors, 1);
+		/* The text first: whoever sees the count then sees what failed. */
 		if (listener_counters != NULL)
 			CountersSetError(psprintf("run %s: %s", uuid, edata->message));
+		CountersAdd(&listener_counters->flush_errors, 1);
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();

@@ -3,9 +3,11 @@
  *	  Deleting runs: mnemic.delete_run(run) and
  *	  mnemic.drop_runs_older_than(age).
  *
- * Blocks and summaries name their metric by id without a foreign key (a
- * per-row check would slow the insert path), so deleting a run removes
- * them explicitly before the run row, whose delete cascades to its metrics.
+ * Blocks, summaries and profiles name their metric or run by id without a
+ * foreign key (a per-row check would slow the insert path), so deleting a
+ * run removes them explicitly before the run row, whose delete cascades to
+ * its metrics.  Frames and stacks are shared by every run: those no run
+ * uses any more are collected by mnemic.collect_profile_garbage().
  */
 #include "postgres.h"
 
@@ -18,6 +20,7 @@
 #include "utils/uuid.h"
 
 #include "listener/spi_helpers.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_delete_run);
 PG_FUNCTION_INFO_V1(mnemic_drop_runs_older_than);
@@ -36,6 +39,15 @@ delete_runs(Datum run_ids)
 		" (SELECT id FROM mnemic.metric WHERE run_id = ANY ($1))",
 		"DELETE FROM mnemic.summary_grid WHERE metric_id IN"
 		" (SELECT id FROM mnemic.metric WHERE run_id = ANY ($1))",
+		"DELETE FROM mnemic.prof_sample WHERE run_id = ANY ($1)",
+		"DELETE FROM mnemic.prof_rollup WHERE run_id = ANY ($1)",
+		"DELETE FROM mnemic.prof_alloc WHERE run_id = ANY ($1)",
+		"DELETE FROM mnemic.prof_free WHERE run_id = ANY ($1)",
+		"DELETE FROM mnemic.prof_run_frame WHERE run_id = ANY ($1)",
+		"DELETE FROM mnemic.prof_run_stack WHERE run_id = ANY ($1)",
+		"DELETE FROM mnemic.prof_run_type WHERE run_id = ANY ($1)",
+		"DELETE FROM mnemic.prof_thread WHERE run_id = ANY ($1)",
+		"DELETE FROM mnemic.prof_run WHERE run_id = ANY ($1)",
 	};
 	Oid			argtypes[1] = {INT4ARRAYOID};
 	Datum		args[1] = {run_ids};
@@ -75,6 +87,9 @@ mnemic_delete_run(PG_FUNCTION_ARGS)
 	Datum		ids;
 	int			n;
 	uint64		deleted = 0;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	SpiConnect();
 	ids = select_run_ids("SELECT id FROM mnemic.run WHERE uuid = $1",

@@ -26,6 +26,7 @@
 
 #include "listener/spi_helpers.h"
 #include "sqlutil.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_export_csv);
 
@@ -219,6 +220,9 @@ mnemic_export_csv(PG_FUNCTION_ARGS)
 	Datum		args[1];
 	Datum	   *id_datums;
 
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
+
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ex.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SpiConnect();
@@ -235,7 +239,7 @@ mnemic_export_csv(PG_FUNCTION_ARGS)
 	args[0] = PointerGetDatum(construct_array(id_datums, line->ncolumns,
 											  INT4OID, sizeof(int32), true,
 											  TYPALIGN_INT));
-	SpiForEachRow(KeptPlanGet(&points_plan), args, NULL, 10000, add_point, &ex);
+	SpiForEachRow(KeptPlanGet(&points_plan), args, NULL, true, 10000, add_point, &ex);
 	flush_line(ex.rsinfo, line, &ex.buf);
 	SPI_finish();
 	return (Datum) 0;

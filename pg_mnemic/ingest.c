@@ -20,6 +20,7 @@
 #include "listener/counters.h"
 #include "listener/decode.h"
 #include "listener/store.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_ingest_datagram);
 PG_FUNCTION_INFO_V1(mnemic_import_series);
@@ -45,6 +46,9 @@ mnemic_ingest_datagram(PG_FUNCTION_ARGS)
 	DecodeResult result;
 	StoreBatch *batch;
 	int64		stored;
+
+	if (MnemicCoordinating())
+		CoordinatorStoresNothing("ingest_datagram");
 
 	CountersAdd(&listener_counters->datagrams_received, 1);
 	CountersAdd(&listener_counters->bytes_received, len);
@@ -148,6 +152,9 @@ mnemic_import_series(PG_FUNCTION_ARGS)
 	int			nts;
 	int			nvalues;
 	StoreBatch *batch;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	require_argument(fcinfo, 0, "tracer");
 	require_argument(fcinfo, 1, "run");

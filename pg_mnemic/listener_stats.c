@@ -14,6 +14,7 @@
 
 #include "listener/counters.h"
 #include "listener/listener.h"
+#include "coordinator.h"
 
 static void
 require_preloaded(void)
@@ -69,6 +70,10 @@ mnemic_listener_stats(PG_FUNCTION_ARGS)
 	pid_t		receiver_pid = 0;
 	pid_t		inserter_pid = 0;
 	ListenerCounters *s = listener_counters;
+
+	/* a coordinator's are its nodes' listeners, summed */
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	require_preloaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)

@@ -21,6 +21,7 @@
 
 #include "listener/spi_helpers.h"
 #include "sqlutil.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_tracers);
 PG_FUNCTION_INFO_V1(mnemic_runs);
@@ -100,6 +101,9 @@ mnemic_tracers(PG_FUNCTION_ARGS)
 	" FROM mnemic.run r WHERE r.tracer_id IS NULL HAVING count(*) > 0"
 	" ORDER BY 1 NULLS LAST";
 
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
+
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
 	materialize_query(fcinfo, sql, 0, NULL, NULL, NULL);
@@ -117,13 +121,18 @@ mnemic_runs(PG_FUNCTION_ARGS)
 	static const char *sql =
 	"SELECT r.uuid, t.name, coalesce(r.started, r.first_seen), r.last_seen,"
 	" r.ended, " RUN_DURATION_SQL ", r.samples, r.datagrams, r.lost, "
-	RUN_STATE_SQL ", r.host, r.pid, r.program"
+	RUN_STATE_SQL ", r.host, r.pid, r.program,"
+	" coalesce(p.stack_samples, 0), coalesce(p.alloc_samples, 0)"
 	" FROM mnemic.run r LEFT JOIN mnemic.tracer t ON t.id = r.tracer_id"
+	" LEFT JOIN mnemic.prof_run p ON p.run_id = r.id"
 	" WHERE $1::text IS NULL OR t.name = $1"
 	" ORDER BY coalesce(r.started, r.first_seen) DESC, r.id DESC";
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0)};
 	char		nulls[1] = {PG_ARGISNULL(0) ? 'n' : ' '};
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
@@ -153,12 +162,17 @@ mnemic_run_info(PG_FUNCTION_ARGS)
 	" r.first_seen, r.last_seen, r.ended, " RUN_DURATION_SQL ", "
 	RUN_STATE_SQL ", r.host, r.pid, r.program, r.python_version, r.period,"
 	" r.datagrams, r.lost, r.samples,"
-	" (SELECT count(*) FROM mnemic.metric m WHERE m.run_id = r.id)::int"
+	" (SELECT count(*) FROM mnemic.metric m WHERE m.run_id = r.id)::int,"
+	" coalesce(p.stack_samples, 0), coalesce(p.alloc_samples, 0)"
 	" FROM mnemic.run r LEFT JOIN mnemic.tracer t ON t.id = r.tracer_id"
+	" LEFT JOIN mnemic.prof_run p ON p.run_id = r.id"
 	" WHERE r.uuid = $1";
 	pg_uuid_t  *run = PG_GETARG_UUID_P(0);
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1] = {UUIDPGetDatum(run)};
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
@@ -209,6 +223,9 @@ mnemic_metrics(PG_FUNCTION_ARGS)
 	pg_uuid_t  *run = PG_GETARG_UUID_P(0);
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1] = {UUIDPGetDatum(run)};
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();

@@ -13,6 +13,7 @@
 #include "tcop/utility.h"
 
 #include "listener/listener.h"
+#include "coordinator.h"
 
 PG_MODULE_MAGIC;
 
@@ -104,6 +105,8 @@ mnemic_process_utility(PlannedStmt *pstmt, const char *queryString,
 void
 _PG_init(void)
 {
+	/* before the listener's, which reserves the pg_mnemic prefix */
+	CoordinatorDefineSettings();
 	ListenerSetup();
 	prev_process_utility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = mnemic_process_utility;

@@ -33,6 +33,7 @@
 #include "listener/spi_helpers.h"
 #include "listener/summary.h"
 #include "sqlutil.h"
+#include "coordinator.h"
 
 PG_FUNCTION_INFO_V1(mnemic_series);
 PG_FUNCTION_INFO_V1(mnemic_series_grid);
@@ -464,6 +465,9 @@ mnemic_series(PG_FUNCTION_ARGS)
 	PointList	out;
 	int64		i;
 
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
+
 	check_points(points);
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -503,6 +507,9 @@ mnemic_series_grid(PG_FUNCTION_ARGS)
 	int			points = PG_ARGISNULL(4) ? 1000 : PG_GETARG_INT32(4);
 	SeriesTarget target;
 	SeriesPlan	plan;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
 
 	check_points(points);
 	InitMaterializedSRF(fcinfo, 0);

@@ -38,6 +38,8 @@ DOC = os.path.join(os.path.dirname(HERE), "docs", "sql.md")
 #               and no points 09:30:10–09:35:09.
 #   shop-api    22222222-…  2026-03-03 09:00–09:10 UTC, cpu_percent.
 #   nightly-etl 33333333-…  2026-03-02 02:00–04:00 UTC, rows_per_s every 5 s.
+# and one profiled run (profile_fixture() below):
+#   shop-worker 66666666-…  2026-03-02 10:00:00–10:01:00 UTC, 100 Hz.
 FIXTURE = r"""
 SELECT mnemic.import_series('shop-api', '11111111-1111-4111-8111-111111111111',
          'cpu_percent',
@@ -74,6 +76,79 @@ SELECT mnemic.import_series('nightly-etl', '33333333-3333-4333-8333-333333333333
          array_agg((1000 + (i * 37 % 500))::float8 ORDER BY i))
 FROM generate_series(0, 1439) i;
 """
+
+PROFILED_RUN = "66666666-6666-4666-8666-666666666666"
+T0_US = 1772445600 * 1000000        # 2026-03-02 10:00:00 UTC
+
+
+def profile_fixture():
+    """A minute of a small shop worker, profiled at 100 Hz, as the binary
+    v1 datagrams a client sends (regress/v1wire.py), for ingest_datagram.
+
+    MainThread handles orders: Cart.total, render_invoice (which calls
+    json dumps) and waiting for the next order; Cart.total takes twice the
+    time in the second half-minute.  Thread worker mostly waits, and is
+    outside Python code one sample in twenty.  Allocations: a dict in
+    Cart.total, bytes in render_invoice, a list in handle_order, every
+    100 ms; the bytes of every other order are freed again."""
+    from v1wire import (alloc_types, allocs, frames, frees, stack_samples,
+                        stacks, threads, v1_datagram, v1_describe,
+                        v1_message, v1_ticks)
+    import struct
+    import uuid
+    run = uuid.UUID(PROFILED_RUN)
+    defs = [
+        v1_describe(T0_US, ["orders_per_s"], tracer="shop-worker",
+                    host="shop-1", program="python3 -m shop.worker"),
+        frames([(1, 1, 0, "<module>", "shop/worker.py"),
+                (2, 10, 0, "main", "shop/worker.py"),
+                (3, 40, 0, "handle_order", "shop/orders.py"),
+                (4, 12, 0, "Cart.total", "shop/cart.py"),
+                (5, 30, 0, "render_invoice", "shop/invoice.py"),
+                (6, 183, 0, "dumps", "json/__init__.py"),
+                (7, 20, 0, "wait_for_order", "shop/queue.py")]),
+        stacks([(1, 0, 1, 12), (2, 1, 2, 15), (3, 2, 3, 44), (4, 3, 4, 20),
+                (5, 3, 5, 33), (6, 5, 6, 231), (7, 2, 7, 25)]),
+        threads([(1, 4242, "MainThread"), (2, 4243, "worker")]),
+        alloc_types([(1, "dict"), (2, "bytes"), (3, "list")]),
+    ]
+    main_rows, worker_rows = [], []
+    for i in range(6000):
+        slow = i >= 3000
+        k = i % 10
+        if k < (6 if slow else 3):
+            stack, cpu = 4, True
+        elif k < (8 if slow else 5):
+            stack, cpu = 6, True
+        elif k < (9 if slow else 6):
+            stack, cpu = 5, True
+        else:
+            stack, cpu = 7, False
+        main_rows.append((i * 10000, stack, 10000, cpu,
+                          100_000_000 + i * 1000))
+        worker_rows.append((i * 10000 + 5000, 0 if i % 20 == 0 else 7,
+                            10000, i % 20 == 0, 0))
+    alloc_rows, free_rows = [], []
+    for j in range(600):
+        alloc_rows += [(j * 100000 + 1000, 4, 1, 65536, 3 * j + 1),
+                       (j * 100000 + 2000, 5, 2, 524288, 3 * j + 2),
+                       (j * 100000 + 3000, 3, 3, 8192, 3 * j + 3)]
+        if j % 2 == 0:
+            free_rows.append((j * 100000 + 50000, 3 * j + 2))
+    messages = list(defs)
+    for n in range(0, 6000, 1000):
+        messages.append(stack_samples(T0_US, 1, main_rows[n:n + 1000]))
+        messages.append(stack_samples(T0_US, 2, worker_rows[n:n + 1000]))
+    for n in range(0, 1800, 900):
+        messages.append(allocs(T0_US, 1, alloc_rows[n:n + 900]))
+    messages.append(frees(T0_US, free_rows))
+    messages.append(v1_ticks(T0_US, [[10.0 + s % 7] for s in range(60)]))
+    messages.append(v1_message(3, struct.pack("<q", T0_US + 60_000_000)))
+    return "".join(
+        "SELECT mnemic.ingest_datagram('\\x%s'::bytea);\n"
+        % v1_datagram(run, seq, [m]).hex()
+        for seq, m in enumerate(messages))
+
 
 FENCE = re.compile(r"^```(.*)$")
 
@@ -134,7 +209,7 @@ def main():
     todo = examples(path)
     passed = failed = 0
     with TempCluster() as cluster, tempfile.TemporaryDirectory() as scratch:
-        setup = psql(cluster, FIXTURE, scratch)
+        setup = psql(cluster, FIXTURE + profile_fixture(), scratch)
         if setup.returncode != 0:
             print("fixture failed:\n" + setup.stderr)
             print("docs: 0 passed, %d failed" % len(todo))

@@ -5,11 +5,16 @@ set -eu
 
 PACKAGES="build-essential clang libclang-rt-14-dev
 postgresql-15 postgresql-server-dev-15 libpq-dev
-libcivetweb-dev
-python3 python3-dev python3-pip python3-setuptools python3-wheel
+libcivetweb-dev libssl-dev openssl
+python3 python3-dev python3-pip python3-setuptools python3-wheel python3-venv
 python3-pytest python3-psutil python3-psycopg2
 chromium
 libipc-run-perl"
+
+# postgresql-15 brings its contrib modules: a coordinator's postgres_fdw
+# and dblink (README, "Beyond one machine").
+# libssl-dev: CivetWeb opens "libssl.so" and "libcrypto.so" at run time for
+# mnemic-web --tls-cert; openssl makes the web tests' throw-away certificate.
 
 # Node.js and npm may come from outside Debian (a nodejs package that
 # bundles npm conflicts with Debian's npm): ask for them only when missing.

@@ -59,3 +59,42 @@ WITH mergeable AS (
 )
 SELECT coalesce(sum(n), 0)::bigint FROM added
 $$;
+
+-- Delete the frames, stacks and type names no run uses any more (they are
+-- shared by every run, so deleting a run leaves them).  Writers hold a
+-- shared lock on the same key while they store profiles, and forget the
+-- ids they cached when the generation moves.  Returns the rows deleted;
+-- the listener's housekeeping calls it after retention dropped runs.
+CREATE FUNCTION mnemic.collect_profile_garbage()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stacks bigint;
+    frames bigint;
+    types bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7132051620131103);
+    WITH RECURSIVE used (id) AS (
+        SELECT stack_id FROM mnemic.prof_run_stack WHERE stack_id IS NOT NULL
+        UNION
+        SELECT s.parent FROM mnemic.prof_stack s JOIN used u ON s.id = u.id
+        WHERE s.parent <> 0
+    )
+    DELETE FROM mnemic.prof_stack s WHERE NOT EXISTS (
+        SELECT FROM used u WHERE u.id = s.id);
+    GET DIAGNOSTICS stacks = ROW_COUNT;
+    DELETE FROM mnemic.prof_frame f
+    WHERE NOT EXISTS (SELECT FROM mnemic.prof_stack s WHERE s.frame_id = f.id)
+      AND NOT EXISTS (SELECT FROM mnemic.prof_run_frame r WHERE r.frame_id = f.id);
+    GET DIAGNOSTICS frames = ROW_COUNT;
+    DELETE FROM mnemic.prof_type t
+    WHERE NOT EXISTS (SELECT FROM mnemic.prof_run_type r WHERE r.type_id = t.id);
+    GET DIAGNOSTICS types = ROW_COUNT;
+    IF stacks + frames + types > 0 THEN
+        PERFORM nextval('mnemic.prof_gc_generation');
+    END IF;
+    RETURN stacks + frames + types;
+END
+$$;

@@ -10,12 +10,14 @@ LANGUAGE C STABLE;
 
 -- Runs, newest first; of one tracer when given.  state is 'ended' once an
 -- end-of-run message arrived, 'active' while data keeps coming (last_seen
--- within max(3 * period, 10 s) of now()), 'silent' otherwise.
+-- within max(3 * period, 10 s) of now()), 'silent' otherwise.  The counts
+-- of profile samples (stack and allocation) are 0 for a run without.
 CREATE FUNCTION mnemic.runs(tracer text DEFAULT NULL)
 RETURNS TABLE (run uuid, tracer text, started timestamptz,
                last_seen timestamptz, ended timestamptz, duration interval,
                samples bigint, datagrams bigint, lost bigint, state text,
-               host text, pid int, program text)
+               host text, pid int, program text, stack_samples bigint,
+               alloc_samples bigint)
 AS 'MODULE_PATHNAME', 'mnemic_runs'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
 
@@ -26,7 +28,8 @@ RETURNS TABLE (run uuid, tracer text, protocol text, started timestamptz,
                ended timestamptz, duration interval, state text,
                host text, pid int, program text, python_version text,
                period interval, datagrams bigint, lost bigint,
-               samples bigint, metrics int)
+               samples bigint, metrics int, stack_samples bigint,
+               alloc_samples bigint)
 AS 'MODULE_PATHNAME', 'mnemic_run_info'
 LANGUAGE C STABLE STRICT;
 

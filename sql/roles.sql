@@ -3,8 +3,9 @@
 --
 --   mnemic_reader  reads: the listing, series and export functions, the
 --                  tables and views.  mnemic-web connects as a reader.
---   mnemic_owner   a reader that may also delete runs and merge small
---                  blocks (compact_blocks).
+--   mnemic_owner   a reader that may also delete runs, merge small
+--                  blocks (compact_blocks) and import profile files
+--                  (import_profile, which writes with its owner's rights).
 --
 -- Roles belong to the cluster, not the database, so they are created only
 -- when missing: CREATE EXTENSION in a second database must not fail.
@@ -41,18 +42,31 @@ BEGIN
           AND p.proname IN ('tracers', 'runs', 'run_info', 'metrics',
                             'series', 'series_grid', 'export_csv',
                             'lttb', 'm4', 'listener_stats',
-                            'listener_malformed', 'block_capacity')
+                            'listener_malformed', 'block_capacity',
+                            'flamegraph', 'flamegraph_diff', 'top_functions',
+                            'stack_at', 'allocations_by_type',
+                            'export_profile')
     LOOP
         EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO mnemic_reader', f);
     END LOOP;
 END
 $$;
 
+-- Beyond one machine: readers see the nodes' state and merged trees;
+-- registering nodes stays with superusers (it creates servers).
+GRANT EXECUTE ON FUNCTION mnemic.nodes(),
+    mnemic.flamegraph_merged(uuid[], timestamptz, timestamptz, text, text)
+    TO mnemic_reader;
+
 GRANT EXECUTE ON FUNCTION mnemic.delete_run(uuid),
     mnemic.drop_runs_older_than(interval),
-    mnemic.compact_blocks(interval, uuid) TO mnemic_owner;
+    mnemic.compact_blocks(interval, uuid),
+    mnemic.import_profile(text, text, bytea) TO mnemic_owner;
 GRANT DELETE ON mnemic.run, mnemic.metric, mnemic.block, mnemic.summary,
     mnemic.summary_grid TO mnemic_owner;
+GRANT DELETE ON mnemic.prof_run, mnemic.prof_run_frame, mnemic.prof_run_stack,
+    mnemic.prof_thread, mnemic.prof_run_type, mnemic.prof_sample,
+    mnemic.prof_rollup, mnemic.prof_alloc, mnemic.prof_free TO mnemic_owner;
 -- compact_blocks rewrites blocks and widens metric.max_span.
 GRANT INSERT ON mnemic.block TO mnemic_owner;
 GRANT UPDATE (max_span) ON mnemic.metric TO mnemic_owner;

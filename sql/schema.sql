@@ -112,6 +112,185 @@ CREATE TABLE mnemic.summary (
     PRIMARY KEY (metric_id, level, bucket)
 ) WITH (fillfactor = 80);
 
+-- ---------------------------------------------------------------------
+-- Profiles: sampled call stacks and allocations (docs/protocol.md kinds
+-- 0x10-0x16, docs/storage.md "Profiles").  Frames and stacks are stored once
+-- per database and shared by every run, so comparing runs is a join; runs
+-- keep their clients' ids (the wire's u32 as int4, the same 32 bits) and
+-- what they stand for.  Rows of deleted runs go with mnemic.delete_run();
+-- frames and stacks no run uses any more are collected by housekeeping.
+
+-- A function, file and first line, of one kind: 0 Python, 1 native, 2 an
+-- asyncio task, 3 a marker the client added.
+CREATE TABLE mnemic.prof_frame (
+    id       serial PRIMARY KEY,
+    kind     smallint NOT NULL,
+    function text NOT NULL,
+    file     text NOT NULL,
+    line     int NOT NULL,                -- first line of the function, 0 unknown
+    UNIQUE (function, file, line, kind)
+);
+
+-- A call stack: the stack of its callers (parent; 0 for none) with one
+-- frame on top, executing at line.  The whole path is kept with it,
+-- outermost first (frames[depth] = frame_id), so that a flame graph reads
+-- one row per distinct stack instead of walking up the tree.
+CREATE TABLE mnemic.prof_stack (
+    id       serial PRIMARY KEY,
+    parent   int NOT NULL,
+    frame_id int NOT NULL,
+    line     int NOT NULL,                -- line being executed, 0 unknown
+    depth    int NOT NULL,                -- 1 for an outermost frame
+    frames   int[] NOT NULL,              -- the path's frames
+    lines    int[] NOT NULL,              -- and the line executed in each
+    UNIQUE (parent, frame_id, line)
+);
+
+-- Bumped whenever frames, stacks or types no run uses are collected, so
+-- that writers forget the ids they cached (mnemic.collect_profile_garbage).
+CREATE SEQUENCE mnemic.prof_gc_generation;
+
+-- An allocated type's name.
+CREATE TABLE mnemic.prof_type (
+    id   serial PRIMARY KEY,
+    name text NOT NULL UNIQUE
+);
+
+-- Per run: what its profile holds, and how far its rollups are built
+-- (built_until[L]: every bucket of level L before it is in prof_rollup).
+CREATE TABLE mnemic.prof_run (
+    run_id        int PRIMARY KEY,
+    stack_samples bigint NOT NULL DEFAULT 0,
+    alloc_samples bigint NOT NULL DEFAULT 0,
+    frees         bigint NOT NULL DEFAULT 0,
+    first_sample  timestamptz,
+    last_sample   timestamptz,
+    max_span      interval NOT NULL DEFAULT '0',  -- longest block, as metric.max_span
+    built_until   timestamptz[] NOT NULL DEFAULT '{}'
+);
+
+-- The client's frame, stack, thread and type ids of a run.  A stack whose
+-- frame or parent is not known yet keeps stack_id NULL until it is.
+CREATE TABLE mnemic.prof_run_frame (
+    run_id   int NOT NULL,
+    wire_id  int NOT NULL,
+    frame_id int NOT NULL,
+    PRIMARY KEY (run_id, wire_id)
+);
+CREATE TABLE mnemic.prof_run_stack (
+    run_id      int NOT NULL,
+    wire_id     int NOT NULL,
+    parent_wire int NOT NULL,
+    frame_wire  int NOT NULL,
+    line        int NOT NULL,
+    stack_id    int,
+    PRIMARY KEY (run_id, wire_id)
+);
+CREATE INDEX prof_run_stack_unresolved ON mnemic.prof_run_stack (run_id)
+    WHERE stack_id IS NULL;
+CREATE TABLE mnemic.prof_thread (
+    run_id    int NOT NULL,
+    wire_id   int NOT NULL,
+    native_id bigint NOT NULL,            -- the OS thread id, 0 unknown
+    name      text NOT NULL,
+    PRIMARY KEY (run_id, wire_id)
+);
+CREATE TABLE mnemic.prof_run_type (
+    run_id  int NOT NULL,
+    wire_id int NOT NULL,
+    type_id int NOT NULL,
+    PRIMARY KEY (run_id, wire_id)
+);
+
+-- Stack samples of one thread of a run, consecutive ones packed into a
+-- row as parallel arrays: time, the client's stack id, how many samples
+-- the entry stands for (1 from a client; an imported profile may sum
+-- several), the microseconds they stand for, and of those the ones on CPU.
+CREATE TABLE mnemic.prof_sample (
+    run_id  int NOT NULL,
+    thread  int NOT NULL,
+    t_first timestamptz NOT NULL,
+    t_last  timestamptz NOT NULL,
+    n       int NOT NULL,
+    ts      timestamptz[] NOT NULL,
+    stack   int[] NOT NULL,
+    samples int[] NOT NULL,
+    wall    int[] NOT NULL,
+    cpu     int[] NOT NULL
+);
+CREATE INDEX prof_sample_run_time ON mnemic.prof_sample (run_id, t_first);
+
+-- The samples of a thread in one time bucket of a level (10 s, 1 min,
+-- 10 min, 1 h, 6 h, 1 d), summed by stack: what makes a flame graph of any
+-- window cost in proportion to the distinct stacks in it.
+CREATE TABLE mnemic.prof_rollup (
+    run_id  int NOT NULL,
+    level   smallint NOT NULL,
+    bucket  timestamptz NOT NULL,
+    thread  int NOT NULL,
+    stack   int[] NOT NULL,
+    samples int[] NOT NULL,
+    wall    bigint[] NOT NULL,
+    cpu     bigint[] NOT NULL,
+    PRIMARY KEY (run_id, level, bucket, thread)
+);
+
+-- Sampled allocations of one thread (the bytes each stands for, its type,
+-- the client's allocation id) and frees of sampled allocations.
+CREATE TABLE mnemic.prof_alloc (
+    run_id   int NOT NULL,
+    thread   int NOT NULL,
+    t_first  timestamptz NOT NULL,
+    t_last   timestamptz NOT NULL,
+    n        int NOT NULL,
+    ts       timestamptz[] NOT NULL,
+    stack    int[] NOT NULL,
+    type     int[] NOT NULL,
+    bytes    bigint[] NOT NULL,
+    alloc_id bigint[] NOT NULL
+);
+CREATE INDEX prof_alloc_run_time ON mnemic.prof_alloc (run_id, t_first);
+CREATE TABLE mnemic.prof_free (
+    run_id   int NOT NULL,
+    t_first  timestamptz NOT NULL,
+    t_last   timestamptz NOT NULL,
+    n        int NOT NULL,
+    ts       timestamptz[] NOT NULL,
+    alloc_id bigint[] NOT NULL
+);
+CREATE INDEX prof_free_run_time ON mnemic.prof_free (run_id, t_first);
+
+-- The profile tables' arrays go to TOAST, compressed: with lz4 where the
+-- server has it (Debian's does), which compresses them several times
+-- faster than the default pglz, for a few percent more space.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_settings WHERE name = 'default_toast_compression'
+               AND 'lz4' = ANY (enumvals)) THEN
+        ALTER TABLE mnemic.prof_sample
+            ALTER COLUMN ts SET COMPRESSION lz4,
+            ALTER COLUMN stack SET COMPRESSION lz4,
+            ALTER COLUMN samples SET COMPRESSION lz4,
+            ALTER COLUMN wall SET COMPRESSION lz4,
+            ALTER COLUMN cpu SET COMPRESSION lz4;
+        ALTER TABLE mnemic.prof_rollup
+            ALTER COLUMN stack SET COMPRESSION lz4,
+            ALTER COLUMN samples SET COMPRESSION lz4,
+            ALTER COLUMN wall SET COMPRESSION lz4,
+            ALTER COLUMN cpu SET COMPRESSION lz4;
+        ALTER TABLE mnemic.prof_alloc
+            ALTER COLUMN ts SET COMPRESSION lz4,
+            ALTER COLUMN stack SET COMPRESSION lz4,
+            ALTER COLUMN type SET COMPRESSION lz4,
+            ALTER COLUMN bytes SET COMPRESSION lz4,
+            ALTER COLUMN alloc_id SET COMPRESSION lz4;
+        ALTER TABLE mnemic.prof_free
+            ALTER COLUMN ts SET COMPRESSION lz4,
+            ALTER COLUMN alloc_id SET COMPRESSION lz4;
+    END IF;
+END
+$$;
+
 -- A point of a series, as the downsampling aggregates return them.
 CREATE TYPE mnemic.point AS (ts timestamptz, value float8);
 
@@ -123,3 +302,16 @@ JOIN mnemic.metric m ON m.id = b.metric_id
 JOIN mnemic.run r ON r.id = m.run_id
 LEFT JOIN mnemic.tracer t ON t.id = r.tracer_id
 CROSS JOIN LATERAL unnest(b.ts, b.value) AS p (ts, value);
+
+-- ---------------------------------------------------------------------
+-- Beyond one machine: a coordinator's nodes (sql/nodes.sql).  A database
+-- with a row here is a coordinator: the reading functions answer from
+-- its nodes.  server is the node's postgres_fdw foreign server, which
+-- mnemic.add_node() creates with a user mapping for PUBLIC.
+CREATE TABLE mnemic.node (
+    name   text PRIMARY KEY CHECK (name ~ '^[a-z0-9_]{1,40}$'),
+    server name NOT NULL UNIQUE,
+    added  timestamptz NOT NULL DEFAULT now()
+);
+-- pg_dump keeps the registry with the foreign servers it names.
+SELECT pg_catalog.pg_extension_config_dump('mnemic.node', '');

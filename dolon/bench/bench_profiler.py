@@ -77,6 +77,22 @@ async def aplain(x):
 ac_wrapped = profiler.profiler(aplain)
 apy_wrapped = profiler_020(aplain)
 
+ITEMS = 10
+
+
+def gen_plain(x):
+    for i in range(ITEMS):
+        yield i
+
+
+async def agen_plain(x):
+    for i in range(ITEMS):
+        yield i
+
+
+gen_wrapped = profiler.profiler(gen_plain)
+agen_wrapped = profiler.profiler(agen_plain)
+
 
 def sync_round(fn, n):
     t0 = time.perf_counter_ns()
@@ -90,6 +106,24 @@ def async_round(fn, n):
         t0 = time.perf_counter_ns()
         for i in range(n):
             await fn(i)
+        return (time.perf_counter_ns() - t0) / n
+    return asyncio.run(loop())
+
+
+def generator_round(fn, n):
+    t0 = time.perf_counter_ns()
+    for i in range(n):
+        for _ in fn(i):
+            pass
+    return (time.perf_counter_ns() - t0) / n
+
+
+def async_generator_round(fn, n):
+    async def loop():
+        t0 = time.perf_counter_ns()
+        for i in range(n):
+            async for _ in fn(i):
+                pass
         return (time.perf_counter_ns() - t0) / n
     return asyncio.run(loop())
 
@@ -121,6 +155,15 @@ def main():
     base, ours, old = best_interleaved(
         async_round, [(aplain, N), (ac_wrapped, N), (apy_wrapped, N // 10)])
     report("async", base, ours, old)
+    for kind, one_round, plain_fn, wrapped in (
+            ("generator", generator_round, gen_plain, gen_wrapped),
+            ("async generator", async_generator_round, agen_plain,
+             agen_wrapped)):
+        base, ours = best_interleaved(
+            one_round, [(plain_fn, N // ITEMS), (wrapped, N // ITEMS)])
+        print("  %-5s of %d items: undecorated %7.1f ns/call | dolon C: "
+              "+%6.1f ns per call, +%5.1f ns per item"
+              % (kind, ITEMS, base, ours - base, (ours - base) / ITEMS))
     print("  target: <= 100 ns added per call on Python 3.11")
 
 

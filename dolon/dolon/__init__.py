@@ -24,5 +24,7 @@ from dolon import profiler, trace_client
 from dolon.profiling import sampling
 from dolon.tracer import Tracer
 
+# The one place the version is written: the package metadata takes it from
+# here (pyproject.toml), and so does `python3 -m dolon --version`.
 __version__ = "0.3.0"
 __all__ = ["Tracer", "profiler", "sampling", "trace_client", "__version__"]

@@ -1,35 +1,71 @@
 """python3 -m dolon --tracer NAME [options] script.py [args...]
+python3 -m dolon upload --tracer NAME --url URL [--token T] FILE  (dolon.upload)
 
 Run a script unchanged under a background tracer with the built-in
 measurements (and every @profiler-decorated function it imports).
+
+A bad option is a usage error (exit 2, the script does not run); the
+environment's problems -- a bad DOLON_* variable, a host name that does not
+resolve -- give one warning and the script runs (see dolon.config).
 """
 import argparse
 import os
 import runpy
 import sys
 
-from dolon import builtin_metrics
+import dolon
+from dolon import builtin_metrics, config, profiling
 from dolon.tracer import Tracer
+
+
+def _option(check):
+    """An argparse type from a check that raises ValueError."""
+    def convert(text):
+        try:
+            return check(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(
+                str(exc).replace("dolon: ", "")) from None
+    convert.__name__ = check.__name__
+    return convert
+
+
+def _tracer_name(text):
+    if not text:
+        raise ValueError("the tracer name must not be empty")
+    return text
+
+
+def _frequency(text):
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError("frequency must be a positive number of seconds")
+    return value
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python3 -m dolon",
         description="Trace a Python script into mnemic without changing it.")
-    parser.add_argument("--tracer", required=True,
+    parser.add_argument("--version", action="version",
+                        version="dolon %s" % dolon.__version__)
+    parser.add_argument("--tracer", required=True, type=_option(_tracer_name),
                         help="the tracer name the run is stored under")
-    parser.add_argument("--frequency", type=float, default=1.0,
+    parser.add_argument("--frequency", type=_option(_frequency), default=1.0,
                         help="seconds between ticks (default 1)")
     parser.add_argument("--host", help="pg_mnemic host (default $DOLON_HOST "
                         "or 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="pg_mnemic UDP port "
-                        "(default $DOLON_PORT or 12013)")
+    parser.add_argument("--port", type=_option(config.checked_port),
+                        help="pg_mnemic UDP port (default $DOLON_PORT or "
+                        "12013)")
     parser.add_argument("--protocol", choices=("v1", "json"),
                         help="wire format (default $DOLON_PROTOCOL or v1)")
-    parser.add_argument("--stacks", metavar="HZ", type=float,
+    parser.add_argument("--stacks", metavar="HZ",
+                        type=_option(profiling.checked_stack_hz),
                         help="sample every thread's stack HZ times a second "
                         "(alone: 100; $DOLON_STACK_HZ)")
-    parser.add_argument("--allocations", metavar="BYTES", type=_interval,
+    parser.add_argument("--allocations", metavar="BYTES",
+                        type=_option(_interval),
                         help="sample allocations, one per BYTES on average "
                         "(alone: 524288; $DOLON_ALLOCATIONS)")
     parser.add_argument("--verbose", action="store_true",
@@ -79,7 +115,7 @@ def _is_number(text):
 
 
 def _interval(text):
-    return True if text == "on" else int(text)
+    return True if text == "on" else profiling.checked_allocations(text)
 
 
 def main(argv=None):
@@ -100,4 +136,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # python3 -m dolon upload ...: a profile file to mnemic-web (dolon.upload).
+    if sys.argv[1:2] == ["upload"]:
+        from dolon import upload
+        sys.exit(upload.main(sys.argv[2:]))
     main()

@@ -6,6 +6,20 @@ replaced by ``_``: ``<name>_hits`` (calls so far), ``<name>_active_instances``
 (calls running now) and ``<name>_average_time`` (mean seconds per completed
 call).  A call that raises still counts, and the exception propagates
 unchanged.
+
+A call that runs in steps -- of a coroutine function, a generator function
+or an async generator function -- counts from its first step (when it is
+first awaited or iterated) to its end (it returns, raises, is exhausted,
+closed or dropped), and its time is the wall-clock time in between: for a
+generator, the whole iteration, including what its consumer does between
+two items.
+
+inspect and asyncio see a decorated callable as what it wraps on every
+supported Python: ``inspect.iscoroutinefunction``,
+``asyncio.iscoroutinefunction``, ``inspect.isgeneratorfunction``,
+``inspect.isasyncgenfunction`` and ``inspect.signature`` answer as for the
+undecorated function, so frameworks that choose between awaiting and
+running in a thread by them (FastAPI, Starlette) choose right.
 """
 import asyncio
 import functools
@@ -16,8 +30,22 @@ from dolon import _core
 __all__ = ["profiler", "clear", "get_profiling_functions"]
 
 
+def _kind(foo):
+    """What foo is, as the C wrapper needs to know to time its calls."""
+    if inspect.isasyncgenfunction(foo):
+        return _core.KIND_ASYNC_GENERATOR
+    # asyncio's also knows 3.8-3.10's @asyncio.coroutine generators
+    if inspect.iscoroutinefunction(foo) or asyncio.iscoroutinefunction(foo):
+        return _core.KIND_COROUTINE
+    if inspect.isgeneratorfunction(foo):
+        return _core.KIND_GENERATOR
+    return _core.KIND_FUNCTION
+
+
 def _mark_coroutine_function(wrapper):
-    """Make inspect/asyncio.iscoroutinefunction() true for the wrapper."""
+    """The markers inspect (3.12+) and asyncio (3.8 to 3.11) look for, for
+    a wrapped callable that is no function (a functools.partial ...): the
+    wrapper of a function is already seen through its __code__."""
     mark = getattr(inspect, "markcoroutinefunction", None)
     if mark is not None:                      # Python 3.12+
         mark(wrapper)
@@ -27,14 +55,19 @@ def _mark_coroutine_function(wrapper):
 
 
 def profiler(foo):
-    """Decorate a callable or coroutine function, making it profile-able.
+    """Decorate a callable, making it profile-able.
 
-    :param callable foo: The callable (sync or async) to profile.
+    :param callable foo: a function, coroutine function, generator function
+        or async generator function (or a method, staticmethod or
+        classmethod of one, or any callable).
     """
-    is_async = inspect.iscoroutinefunction(foo)
-    wrapper = _core.profile(foo, is_async)
+    if isinstance(foo, (staticmethod, classmethod)):
+        # decorated above @staticmethod / @classmethod: wrap what they hold
+        return type(foo)(profiler(foo.__func__))
+    kind = _kind(foo)
+    wrapper = _core.profile(foo, kind)
     functools.update_wrapper(wrapper, foo)
-    if is_async:
+    if kind == _core.KIND_COROUTINE:
         _mark_coroutine_function(wrapper)
     return wrapper
 

@@ -26,10 +26,9 @@ import os
 import sys
 import threading
 import uuid
-import warnings
 import weakref
 
-from dolon import _core
+from dolon import _core, config
 
 DEFAULT_HZ = 100
 MAX_HZ = 1000
@@ -38,23 +37,12 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
 _runs = []                  # weak references to live runs, oldest first
-_warned = set()
 _lock = threading.RLock()      # a scope may start a tracer, which registers
 
 
-def _warn_once(key, message):
-    if key not in _warned:
-        _warned.add(key)
-        warnings.warn("dolon: " + message, RuntimeWarning, stacklevel=3)
-
-
-def stack_rate(stack_hz=None):
-    """Samples a second from stack_hz, else $DOLON_STACK_HZ; 0 for none."""
-    if stack_hz is None:
-        text = os.environ.get("DOLON_STACK_HZ", "").strip().lower()
-        if text in _FALSE:
-            return 0.0
-        stack_hz = True if text in _TRUE[1:] else text
+def checked_stack_hz(stack_hz, source="stack_hz"):
+    """Samples a second (True: 100, False or 0: none); ValueError when it
+    is no rate.  Beyond 1,000 it is capped, with one warning."""
     if stack_hz is True:
         return float(DEFAULT_HZ)
     if stack_hz is False:
@@ -62,37 +50,79 @@ def stack_rate(stack_hz=None):
     try:
         hz = float(stack_hz)
     except (TypeError, ValueError):
-        raise ValueError("dolon: stack_hz must be a number of samples a "
-                         "second, not %r" % (stack_hz,))
-    if not hz >= 0:
-        raise ValueError("dolon: stack_hz must not be negative")
+        raise ValueError("dolon: %s must be a number of samples a second, "
+                         "not %r" % (source, stack_hz)) from None
+    if not 0 <= hz < float("inf"):
+        raise ValueError("dolon: %s must be 0 to %d samples a second, not %r"
+                         % (source, MAX_HZ, stack_hz))
     if hz > MAX_HZ:
-        _warn_once("max_hz", "stack_hz %g is above the limit; sampling at "
-                   "%d Hz" % (hz, MAX_HZ))
+        config.warn_once("%s %g is above the limit; sampling at %d Hz"
+                         % (source, hz, MAX_HZ))
         hz = float(MAX_HZ)
     return hz
 
 
-def allocation_interval(allocations=None):
-    """Mean bytes between sampled allocations: allocations, else
-    $DOLON_ALLOCATIONS; True (or "1") is 512 KiB; 0 for none."""
-    if allocations is None:
-        text = os.environ.get("DOLON_ALLOCATIONS", "").strip().lower()
-        if text in _FALSE:
-            return 0
-        allocations = True if text in _TRUE else text
+def checked_allocations(allocations, source="allocations"):
+    """Mean bytes between sampled allocations (True: 512 KiB, False or 0:
+    none); ValueError when it is neither."""
     if allocations is True:
         return DEFAULT_ALLOCATION_INTERVAL
     if allocations is False:
         return 0
-    try:
+    interval = None
+    if isinstance(allocations, int):
+        interval = allocations
+    elif isinstance(allocations, float) and allocations.is_integer():
         interval = int(allocations)
-    except (TypeError, ValueError):
-        raise ValueError("dolon: allocations must be True or a mean number "
-                         "of bytes between samples, not %r" % (allocations,))
-    if interval < 0:
-        raise ValueError("dolon: allocations must not be negative")
+    elif isinstance(allocations, str) and allocations.strip().isdigit():
+        interval = int(allocations)
+    if interval is None or interval < 0:
+        raise ValueError("dolon: %s must be True or a mean number of bytes "
+                         "between samples, not %r" % (source, allocations))
     return interval
+
+
+def check_arguments(stack_hz=None, allocations=None):
+    """Raise for a bad stack_hz or allocations, before anything starts."""
+    if stack_hz is not None:
+        checked_stack_hz(stack_hz)
+    if allocations is not None:
+        checked_allocations(allocations)
+
+
+def stack_rate(stack_hz=None):
+    """Samples a second from stack_hz, else $DOLON_STACK_HZ; 0 for none.
+    A bad variable is the environment's: one warning, no sampling."""
+    if stack_hz is not None:
+        return checked_stack_hz(stack_hz)
+    text = os.environ.get("DOLON_STACK_HZ", "").strip().lower()
+    if text in _FALSE:
+        return 0.0
+    try:
+        return checked_stack_hz(True if text in _TRUE[1:] else text,
+                                "DOLON_STACK_HZ")
+    except ValueError as exc:
+        config.warn_once("%s; stacks are not sampled"
+                         % str(exc)[len("dolon: "):])
+        return 0.0
+
+
+def allocation_interval(allocations=None):
+    """Mean bytes between sampled allocations: allocations, else
+    $DOLON_ALLOCATIONS ("1", "yes": 512 KiB, or a number of bytes); 0 for
+    none.  A bad variable: one warning, no sampling."""
+    if allocations is not None:
+        return checked_allocations(allocations)
+    text = os.environ.get("DOLON_ALLOCATIONS", "").strip().lower()
+    if text in _FALSE:
+        return 0
+    try:
+        return checked_allocations(True if text in _TRUE else text,
+                                   "DOLON_ALLOCATIONS")
+    except ValueError as exc:
+        config.warn_once("%s; allocations are not sampled"
+                         % str(exc)[len("dolon: "):])
+        return 0
 
 
 def unavailable():
@@ -125,8 +155,7 @@ class Profiling:
         (once) a sampler that stopped on an error."""
         error = self.sampler.error
         if error is not None:
-            _warn_once(("error", id(self)), "stack sampling stopped: %s"
-                       % error)
+            config.warn_once("stack sampling stopped: %s" % error)
         cpu, wall = self.sampler.cpu_ns, _core.wallclock_us()
         last_cpu, last_wall = self._last_cpu
         self._last_cpu = (cpu, wall)
@@ -155,17 +184,17 @@ def attach(run, stack_hz=None, allocations=None):
 def _start(run, hz, interval, all_threads):
     reason = unavailable()
     if reason is not None:
-        _warn_once("unavailable", "stack sampling is unavailable: %s; "
-                   "tracing without it" % reason)
+        config.warn_once("stack sampling is unavailable: %s; tracing without "
+                         "it" % reason)
         return None
     if run.protocol != "v1":
-        _warn_once("json", "profiles travel in binary v1 only; the legacy "
-                   "JSON protocol traces without them")
+        config.warn_once("profiles travel in binary v1 only; the legacy JSON "
+                         "protocol traces without them")
         return None
     try:
         profiling = Profiling(run, hz, interval, all_threads).start()
     except (RuntimeError, OSError, ValueError) as exc:
-        _warn_once(("start", str(exc)), "sampling not started: %s" % exc)
+        config.warn_once("sampling not started: %s" % exc)
         return None
     run._add_profiler(profiling.sampler_cpu_percent)
     return profiling
@@ -213,8 +242,8 @@ def _after_fork_in_child():
             if run.after_fork_child is not None:
                 run.after_fork_child()
         except Exception as exc:        # never break the child
-            _warn_once(("fork", str(exc)), "tracing stopped in the forked "
-                       "child: %r" % (exc,))
+            config.warn_once("tracing stopped in the forked child: %r"
+                             % (exc,))
 
 
 def _new_run_ids(run):
@@ -259,7 +288,7 @@ class sampling:
     """
 
     def __init__(self, hz=DEFAULT_HZ):
-        self.hz = stack_rate(hz)
+        self.hz = checked_stack_hz(hz)
         self._entered = []
 
     def __enter__(self):

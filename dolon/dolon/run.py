@@ -7,6 +7,7 @@ this layer only calls the user's profiler functions and keeps the host
 program safe from them.
 """
 import inspect
+import math
 import os
 import platform
 import socket
@@ -27,10 +28,45 @@ def metric_name(func):
     return name if isinstance(name, str) else type(func).__name__
 
 
+def check_arguments(tracer_name, frequency, profilers):
+    """Raise for what the calling code got wrong, before anything starts."""
+    if not isinstance(tracer_name, str) or not tracer_name:
+        raise ValueError("dolon: the tracer name must be a non-empty str")
+    if "\0" in tracer_name:
+        raise ValueError("dolon: the tracer name must not contain NUL")
+    if (isinstance(frequency, bool) or
+            not isinstance(frequency, (int, float)) or
+            not 0 < frequency < math.inf):
+        raise ValueError("dolon: frequency must be a positive number of "
+                         "seconds, not %r" % (frequency,))
+    for func in profilers:
+        if not callable(func):
+            raise TypeError("dolon: a profiler function must be callable, "
+                            "not %r" % (func,))
+
+
 def numeric_address(host, port):
-    """host as a numeric IP (resolving a name blocks; do it once, here)."""
+    """host as a numeric IP.  Resolving a name may block for as long as the
+    name servers take: call it off the program's threads."""
     infos = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)
     return infos[0][4][0]
+
+
+def numeric_address_now(host, port):
+    """host as a numeric IP if it is one already (no lookup), else None."""
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM, 0,
+                                   socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        return None
+    return infos[0][4][0]
+
+
+def host_unresolved(tracer_name, host, exc):
+    config.warn_once(
+        "tracer %r cannot resolve %r (%s); it traces from when the name "
+        "resolves, trying every %g s" % (tracer_name, host, exc,
+                                         config.RESOLVE_RETRY_S))
 
 
 def clip_utf8(text, limit=1024):
@@ -51,13 +87,9 @@ class TraceRun:
 
     def __init__(self, tracer_name, frequency, ip, port, profilers,
                  protocol="v1", verbose=False, loop=None,
-                 with_profiled=True, with_cost=True, stack_hz=None,
-                 allocations=None):
-        if not isinstance(tracer_name, str) or not tracer_name:
-            raise ValueError("dolon: the tracer name must be a non-empty str")
-        if not frequency or frequency <= 0:
-            raise ValueError("dolon: frequency must be a positive number of "
-                             "seconds, not %r" % (frequency,))
+                 with_profiled=True, with_cost=True, run_uuid=None,
+                 stack_hz=None, allocations=None):
+        check_arguments(tracer_name, frequency, profilers)
         self.tracer_name = tracer_name
         self.frequency = float(frequency)
         self.protocol = protocol
@@ -65,7 +97,8 @@ class TraceRun:
         self.loop = loop
         self.loop_lag_ms = None
         self.last_cost_us = None
-        self.uuid = uuid.uuid4()
+        # made by the caller when it chose the host by it (config.host_for_run)
+        self.uuid = run_uuid or uuid.uuid4()
         self._with_profiled = with_profiled
         self._externals = []        # (name, function, fast reader or None)
         self._profiled = set()      # ids of ProfileStats already laid out
@@ -91,9 +124,6 @@ class TraceRun:
 
     # -- layout ------------------------------------------------------------
     def _add_profiler(self, func):
-        if not callable(func):
-            raise TypeError("dolon: a profiler function must be callable, "
-                            "not %r" % (func,))
         name = metric_name(func)
         code = builtin_metrics.READ_IN_C.get(func)
         if code is not None:
@@ -133,14 +163,20 @@ class TraceRun:
             warnings.warn("dolon: %s" % message, RuntimeWarning, stacklevel=3)
 
     def _checked(self, name, value):
-        if value is None or type(value) in (int, float, bool):
+        """value as a float, or None (left out) after one warning."""
+        if value is None or type(value) is float:
             return value
         try:
-            return float(value)         # numpy scalars, Decimal, ...
+            return float(value)         # ints, numpy scalars, Decimal, ...
+        except OverflowError:           # 10**400: no float8 holds it
+            self._warn_once(name, "profiler function %s returned a number "
+                            "beyond a float's range (1.8e308); such values "
+                            "are left out" % name)
         except (TypeError, ValueError):
-            self._warn_once(name, "profiler function %s returned %r, not a "
-                            "number; its values are left out" % (name, value))
-            return None
+            self._warn_once(name, "profiler function %s returned %.100r, "
+                            "not a number; its values are left out"
+                            % (name, value))
+        return None
 
     def _failed(self, name, exc):
         self._warn_once(name, "profiler function %s raised %s: %s; its "
@@ -198,11 +234,3 @@ class TraceRun:
             self.sender.end(_core.wallclock_us())
         finally:
             self.sender.close()
-
-
-def make_run(tracer_name, frequency, host, port, profilers, protocol=None,
-             verbose=False, loop=None, **kwargs):
-    host, port, protocol = config.resolve(host, port, protocol)
-    return TraceRun(tracer_name, frequency, numeric_address(host, port), port,
-                    profilers, protocol=protocol, verbose=verbose, loop=loop,
-                    **kwargs)

@@ -6,13 +6,16 @@
 
 Every @profiler-decorated function joins the tracer by itself.  The tracer
 never harms the program: a profiler function that raises leaves its value
-out (one warning), and sending ignores an absent backend.
+out (one warning), sending ignores an absent backend, a bad DOLON_*
+variable leaves the program untraced (one warning) and a host name that
+does not resolve is looked up again until it does (one warning).  Only a
+bad argument raises, as the mistake of the calling code.
 """
 import asyncio
 import socket
-import warnings
+import uuid
 
-from dolon import config, run
+from dolon import config, profiling, run
 from dolon.builtin_metrics import (
     active_tasks, cpu_percent, event_loop_lag_ms, gc_collections,
     mem_allocation, memory_use, open_fds, process_cpu_percent, thread_count,
@@ -35,7 +38,8 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
     :param str tracer_name: names the traced program (0.2.0's app_name).
     :param float frequency: seconds between ticks.
     :param str host: where pg_mnemic listens (None: $DOLON_HOST, else
-        127.0.0.1).
+        127.0.0.1); a list "db1,db2:12014" sends the run to one of them,
+        chosen from its uuid (dolon.config).
     :param int port: its UDP port (None: $DOLON_PORT, else 12013).
     :param profilers: zero-argument coroutine functions (plain functions
         too) returning a number; each one's __name__ names its metric.
@@ -52,22 +56,40 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
     """
     if profilers and isinstance(profilers[0], bool):
         verbose, profilers = profilers[0] or verbose, profilers[1:]
+    run.check_arguments(tracer_name, frequency, profilers)
+    profiling.check_arguments(stack_hz, allocations)
+    settings = config.resolve(host, port, protocol)
+    if settings is None:                # a bad DOLON_* variable: warned
+        return
+    host, port, protocol = settings
+    run_uuid = uuid.uuid4()
+    host, port = config.host_for_run(host, port, run_uuid)
     loop = asyncio.get_running_loop()
-    host, port, protocol = config.resolve(host, port, protocol)
+    address = await _address(loop, tracer_name, host, port)
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-        trace = run.TraceRun(tracer_name, frequency, infos[0][4][0], port,
+        trace = run.TraceRun(tracer_name, frequency, address, port,
                              profilers, protocol=protocol, verbose=verbose,
-                             loop=loop, stack_hz=stack_hz,
+                             loop=loop, run_uuid=run_uuid, stack_hz=stack_hz,
                              allocations=allocations)
-    except OSError as exc:          # unknown host, no sockets left ...
-        warnings.warn("dolon: tracer %r not started: %s" % (tracer_name, exc),
-                      RuntimeWarning, stacklevel=2)
+    except OSError as exc:              # no sockets left ...
+        config.warn_once("tracer %r not started: %s" % (tracer_name, exc))
         return
     try:
         await _tick_forever(trace, loop)
     finally:
         trace.end()
+
+
+async def _address(loop, tracer_name, host, port):
+    """host's numeric address, looked up in the loop's executor (a name
+    server never blocks the loop), again and again until it resolves."""
+    while True:
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            return infos[0][4][0]
+        except OSError as exc:          # unknown host, no name server ...
+            run.host_unresolved(tracer_name, host, exc)
+        await asyncio.sleep(config.RESOLVE_RETRY_S)
 
 
 async def _tick_forever(trace, loop):

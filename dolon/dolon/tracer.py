@@ -8,13 +8,19 @@ or tracer = dolon.Tracer(...); tracer.start(); ...; tracer.stop().
 Without profiler functions it traces the built-ins for threads (CPU, memory,
 threads, file descriptors, gc).  A last tick is taken at stop, so even a
 short program leaves a trace.
+
+A bad argument raises at start().  What the environment gets wrong never
+does: a bad DOLON_* variable leaves the program untraced after one warning,
+and a host name that does not resolve is looked up again on the tracer's
+thread until it does (one warning), the run starting then.
 """
 import asyncio
 import atexit
 import threading
+import uuid
 import warnings
 
-from dolon import builtin_metrics, run
+from dolon import builtin_metrics, config, profiling, run
 
 
 class Tracer:
@@ -32,7 +38,8 @@ class Tracer:
         self.stack_hz = stack_hz            # profiling.py
         self.allocations = allocations
         self.profilers = profilers or builtin_metrics.FOR_THREADS
-        self.run = None
+        self.run = None             # set once the host's address is known
+        self._settings = None
         self._thread = None
         self._stop = threading.Event()
         self._loop = None           # for async profiler functions, lazily
@@ -40,19 +47,29 @@ class Tracer:
     def start(self):
         if self._thread is not None:
             raise RuntimeError("dolon: this Tracer is already started")
-        self.run = run.make_run(self.tracer_name, self.frequency, self.host,
-                                self.port, self.profilers,
-                                protocol=self.protocol, verbose=self.verbose,
-                                stack_hz=self.stack_hz,
-                                allocations=self.allocations)
-        self.run.after_fork_child = self._start_thread
+        run.check_arguments(self.tracer_name, self.frequency, self.profilers)
+        profiling.check_arguments(self.stack_hz, self.allocations)
+        self._settings = config.resolve(self.host, self.port, self.protocol)
+        if self._settings is None:          # warned: trace nothing
+            return self
+        # a host list: this run's host, chosen from its uuid (dolon.config)
+        self._run_uuid = uuid.uuid4()
+        host, port = config.host_for_run(self._settings[0], self._settings[1],
+                                         self._run_uuid)
+        self._settings = (host, port, self._settings[2])
+        self.run = None
+        address = run.numeric_address_now(host, port)
+        if address is not None and not self._make_run(address):
+            return self
         self._start_thread()
         # a program that never calls stop() still sends its last tick and END
         atexit.register(self.stop)
         return self
 
     def _start_thread(self):
-        """The ticking thread; again in a forked child, which has none."""
+        """The ticking thread; again in a forked child, which has none (and
+        a fresh Event: the parent's may have been held by a thread that did
+        not come along)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main,
                                         name="dolon-tracer-%s"
@@ -65,7 +82,9 @@ class Tracer:
             return
         atexit.unregister(self.stop)
         self._stop.set()
-        self._thread.join(timeout)
+        # still looking its host up: no run to end, and no reason to wait
+        # for a name server
+        self._thread.join(timeout if self.run is not None else 0)
         self._thread = None
 
     def __enter__(self):
@@ -73,6 +92,36 @@ class Tracer:
 
     def __exit__(self, *exc):
         self.stop()
+
+    def _make_run(self, address):
+        """Start the run; False (warned) if the system refuses a socket."""
+        _, port, protocol = self._settings
+        try:
+            self.run = run.TraceRun(self.tracer_name, self.frequency, address,
+                                    port, self.profilers, protocol=protocol,
+                                    verbose=self.verbose,
+                                    run_uuid=self._run_uuid,
+                                    stack_hz=self.stack_hz,
+                                    allocations=self.allocations)
+        except OSError as exc:
+            config.warn_once("tracer %r not started: %s"
+                             % (self.tracer_name, exc))
+            return False
+        self.run.after_fork_child = self._start_thread
+        return True
+
+    def _resolve(self):
+        """Look the host up until it resolves (True) or stop() (False)."""
+        host, port, _ = self._settings
+        while not self._stop.is_set():
+            try:
+                address = run.numeric_address(host, port)
+            except OSError as exc:
+                run.host_unresolved(self.tracer_name, host, exc)
+                self._stop.wait(config.RESOLVE_RETRY_S)
+                continue
+            return not self._stop.is_set() and self._make_run(address)
+        return False
 
     def _run_coroutine(self, coroutine):
         if self._loop is None:
@@ -86,6 +135,8 @@ class Tracer:
             self.run._warn_once("<tick>", "a tick failed: %r" % (exc,))
 
     def _main(self):
+        if self.run is None and not self._resolve():
+            return
         try:
             while not self._stop.wait(self.run.frequency):
                 self._tick()

@@ -42,6 +42,28 @@ PyModule_AddObjectRef(PyObject *m, const char *name, PyObject *value)
 }
 #define Py_NewRef(o) dolon_new_ref((PyObject *) (o))
 #define Py_XNewRef(o) ((o) ? Py_NewRef(o) : NULL)
+
+/* PyIter_Send as 3.10 defines it, through tp_iternext or send() */
+typedef enum
+{
+	PYGEN_RETURN = 0,
+	PYGEN_ERROR = -1,
+	PYGEN_NEXT = 1
+} PySendResult;
+
+static inline PySendResult
+PyIter_Send(PyObject *iter, PyObject *arg, PyObject **result)
+{
+	if (arg == Py_None && PyIter_Check(iter))
+		*result = Py_TYPE(iter)->tp_iternext(iter);
+	else
+		*result = PyObject_CallMethod(iter, "send", "O", arg);
+	if (*result != NULL)
+		return PYGEN_NEXT;
+	if (_PyGen_FetchStopIterationValue(result) == 0)
+		return PYGEN_RETURN;
+	return PYGEN_ERROR;
+}
 #endif
 
 #ifndef likely

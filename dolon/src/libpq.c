@@ -19,6 +19,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * glibc 2.34 moved dlopen and its kin into libc under a new symbol version;
+ * a core built on a newer glibc would refuse to load on an older one.  Ask
+ * for the versions every x86_64 glibc has (2.2.5, in libdl before 2.34,
+ * which CPython itself loads there), so that nothing in the core needs a
+ * glibc newer than 2.17 (dolon/README.md, checked by tests/test_wheels.py).
+ */
+#if defined(__GLIBC__) && defined(__x86_64__)
+__asm__(".symver dlopen,dlopen@GLIBC_2.2.5");
+__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+__asm__(".symver dlerror,dlerror@GLIBC_2.2.5");
+__asm__(".symver dlclose,dlclose@GLIBC_2.2.5");
+#endif
+
 /* The few libpq declarations we use, so that no libpq headers are needed. */
 typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;

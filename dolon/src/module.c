@@ -50,7 +50,7 @@ module_wallclock_us(PyObject *module, PyObject *unused)
 
 static PyMethodDef module_methods[] = {
 	{"profile", dolon_profile, METH_VARARGS,
-	"profile(func, is_async) -> ProfiledFunction"},
+	"profile(func, kind) -> ProfiledFunction; kind: a KIND_* constant"},
 	{"clear", module_clear_stats, METH_NOARGS,
 	"clear(): zero every profiler statistic and empty the registry"},
 	{"profile_stats", module_profile_stats, METH_NOARGS,
@@ -101,6 +101,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 	Py_VISIT(st->profiles.by_qualname);
 	Py_VISIT(st->profiled_function_type);
 	Py_VISIT(st->profiled_coroutine_type);
+	Py_VISIT(st->profiled_generator_type);
+	Py_VISIT(st->profiled_async_generator_type);
+	Py_VISIT(st->profiled_async_step_type);
 	Py_VISIT(st->builtin_reader_type);
 	Py_VISIT(st->sender_type);
 	Py_VISIT(st->pg_connection_type);
@@ -118,6 +121,9 @@ module_clear(PyObject *module)
 	Py_CLEAR(st->profiles.by_qualname);
 	Py_CLEAR(st->profiled_function_type);
 	Py_CLEAR(st->profiled_coroutine_type);
+	Py_CLEAR(st->profiled_generator_type);
+	Py_CLEAR(st->profiled_async_generator_type);
+	Py_CLEAR(st->profiled_async_step_type);
 	Py_CLEAR(st->builtin_reader_type);
 	Py_CLEAR(st->sender_type);
 	Py_CLEAR(st->pg_connection_type);

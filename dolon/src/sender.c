@@ -65,13 +65,42 @@ typedef struct Sender
  * The metric layout
  * ------------------------------------------------------------------------ */
 
+/*
+ * The name a new metric gets: its own, or -- when the run has a metric of
+ * that name already, as two lambdas would -- the first free of name#2,
+ * name#3 ...  Here, so that both wire formats name every metric apart and
+ * no metric's points are shown under another's name.  New reference.
+ */
+static PyObject *
+sender_unique_name(Sender *s, PyObject *name)
+{
+	PyObject   *candidate = Py_NewRef(name);
+	int			n = 1;
+
+	for (;;)
+	{
+		int			taken = PySequence_Contains(s->run.names, candidate);
+
+		if (taken == 0)
+			return candidate;
+		Py_DECREF(candidate);
+		if (taken < 0)
+			return NULL;
+		candidate = PyUnicode_FromFormat("%U#%d", name, ++n);
+		if (candidate == NULL)
+			return NULL;
+	}
+}
+
 static int
-sender_add_source(Sender *s, PyObject *name, SourceKind kind, int code,
+sender_add_source(Sender *s, PyObject *wanted_name, SourceKind kind, int code,
 				  ProfileStats *stats)
 {
 	Py_ssize_t	len;
 	MetricSource *grown;
 	double	   *values;
+	PyObject   *name;
+	int			appended;
 
 	if (s->run.nmetrics >= DOLON_MAX_METRICS)
 	{
@@ -79,12 +108,19 @@ sender_add_source(Sender *s, PyObject *name, SourceKind kind, int code,
 					 DOLON_MAX_METRICS);
 		return -1;
 	}
-	if (wire_checked_utf8(name, &len, "metric name") == NULL)
+	name = sender_unique_name(s, wanted_name);
+	if (name == NULL)
 		return -1;
+	if (wire_checked_utf8(name, &len, "metric name") == NULL)
+	{
+		Py_DECREF(name);
+		return -1;
+	}
 	grown = PyMem_Realloc(s->sources,
 						  sizeof(MetricSource) * (s->run.nmetrics + 1));
 	if (grown == NULL)
 	{
+		Py_DECREF(name);
 		PyErr_NoMemory();
 		return -1;
 	}
@@ -92,11 +128,14 @@ sender_add_source(Sender *s, PyObject *name, SourceKind kind, int code,
 	values = PyMem_Realloc(s->values, sizeof(double) * (s->run.nmetrics + 1));
 	if (values == NULL)
 	{
+		Py_DECREF(name);
 		PyErr_NoMemory();
 		return -1;
 	}
 	s->values = values;
-	if (PyList_Append(s->run.names, name) < 0)
+	appended = PyList_Append(s->run.names, name);
+	Py_DECREF(name);
+	if (appended < 0)
 		return -1;
 
 	if (s->json)

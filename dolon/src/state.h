@@ -18,6 +18,9 @@ typedef struct DolonState
 	ProfileRegistry profiles;	/* @profiler statistics by qualname */
 	PyTypeObject *profiled_function_type;
 	PyTypeObject *profiled_coroutine_type;
+	PyTypeObject *profiled_generator_type;
+	PyTypeObject *profiled_async_generator_type;
+	PyTypeObject *profiled_async_step_type;
 	PyTypeObject *builtin_reader_type;
 	PyTypeObject *sender_type;
 	PyTypeObject *pg_connection_type;

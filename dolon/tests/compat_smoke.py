@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+import identity_cases
 import profiles
 from dolon import Tracer, _core, profiler, trace_client
 
@@ -77,7 +78,9 @@ def main():
         pass
     profiler.clear()
     assert sync_fn(1) == 2 and sync_fn.stats.hits == 1
-    print("ok", sys.version.split()[0], check_sampling())
+    compared = identity_cases.main()
+    print("ok", sys.version.split()[0], "(%d inspect comparisons)" % compared,
+          check_sampling())
 
 
 def leaf_spin(done):

@@ -1,8 +1,10 @@
 """Shared fixtures: the package under test, a UDP receiver, a decoder."""
+import json
 import os
 import socket
 import sys
 import time
+import uuid
 
 import pytest
 
@@ -66,3 +68,34 @@ def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_listening(cluster, timeout=20):
+    """The listener may still be starting: probe it with a legacy JSON run
+    (plain socket, not dolon) until a row is stored."""
+    run = str(uuid.uuid4())
+    header = json.dumps({"msg_type": "create_trace_run", "app_name": "probe",
+                         "column_names": ["x"], "uuid": run})
+    row = json.dumps({"msg_type": "row", "row_data": [1], "uuid": run})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cluster.send_udp([header, row])
+        if cluster.query("SELECT count(*) FROM mnemic.samples "
+                         "WHERE tracer = 'probe'")[0][0] > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError("pg_mnemic stored nothing within %ds:\n%s"
+                         % (timeout, cluster.log()[-2000:]))
+
+
+@pytest.fixture(scope="module")
+def backend():
+    """A throw-away cluster with pg_mnemic listening (regress/pgtemp.py)."""
+    pgtemp = pytest.importorskip("pgtemp")
+    c = pgtemp.TempCluster()
+    c.start()
+    try:
+        wait_until_listening(c)
+        yield c
+    finally:
+        c.stop()

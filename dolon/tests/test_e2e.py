@@ -10,44 +10,13 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 
 import pytest
 
-from conftest import DOLON_ROOT, free_udp_port
+from conftest import DOLON_ROOT, free_udp_port, wait_until
 from dolon import profiler, trace_client, Tracer
 
-pgtemp = pytest.importorskip("pgtemp")
-
-
-def wait_until_listening(cluster, timeout=20):
-    """The listener may still be starting: probe it with a legacy JSON run
-    (plain socket, not dolon) until a row is stored."""
-    import json
-    run = str(uuid.uuid4())
-    header = json.dumps({"msg_type": "create_trace_run", "app_name": "probe",
-                         "column_names": ["x"], "uuid": run})
-    row = json.dumps({"msg_type": "row", "row_data": [1], "uuid": run})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        cluster.send_udp([header, row])
-        if cluster.query("SELECT count(*) FROM mnemic.samples "
-                         "WHERE tracer = 'probe'")[0][0] > 0:
-            return
-        time.sleep(0.2)
-    raise AssertionError("pg_mnemic stored nothing within %ds:\n%s"
-                         % (timeout, cluster.log()[-2000:]))
-
-
-@pytest.fixture(scope="module")
-def backend():
-    c = pgtemp.TempCluster()
-    c.start()
-    try:
-        wait_until_listening(c)
-        yield c
-    finally:
-        c.stop()
+pytest.importorskip("pgtemp")
 
 
 def samples(cluster, tracer):
@@ -239,3 +208,13 @@ def test_hostile_names_land_intact(backend):
     rows = samples(backend, tracer)
     assert {m for _, m, _, _ in rows} == {weird.__name__, "tracer_cost_us"}
     assert all(v == 3.5 for _, m, _, v in rows if m == weird.__name__)
+
+
+def test_same_name_profilers_land_as_distinct_metrics(backend):
+    with Tracer("e2e-lambdas", 0.05, "127.0.0.1", backend.udp_port,
+                lambda: 1.0, lambda: 2.0) as tracer:
+        assert wait_until(lambda: tracer.run.sender.counters["ticks"] >= 3)
+    wait_samples(backend, "e2e-lambdas", "<lambda>#2", 3)
+    metrics = by_metric(samples(backend, "e2e-lambdas"))
+    assert {v for _, v in metrics["<lambda>"]} == {1.0}
+    assert {v for _, v in metrics["<lambda>#2"]} == {2.0}

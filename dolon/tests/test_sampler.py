@@ -529,8 +529,9 @@ def test_sampling_scopes_sample_only_inside(sink, tmp_path):
     assert run.describes[0]["tracer"] == "scoped"
 
 
-def test_stack_hz_is_capped_and_checked(receiver):
-    from dolon import Tracer
+def test_stack_hz_is_capped_and_checked(receiver, monkeypatch):
+    from dolon import Tracer, config
+    monkeypatch.setattr(config, "_warned", set())
     with pytest.warns(RuntimeWarning, match="limit"):
         tracer = Tracer("cap", 1.0, "127.0.0.1", receiver.port,
                         stack_hz=5000).start()
@@ -560,9 +561,9 @@ def test_a_sampler_error_is_reported_once_and_tracing_goes_on(receiver):
 
 
 def test_unavailable_sampling_says_so_once(receiver, monkeypatch):
-    from dolon import Tracer, profiling
+    from dolon import Tracer, config, profiling
     monkeypatch.setattr(profiling, "unavailable", lambda: "not on this one")
-    monkeypatch.setattr(profiling, "_warned", set())
+    monkeypatch.setattr(config, "_warned", set())
     with pytest.warns(RuntimeWarning, match="unavailable: not on this one"):
         with Tracer("na", 1.0, "127.0.0.1", receiver.port, stack_hz=100) as t:
             assert t.run.profiling is None
@@ -572,8 +573,8 @@ def test_unavailable_sampling_says_so_once(receiver, monkeypatch):
 
 
 def test_legacy_json_traces_without_profiles(receiver, monkeypatch):
-    from dolon import Tracer, profiling
-    monkeypatch.setattr(profiling, "_warned", set())
+    from dolon import Tracer, config
+    monkeypatch.setattr(config, "_warned", set())
     with pytest.warns(RuntimeWarning, match="binary v1 only"):
         with Tracer("js", 1.0, "127.0.0.1", receiver.port, stack_hz=100,
                     protocol="json") as t:

@@ -15,7 +15,7 @@ import warnings
 import pytest
 
 import v1decode
-from conftest import DOLON_ROOT, free_udp_port
+from conftest import DOLON_ROOT, free_udp_port, wait_until
 from dolon import _core, profiler, trace_client, Tracer
 
 
@@ -508,3 +508,232 @@ def test_traced_event_loop_lag_sees_blocking(receiver):
     lags = [r[2][0] for r in v1decode.rows(receiver.drain())]
     assert max(lags) >= 100
     assert min(lags) < 50
+
+
+def test_too_large_numbers_warn_once_and_are_left_out(receiver):
+    values = iter([10 ** 400, 5, 10 ** 400, -10 ** 400, 7])
+
+    def huge():
+        return next(values, 8)
+
+    def fine():
+        return 1
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tracer = Tracer("huge", 10.0, "127.0.0.1", receiver.port, huge, fine)
+        tracer.start()
+        for _ in range(5):
+            tracer._tick()
+        tracer.stop()
+    messages = [str(w.message) for w in caught]
+    assert sum("huge returned a number beyond a float's range" in m
+               for m in messages) == 1, messages
+    rows = [r[2][:2] for r in v1decode.rows(receiver.drain())]
+    assert [None if math.isnan(h) else h for h, _ in rows] == \
+        [None, 5, None, None, 7, 8]
+    assert all(f == 1 for _, f in rows)
+
+
+def test_same_name_profilers_get_distinct_metric_names(receiver):
+    first = lambda: 1.0                                     # noqa: E731
+    second = lambda: 2.0                                    # noqa: E731
+
+    def clash():
+        return 3.0
+    clash.__name__ = "<lambda>#2"                           # taken already
+
+    with Tracer("lambdas", 10.0, "127.0.0.1", receiver.port,
+                first, second, clash, lambda: 4.0):
+        pass
+    datagrams = receiver.drain()
+    names = v1decode.metric_names(datagrams)
+    assert [names[i] for i in range(4)] == [
+        "<lambda>", "<lambda>#2", "<lambda>#2#2", "<lambda>#3"]
+    assert v1decode.rows(datagrams)[-1][2][:4] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_same_name_profilers_are_distinct_in_json_too(receiver):
+    async def main():
+        await trace_for(0.12, "lambdas-json", 0.05, "127.0.0.1",
+                        receiver.port, lambda: 1, lambda: 2,
+                        protocol="json")
+
+    asyncio.run(main())
+    msgs = [json.loads(d) for d in receiver.drain()]
+    header = [m for m in msgs if m["msg_type"] == "create_trace_run"][-1]
+    assert header["column_names"] == ["<lambda>", "<lambda>#2",
+                                      "tracer_cost_us"]
+    rows = [m["row_data"] for m in msgs if m["msg_type"] == "row"]
+    assert rows and all(r[:2] == [1, 2] for r in rows)
+
+
+# -- the environment's problems never raise into the program ---------------
+
+@pytest.fixture
+def fresh_warnings(monkeypatch):
+    """dolon warns once per process about its environment: forget that."""
+    from dolon import config
+    monkeypatch.setattr(config, "_warned", set())
+    monkeypatch.setattr(config, "RESOLVE_RETRY_S", 0.02)
+
+
+JOB = textwrap.dedent("""
+    import sys, time
+    from dolon import config
+    # a program long enough for the tracer's thread to have warned
+    deadline = time.monotonic() + 10
+    while not config._warned and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print("ran", sys.argv[1:])
+    sys.exit(3)
+""")
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"DOLON_PORT": "http"}, "DOLON_PORT must be an integer"),
+    ({"DOLON_PORT": "99999"}, "DOLON_PORT must be 1..65535"),
+    ({"DOLON_PROTOCOL": "xml"}, "DOLON_PROTOCOL must be one of"),
+    ({"DOLON_HOST": "no-such-host.invalid"}, "cannot resolve"),
+    ({"DOLON_HOST": "no-such-host.invalid", "PYTHONWARNINGS": "error"},
+     "cannot resolve"),
+    ({"DOLON_PORT": "http", "PYTHONWARNINGS": "error"}, "DOLON_PORT"),
+])
+def test_cli_runs_the_script_whatever_the_environment(tmp_path, env, words):
+    script = tmp_path / "job.py"
+    script.write_text(JOB)
+    env = dict(os.environ, PYTHONPATH=DOLON_ROOT, **env)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "dolon", "--tracer", "env-job", "--frequency",
+         "0.05", str(script), "a"], env=env, capture_output=True, text=True,
+        timeout=30)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "ran ['a']\n"
+    warned = [line for line in proc.stderr.splitlines() if "dolon: " in line]
+    assert len(warned) == 1 and words in warned[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert time.monotonic() - started < 10    # never waits on a name server
+
+
+def test_bad_options_are_usage_errors_and_the_script_does_not_run(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text(JOB)
+    for options in (["--port", "70000"], ["--port", "http"],
+                    ["--frequency", "0"], ["--tracer", ""]):
+        args = ["--tracer", "t"] + options if options[0] != "--tracer" \
+            else options
+        proc = subprocess.run(
+            [sys.executable, "-m", "dolon"] + args + [str(script)],
+            env=dict(os.environ, PYTHONPATH=DOLON_ROOT), capture_output=True,
+            text=True, timeout=30)
+        assert proc.returncode == 2 and proc.stdout == "", options
+        assert "error: argument" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("env", [{"DOLON_PORT": "http"},
+                                 {"DOLON_PROTOCOL": "xml"}])
+def test_bad_environment_warns_once_and_traces_nothing(
+        env, monkeypatch, fresh_warnings, receiver):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    async def main():
+        await trace_client.start_tracer("env-async", 0.02, "127.0.0.1", None)
+        return "went on"
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Tracer("env-thread", 0.02, "127.0.0.1") as tracer:
+            pass
+        with Tracer("env-thread-2", 0.02, "127.0.0.1"):
+            pass
+        assert asyncio.run(main()) == "went on"
+    assert tracer.run is None
+    assert len(caught) == 1 and "nothing is traced" in str(caught[0].message)
+
+
+class LateNameServer:
+    """socket.getaddrinfo for which mnemic.invalid resolves, to 127.0.0.1,
+    only from its third lookup on."""
+
+    def __init__(self, monkeypatch):
+        import socket
+        self.real = socket.getaddrinfo
+        self.lookups = 0
+        monkeypatch.setattr(socket, "getaddrinfo", self.getaddrinfo)
+
+    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
+        import socket
+        if host != "mnemic.invalid":
+            return self.real(host, port, family, type, proto, flags)
+        if flags & socket.AI_NUMERICHOST:
+            raise socket.gaierror(socket.EAI_NONAME, "not numeric")
+        self.lookups += 1
+        if self.lookups < 3:
+            raise socket.gaierror(socket.EAI_AGAIN, "name server not ready")
+        return self.real("127.0.0.1", port, family, type, proto, flags)
+
+
+def test_thread_tracer_starts_when_the_host_resolves(
+        monkeypatch, fresh_warnings, receiver):
+    names = LateNameServer(monkeypatch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Tracer("late-thread", 0.02, "mnemic.invalid", receiver.port,
+                    trace_client.thread_count) as tracer:
+            assert wait_until(lambda: tracer.run is not None and
+                              tracer.run.sender.counters["ticks"] >= 2)
+    assert names.lookups == 3
+    assert len(caught) == 1 and "cannot resolve 'mnemic.invalid'" in \
+        str(caught[0].message)
+    datagrams = receiver.drain()
+    assert v1decode.decode(datagrams[0])["messages"][0]["tracer"] == \
+        "late-thread"
+    assert len(v1decode.rows(datagrams)) >= 2
+
+
+def test_start_tracer_starts_when_the_host_resolves(
+        monkeypatch, fresh_warnings, receiver):
+    names = LateNameServer(monkeypatch)
+
+    async def main():
+        task = asyncio.ensure_future(trace_client.start_tracer(
+            "late-async", 0.02, "mnemic.invalid", receiver.port,
+            trace_client.thread_count))
+        # the first tick leaves at once: wait for it (bounded), then stop
+        receiver.sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        first = await asyncio.wait_for(loop.sock_recv(receiver.sock, 70000),
+                                       timeout=10)
+        task.cancel()
+        return first
+        await asyncio.gather(task, return_exceptions=True)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = asyncio.run(main())
+    assert names.lookups == 3
+    assert len(caught) == 1 and "cannot resolve" in str(caught[0].message)
+    datagrams = [first] + receiver.drain()
+    assert v1decode.decode(first)["messages"][0]["tracer"] == "late-async"
+    assert v1decode.rows(datagrams)
+
+
+def test_stopping_while_the_host_does_not_resolve_is_quiet(fresh_warnings):
+    from dolon import config
+    with pytest.warns(RuntimeWarning, match="cannot resolve"):
+        with Tracer("never", 0.02, "no-such-host.invalid") as tracer:
+            assert wait_until(lambda: config._warned)
+    assert tracer.run is None
+
+
+def test_bad_arguments_in_code_still_raise_at_the_call():
+    with pytest.raises(ValueError, match="port"):
+        Tracer("x", 1.0, "127.0.0.1", 70000).start()
+    with pytest.raises(ValueError, match="frequency"):
+        Tracer("x", -1, "127.0.0.1", 9).start()
+    with pytest.raises(TypeError, match="host"):
+        Tracer("x", 1.0, 127001, 9).start()
+    with pytest.raises(TypeError, match="callable"):
+        Tracer("x", 1.0, "127.0.0.1", 9, 42).start()

@@ -3,7 +3,6 @@ pg_mnemic preloaded (regress/pgtemp.py) and helpers to send and read traces.
 """
 import json
 import os
-import struct
 import sys
 import time
 import uuid
@@ -12,6 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from pgtemp import TempCluster  # noqa: E402
+from v1wire import v1_datagram, v1_describe, v1_ticks  # noqa: E402,F401
 
 
 def legacy_header(run, app, columns):
@@ -22,41 +22,6 @@ def legacy_header(run, app, columns):
 def legacy_row(run, values):
     return json.dumps({"msg_type": "row", "row_data": values,
                        "uuid": str(run)})
-
-
-def _str16(s):
-    b = s.encode()
-    return struct.pack("<H", len(b)) + b
-
-
-def _v1_message(kind, body):
-    return struct.pack("<BBH", kind, 0, len(body)) + body
-
-
-def v1_describe(start_us, metrics, tracer="app", host="host", pid=1234,
-                period_us=1000000, program="python3 app.py",
-                python_version="3.11.2"):
-    """A DESCRIBE message naming every metric (docs/protocol.md)."""
-    body = struct.pack("<qIIHHH", start_us, pid, period_us, len(metrics), 0,
-                       len(metrics))
-    body += b"".join(_str16(s) for s in (tracer, host, program,
-                                         python_version))
-    body += b"".join(_str16(m) for m in metrics)
-    return _v1_message(1, body)
-
-
-def v1_ticks(base_us, rows, first_metric=0, period_us=1000000):
-    """A TICKS message: rows[t] holds the values of tick t, period_us apart."""
-    v = len(rows[0])
-    body = struct.pack("<qHHHH", base_us, first_metric, v, len(rows), 0)
-    for t, row in enumerate(rows):
-        body += struct.pack("<I", t * period_us) + struct.pack("<%dd" % v, *row)
-    return _v1_message(2, body)
-
-
-def v1_datagram(run, seq, messages):
-    return (b"MNEM" + bytes([1, 0]) + struct.pack("<H", len(messages)) +
-            run.bytes + struct.pack("<I", seq) + b"".join(messages))
 
 
 def stats(cluster, dbname=None):

@@ -63,10 +63,12 @@ def test_a_huge_value_in_one_run_costs_no_other_run_its_samples(wired):
     wait_until(lambda: stored_samples(wired, big), lambda n: n == 12)
     s = stats(wired)
     assert s["flush_errors"] == 0, s["last_error"]
-    # Each column adds up three or four 1e308: the saturated sum, documented.
-    assert set(wired.query(
+    # A column of two or more 1e308 saturates (documented); a column of
+    # one averages to it.
+    avgs = {v for (v,) in wired.query(
         "SELECT value FROM mnemic.series(%s, 'value', NULL, NULL, 4, 'avg')",
-        (str(big),))) == {(math.inf,)}
+        (str(big),))}
+    assert math.inf in avgs and avgs <= {math.inf, 1e308}
     assert wired.query(
         "SELECT count(*), min(value), max(value) FROM mnemic.samples "
         "WHERE run = %s", (str(big),)) == [(12, 1e308, 1e308)]

@@ -15,7 +15,9 @@
  *	  /get_csv_name?uuid=       {"csv_name": name}
  *
  *	  Unknown runs get a JSON 404 where dolon answered 500; missing values
- *	  are left out of tracing_data_handler.
+ *	  are left out of tracing_data_handler.  The bodies end without the
+ *	  newline that /api/ adds (http_finish, not http_finish_json), as they
+ *	  always have.
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,13 +25,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <civetweb.h>
-
-#include "json.h"
+#include "csv.h"
+#include "handlers.h"
+#include "http.h"
+#include "json_writer.h"
 #include "params.h"
 #include "pgjson.h"
-#include "response.h"
-#include "server.h"
+#include "pgvalue.h"
 
 static const char SQL_RUNS[] =
 "SELECT tracer, run, COALESCE(started, last_seen) AS started FROM mnemic.runs()";
@@ -46,21 +48,6 @@ static const char SQL_ALL_POINTS[] =
 "  WITH ORDINALITY AS s(ts, value, n) ON true "
 "ORDER BY m.idx, s.n";
 
-#define JSON_TYPE "application/json; charset=utf-8"
-
-/* The uuid query parameter; 0 when valid, else the status of the 400 sent. */
-static int
-read_uuid(Request *req, char *uuid)
-{
-	int			got = request_param(req, "uuid", 0, uuid, UUID_TEXT_LEN + 1);
-
-	if (got < 0)
-		return 400;
-	if (got == 0 || !param_is_uuid(uuid, strlen(uuid)))
-		return send_json_error(req->conn, 400, "uuid must be a run's uuid");
-	return 0;
-}
-
 /* "YYYY-MM-DD HH:MM:SS" (or another strftime format) from epoch seconds. */
 static void
 format_epoch(double epoch, const char *fmt, char *buf, size_t buflen)
@@ -76,42 +63,26 @@ format_epoch(double epoch, const char *fmt, char *buf, size_t buflen)
 	strftime(buf, buflen, fmt, &tm);
 }
 
-static Response *
-begin_json(Request *req, JsonWriter *w)
-{
-	Response   *r = malloc(sizeof(Response));
-
-	if (r != NULL)
-	{
-		response_init(r, req->conn, 200, JSON_TYPE);
-		json_init(w, r);
-	}
-	return r;
-}
-
 int
 legacy_tracers(Request *req)
 {
 	DbError		err;
 	PGresult   *res = db_query(req->db, SQL_RUNS, 0, NULL, 0, &err);
-	Response   *r;
 	JsonWriter	w;
 	char	   *done;
 	int			nrows;
 	int			i;
 
 	if (res == NULL)
-		return send_db_error(req, &err);
+		return http_db_error(req, &err);
 	nrows = PQntuples(res);
 	done = calloc(nrows + 1, 1);
-	r = begin_json(req, &w);
-	if (r == NULL || done == NULL)
+	if (done == NULL)
 	{
-		free(done);
-		free(r);
 		PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
+		return http_out_of_memory(req);
 	}
+	http_begin_json(req, &w);
 	json_begin_array(&w);
 	for (i = 0; i < nrows; i++)
 	{
@@ -151,7 +122,7 @@ legacy_tracers(Request *req)
 	json_end_array(&w);
 	free(done);
 	PQclear(res);
-	return response_finish_free(r);
+	return http_finish(req);
 }
 
 /* Run info row for uuid, or NULL after an error response was sent. */
@@ -164,13 +135,13 @@ fetch_run_info(Request *req, const char *uuid, int *status)
 
 	if (res == NULL)
 	{
-		*status = send_db_error(req, &err);
+		*status = http_db_error(req, &err);
 		return NULL;
 	}
 	if (PQntuples(res) == 0)
 	{
 		PQclear(res);
-		*status = send_json_error(req->conn, 404, "no such run");
+		*status = http_error(req, 404, "no such run");
 		return NULL;
 	}
 	return res;
@@ -184,11 +155,10 @@ legacy_trace_run_info(Request *req)
 	char		duration[96];
 	double		secs;
 	PGresult   *res;
-	Response   *r;
 	JsonWriter	w;
 	int			status;
 
-	if ((status = read_uuid(req, uuid)) != 0)
+	if ((status = params_read_uuid(req, uuid)) != 0)
 		return status;
 	if ((res = fetch_run_info(req, uuid, &status)) == NULL)
 		return status;
@@ -202,12 +172,7 @@ legacy_trace_run_info(Request *req)
 	snprintf(duration, sizeof(duration), "%02ld hours %02ld minutes %02ld seconds",
 			 (long) secs / 3600, ((long) secs / 60) % 60, (long) secs % 60);
 
-	r = begin_json(req, &w);
-	if (r == NULL)
-	{
-		PQclear(res);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
+	http_begin_json(req, &w);
 	json_begin_object(&w);
 	json_key(&w, "app_name");
 	json_string(&w, PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0));
@@ -219,7 +184,7 @@ legacy_trace_run_info(Request *req)
 	json_string(&w, duration);
 	json_end_object(&w);
 	PQclear(res);
-	return response_finish_free(r);
+	return http_finish(req);
 }
 
 /* {metric: [["time", metric], [time, value], ...], ...}, streamed. */
@@ -235,17 +200,12 @@ legacy_tracing_data(Request *req)
 	JsonWriter	w;
 	int			status;
 
-	if ((status = read_uuid(req, uuid)) != 0)
+	if ((status = params_read_uuid(req, uuid)) != 0)
 		return status;
 	params[0] = uuid;
 	if (!db_stream_begin(req->db, SQL_ALL_POINTS, 1, params, &err))
-		return send_db_error(req, &err);
-	r = begin_json(req, &w);
-	if (r == NULL)
-	{
-		db_stream_cancel(req->db);
-		return send_json_error(req->conn, 500, "out of memory");
-	}
+		return http_db_error(req, &err);
+	r = http_begin_json(req, &w);
 	json_begin_object(&w);
 	while ((row = db_stream_next(req->db, &err)) != NULL)
 	{
@@ -290,46 +250,39 @@ legacy_tracing_data(Request *req)
 	{
 		free(current);
 		if (!r->headers_sent)
-		{
-			free(r);
-			return send_db_error(req, &err);
-		}
+			return http_db_error(req, &err);
 		response_abort(r);
-		free(r);
 		return 500;
 	}
 	if (current != NULL)
 		json_end_array(&w);
 	free(current);
 	json_end_object(&w);
-	return response_finish_free(r);
+	return http_finish(req);
 }
 
 int
 legacy_tracing_data_csv(Request *req)
 {
 	char		uuid[UUID_TEXT_LEN + 1];
-	char		filename[64];
 	int			status;
 
-	if ((status = read_uuid(req, uuid)) != 0)
+	if ((status = params_read_uuid(req, uuid)) != 0)
 		return status;
-	snprintf(filename, sizeof(filename), "mnemic-%s.csv", uuid);
-	return stream_csv(req, uuid, filename);
+	return csv_send_run(req, uuid);
 }
 
 int
-legacy_csv_name(Request *req)
+legacy_get_csv_name(Request *req)
 {
 	char		uuid[UUID_TEXT_LEN + 1];
 	char		started[32];
 	char		name[1200];
 	PGresult   *res;
-	Response   *r;
 	JsonWriter	w;
 	int			status;
 
-	if ((status = read_uuid(req, uuid)) != 0)
+	if ((status = params_read_uuid(req, uuid)) != 0)
 		return status;
 	if ((res = fetch_run_info(req, uuid, &status)) == NULL)
 		return status;
@@ -340,12 +293,10 @@ legacy_csv_name(Request *req)
 			 PQgetisnull(res, 0, 0) ? "run" : PQgetvalue(res, 0, 0), started);
 	PQclear(res);
 
-	r = begin_json(req, &w);
-	if (r == NULL)
-		return send_json_error(req->conn, 500, "out of memory");
+	http_begin_json(req, &w);
 	json_begin_object(&w);
 	json_key(&w, "csv_name");
 	json_string(&w, name);
 	json_end_object(&w);
-	return response_finish_free(r);
+	return http_finish(req);
 }

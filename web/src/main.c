@@ -1,275 +1,68 @@
 /*
  * main.c
- *	  mnemic-web: options, signals, and the CivetWeb server's life.
+ *	  mnemic-web: the CivetWeb server's life, from its options (config.c)
+ *	  to SIGTERM or SIGINT.
  *
- * Options fall back to the environment variables of the old deployment
- * (FRONT_END_PORT, POSTGRES_CONN_STR) and to MNEMIC_WEB_* for the rest.
- * SIGTERM or SIGINT stops the server: CivetWeb finishes the requests under
- * way, and each worker thread closes its database connection on exit.
+ * A stop signal stops the server: CivetWeb finishes the requests under
+ * way, then the pool closes the database connections.
  */
-#include <arpa/inet.h>
-#include <getopt.h>
+#include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <civetweb.h>
 
-#include "response.h"
-#include "server.h"
-
-#define DEFAULT_PORT	12111
-/* The read-only role of sql/roles.sql (it, or a member, must be able to log in). */
-#define DEFAULT_DB		"postgresql://mnemic_reader@127.0.0.1:5432/mnemic"
-/*
- * CivetWeb binds a worker thread to a connection for as long as it is kept
- * alive, and a browser opens up to six: fewer threads than that stall the
- * UI's parallel requests.  Database sessions are opened lazily, so idle
- * threads cost no connection.
- */
-#define DEFAULT_THREADS 16
-#define MAX_THREADS		64
-
-const char *const route_names[ROUTE_COUNT] = {
-	[ROUTE_TRACERS] = "tracers",
-	[ROUTE_RUN] = "run",
-	[ROUTE_RUN_METRICS] = "run_metrics",
-	[ROUTE_SERIES] = "series",
-	[ROUTE_TAIL] = "tail",
-	[ROUTE_CSV] = "csv",
-	[ROUTE_DELETE] = "delete",
-	[ROUTE_HEALTHZ] = "healthz",
-	[ROUTE_METRICS] = "metrics",
-	[ROUTE_LEGACY_TRACERS] = "legacy_tracers",
-	[ROUTE_LEGACY_RUN_INFO] = "legacy_trace_run_info",
-	[ROUTE_LEGACY_DATA] = "legacy_tracing_data",
-	[ROUTE_LEGACY_CSV] = "legacy_tracing_data_csv",
-	[ROUTE_LEGACY_CSV_NAME] = "legacy_get_csv_name",
-	[ROUTE_NOT_FOUND] = "not_found",
-};
-
-typedef struct RouteEntry
-{
-	const char *pattern;		/* CivetWeb URI pattern; $ anchors the end */
-	Handler		handler;
-	Route		route;
-} RouteEntry;
-
-static const RouteEntry routes[] = {
-	{"/api/tracers$", api_tracers, ROUTE_TRACERS},
-	{"/api/runs/", api_runs, ROUTE_RUN},
-	{"/api/", api_not_found, ROUTE_NOT_FOUND},
-	{"/healthz$", api_healthz, ROUTE_HEALTHZ},
-	{"/metrics$", metrics_serve, ROUTE_METRICS},
-	{"/tracers$", legacy_tracers, ROUTE_LEGACY_TRACERS},
-	{"/trace_run_info$", legacy_trace_run_info, ROUTE_LEGACY_RUN_INFO},
-	{"/tracing_data_handler$", legacy_tracing_data, ROUTE_LEGACY_DATA},
-	{"/tracing_data_handler_as_csv$", legacy_tracing_data_csv, ROUTE_LEGACY_CSV},
-	{"/get_csv_name$", legacy_csv_name, ROUTE_LEGACY_CSV_NAME},
-};
+#include "access.h"
+#include "config.h"
+#include "db.h"
+#include "routes.h"
+#include "static_files.h"
 
 static WebConfig config;
 
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-			"usage: mnemic-web [options]\n"
-			"  --port N        TCP port (env FRONT_END_PORT; default %d)\n"
-			"  --listen ADDR   IPv4 address to bind (env MNEMIC_WEB_LISTEN; default 127.0.0.1)\n"
-			"  --db URI        libpq connection string (env POSTGRES_CONN_STR;\n"
-			"                  default %s)\n"
-			"  --threads N     worker threads, one database connection each\n"
-			"                  (env MNEMIC_WEB_THREADS; default %d)\n"
-			"  --static DIR    the UI's files (env MNEMIC_WEB_STATIC; default: static/\n"
-			"                  next to the executable)\n"
-			"  --token SECRET  allow DELETE /api/runs/{uuid} with header\n"
-			"                  X-Mnemic-Token: SECRET (env MNEMIC_WEB_TOKEN)\n",
-			DEFAULT_PORT, DEFAULT_DB, DEFAULT_THREADS);
-}
+/* Set once authentication, routes and the static guard are in place. */
+static int	handlers_ready;
 
-static const char *
-env_or(const char *name, const char *fallback)
-{
-	const char *v = getenv(name);
-
-	return (v != NULL && *v != '\0') ? v : fallback;
-}
-
+/*
+ * CivetWeb accepts connections from mg_start() on, before its handlers can
+ * be registered: until they are, answer 503, so that nothing is served
+ * without its authentication or guard.
+ */
 static int
-parse_int_option(const char *what, const char *text, int min, int max)
+refuse_until_ready(struct mg_connection *conn)
 {
-	char	   *end;
-	long		v = strtol(text, &end, 10);
-
-	if (*text == '\0' || *end != '\0' || v < min || v > max)
-	{
-		fprintf(stderr, "mnemic-web: %s must be a number from %d to %d, not \"%s\"\n",
-				what, min, max, text);
-		exit(2);
-	}
-	return (int) v;
+	if (__atomic_load_n(&handlers_ready, __ATOMIC_ACQUIRE))
+		return 0;
+	mg_send_http_error(conn, 503, "%s", "starting");
+	return 503;
 }
 
-/* static/ next to the executable, so a build tree runs without options. */
-static const char *
-default_static_dir(void)
+/*
+ * Load tls/libssl_compat.c's library, built next to the executable, so that
+ * CivetWeb finds in OpenSSL 3 the function it calls on every connection.
+ * Where it cannot load (an OpenSSL that still has the function) CivetWeb
+ * does without it.
+ */
+static void
+load_libssl_compat(void)
 {
-	static char path[PATH_MAX];
-	ssize_t		n = readlink("/proc/self/exe", path, sizeof(path) - 8);
+	char		path[PATH_MAX];
+	ssize_t		n = readlink("/proc/self/exe", path, sizeof(path) - 32);
 	char	   *slash;
 
 	if (n <= 0)
-		return "static";
+		return;
 	path[n] = '\0';
 	slash = strrchr(path, '/');
 	if (slash == NULL)
-		return "static";
-	strcpy(slash + 1, "static");
-	return path;
-}
-
-static void
-parse_options(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"listen", required_argument, NULL, 'l'},
-		{"db", required_argument, NULL, 'd'},
-		{"threads", required_argument, NULL, 't'},
-		{"static", required_argument, NULL, 's'},
-		{"token", required_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *port = env_or("FRONT_END_PORT", NULL);
-	const char *threads = env_or("MNEMIC_WEB_THREADS", NULL);
-	struct in_addr addr;
-	struct stat st;
-	int			c;
-
-	config.port = DEFAULT_PORT;
-	config.listen = env_or("MNEMIC_WEB_LISTEN", "127.0.0.1");
-	config.db = env_or("POSTGRES_CONN_STR", DEFAULT_DB);
-	config.threads = DEFAULT_THREADS;
-	config.static_dir = env_or("MNEMIC_WEB_STATIC", NULL);
-	config.token = env_or("MNEMIC_WEB_TOKEN", NULL);
-
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'p':
-				port = optarg;
-				break;
-			case 'l':
-				config.listen = optarg;
-				break;
-			case 'd':
-				config.db = optarg;
-				break;
-			case 't':
-				threads = optarg;
-				break;
-			case 's':
-				config.static_dir = optarg;
-				break;
-			case 'k':
-				config.token = *optarg ? optarg : NULL;
-				break;
-			case 'h':
-				usage(stdout);
-				exit(0);
-			default:
-				usage(stderr);
-				exit(2);
-		}
-	}
-	if (optind < argc)
-	{
-		fprintf(stderr, "mnemic-web: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		exit(2);
-	}
-	if (port)
-		config.port = parse_int_option("the port", port, 1, 65535);
-	if (threads)
-		config.threads = parse_int_option("the thread count", threads, 1, MAX_THREADS);
-	if (inet_pton(AF_INET, config.listen, &addr) != 1)
-	{
-		fprintf(stderr, "mnemic-web: --listen needs an IPv4 address, not \"%s\"\n",
-				config.listen);
-		exit(2);
-	}
-	if (config.static_dir == NULL)
-		config.static_dir = default_static_dir();
-	if (stat(config.static_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-	{
-		fprintf(stderr, "mnemic-web: static directory \"%s\" not found (--static DIR)\n",
-				config.static_dir);
-		exit(2);
-	}
-}
-
-static double
-monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Every registered route comes through here: method check, timing, counts. */
-static int
-dispatch(struct mg_connection *conn, void *cbdata)
-{
-	const RouteEntry *entry = cbdata;
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	double		start = monotonic_seconds();
-	Request		req;
-	int			status;
-
-	req.conn = conn;
-	req.info = ri;
-	req.db = mg_get_thread_pointer(conn);
-	req.config = &config;
-	req.route = entry->route;
-
-	if (strcmp(ri->request_method, "GET") != 0 &&
-		strcmp(ri->request_method, "HEAD") != 0 &&
-		strcmp(ri->request_method, "DELETE") != 0)
-		status = send_json_error(conn, 405, "method not allowed");
-	else if (req.db == NULL)
-		status = send_json_error(conn, 500, "no database session for this thread");
-	else
-		status = entry->handler(&req);
-
-	metrics_record(req.route, status, monotonic_seconds() - start);
-	return status > 0 ? status : 500;
-}
-
-static void *
-init_thread(const struct mg_context *ctx, int thread_type)
-{
-	(void) ctx;
-	/* Only the workers that serve requests need a database session. */
-	if (thread_type != 1)
-		return NULL;
-	return db_session_new(config.db);
-}
-
-static void
-exit_thread(const struct mg_context *ctx, int thread_type, void *session)
-{
-	(void) ctx;
-	if (thread_type == 1)
-		db_session_free(session);
+		return;
+	strcpy(slash + 1, "mnemic-web-libssl.so");
+	if (dlopen(path, RTLD_NOW | RTLD_GLOBAL) == NULL)
+		fprintf(stderr, "mnemic-web: not using %s: %s\n", path, dlerror());
 }
 
 static int
@@ -285,15 +78,15 @@ main(int argc, char **argv)
 {
 	char		ports[64];
 	char		threads[16];
-	const char *options[32];
+	const char *options[48];
 	int			n = 0;
 	struct mg_callbacks callbacks;
 	struct mg_context *ctx;
+	DbPool	   *pool;
 	sigset_t	stop_signals;
 	int			sig;
-	size_t		i;
 
-	parse_options(argc, argv);
+	config_from_options(&config, argc, argv);
 
 	/*
 	 * Block the stop signals before CivetWeb starts its threads, so they
@@ -305,7 +98,9 @@ main(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
-	snprintf(ports, sizeof(ports), "%s:%d", config.listen, config.port);
+	/* A trailing "s" makes CivetWeb speak TLS on the port. */
+	snprintf(ports, sizeof(ports), "%s:%d%s", config.listen, config.port,
+			 config.tls_cert ? "s" : "");
 	snprintf(threads, sizeof(threads), "%d", config.threads);
 	options[n++] = "listening_ports";
 	options[n++] = ports;
@@ -323,8 +118,35 @@ main(int argc, char **argv)
 	 * the second back waiting for the client's delayed ACK. */
 	options[n++] = "tcp_nodelay";
 	options[n++] = "1";
+
+	/*
+	 * A connection holds a worker thread from the moment it is accepted,
+	 * whether the client sends anything or not, so give the thread back
+	 * soon: the whole request header must arrive within request_timeout_ms
+	 * of the connection's turn (CivetWeb counts from the start, so a header
+	 * dripped a line at a time gains nothing), and a kept-alive connection
+	 * must start its next request within keep_alive_timeout_ms.  The first
+	 * also bounds each write to a client that stops reading.  No SO_LINGER
+	 * (linger_timeout_ms unset): closing never waits for the client.  The
+	 * kernel holds a burst of new connections until a thread is free.
+	 */
 	options[n++] = "request_timeout_ms";
-	options[n++] = "60000";
+	options[n++] = "10000";
+	options[n++] = "keep_alive_timeout_ms";
+	options[n++] = "2000";
+	options[n++] = "listen_backlog";
+	options[n++] = "1024";
+	/* The longest header the UI and the API need, with room for cookies. */
+	options[n++] = "max_request_size";
+	options[n++] = "16384";
+	if (config.tls_cert)
+	{
+		options[n++] = "ssl_certificate";
+		options[n++] = config.tls_cert;
+		/* TLS 1.2 and 1.3 only. */
+		options[n++] = "ssl_protocol_version";
+		options[n++] = "4";
+	}
 	options[n++] = "static_file_max_age";
 	options[n++] = "0";
 	/* The UI needs nothing from elsewhere; say so to the browser. */
@@ -336,28 +158,48 @@ main(int argc, char **argv)
 	options[n++] = NULL;
 
 	memset(&callbacks, 0, sizeof(callbacks));
-	callbacks.init_thread = init_thread;
-	callbacks.exit_thread = exit_thread;
 	callbacks.log_message = log_message;
+	callbacks.begin_request = refuse_until_ready;
 
-	mg_init_library(0);
+	pool = db_pool_new(config.db, config.db_connections);
+	if (pool == NULL)
+	{
+		fprintf(stderr, "mnemic-web: out of memory\n");
+		return 1;
+	}
+	if (config.tls_cert && !mg_check_feature(MG_FEATURES_TLS))
+	{
+		fprintf(stderr, "mnemic-web: this CivetWeb was built without TLS (--tls-cert)\n");
+		return 1;
+	}
+	if (config.tls_cert)
+		load_libssl_compat();
+	mg_init_library(config.tls_cert ? MG_FEATURES_TLS : 0);
 	ctx = mg_start(&callbacks, NULL, options);
 	if (ctx == NULL)
 	{
-		fprintf(stderr, "mnemic-web: cannot listen on %s\n", ports);
+		fprintf(stderr, "mnemic-web: cannot listen on %s%s\n", ports,
+				config.tls_cert ? " (or cannot use --tls-cert)" : "");
 		return 1;
 	}
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		mg_set_request_handler(ctx, routes[i].pattern, dispatch,
-							   (void *) &routes[i]);
+	/* Authentication first; then the routes; then, for every other path,
+	 * the guard of the static files, which CivetWeb tries last. */
+	access_register(ctx, &config);
+	routes_register(ctx, &config, pool);
+	static_files_register(ctx, config.static_dir);
+	__atomic_store_n(&handlers_ready, 1, __ATOMIC_RELEASE);
 
-	fprintf(stderr, "mnemic-web: serving http://%s/ with %d threads, static files from %s\n",
-			ports, config.threads, config.static_dir);
+	fprintf(stderr, "mnemic-web: serving %s://%s:%d/ with %d threads and %d database "
+			"connections, static files from %s%s\n",
+			config.tls_cert ? "https" : "http", config.listen, config.port,
+			config.threads, config.db_connections, config.static_dir,
+			config.auth_file || config.auth_token ? ", authentication required" : "");
 
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
 	fprintf(stderr, "mnemic-web: %s, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	mg_stop(ctx);
 	mg_exit_library();
+	db_pool_free(pool);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * params.c
- *	  Checks for request parameters: uuids, times, counts, methods.
+ *	  Request parameters: uuids, times, counts, methods and metric names,
+ *	  read from the query string and checked.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http.h"
 #include "params.h"
 
 bool
@@ -62,7 +64,13 @@ epoch_to_timestamptz(const char *in, char *out, size_t outlen)
 	return true;
 }
 
-bool
+/*
+ * Parse a time parameter: seconds since the epoch ("1700000000.25") are
+ * turned into a timestamptz literal in UTC; anything else must look like an
+ * ISO 8601 timestamp and is left for PostgreSQL to parse.  Returns false
+ * for text that is neither.
+ */
+static bool
 param_time(const char *in, char *out, size_t outlen)
 {
 	const char *p;
@@ -87,7 +95,8 @@ param_time(const char *in, char *out, size_t outlen)
 	return true;
 }
 
-bool
+/* Parse a positive integer no larger than max. */
+static bool
 param_positive_int(const char *in, long max, long *out)
 {
 	char	   *end;
@@ -103,7 +112,8 @@ param_positive_int(const char *in, long max, long *out)
 	return true;
 }
 
-bool
+/* Is method one that mnemic.series() knows? */
+static bool
 param_is_method(const char *method)
 {
 	static const char *const methods[] = {"m4", "lttb", "avg", "raw", NULL};
@@ -113,4 +123,215 @@ param_is_method(const char *method)
 		if (strcmp(method, methods[i]) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * An optional time parameter ("from" or "to") into out[TIME_TEXT_LEN];
+ * *present says whether it was given.
+ */
+int
+params_read_time(Request *req, const char *name, char *out, bool *present)
+{
+	char		raw[TIME_TEXT_LEN];
+	char		msg[96];
+	int			got;
+
+	*present = false;
+	if ((got = http_param(req, name, 0, raw, sizeof(raw))) < 0)
+		return 400;
+	if (!got || !*raw)
+		return 0;
+	if (!param_time(raw, out, TIME_TEXT_LEN))
+	{
+		snprintf(msg, sizeof(msg),
+				 "%s must be seconds since the epoch or an ISO 8601 time", name);
+		return http_error(req, 400, msg);
+	}
+	*present = true;
+	return 0;
+}
+
+int
+params_read_points(Request *req, char *points)
+{
+	char		raw[TIME_TEXT_LEN];
+	long		n = DEFAULT_POINTS;
+	int			got;
+
+	if ((got = http_param(req, "points", 0, raw, sizeof(raw))) < 0)
+		return 400;
+	if (got && !param_positive_int(raw, MAX_POINTS, &n))
+	{
+		char		msg[96];
+
+		snprintf(msg, sizeof(msg), "points must be a whole number from 1 to %d",
+				 MAX_POINTS);
+		return http_error(req, 400, msg);
+	}
+	snprintf(points, POINTS_TEXT_LEN, "%ld", n);
+	return 0;
+}
+
+int
+params_read_series(Request *req, SeriesParams *p)
+{
+	int			status;
+	int			got;
+
+	if ((status = params_read_time(req, "from", p->from, &p->has_from)) != 0 ||
+		(status = params_read_time(req, "to", p->to, &p->has_to)) != 0 ||
+		(status = params_read_points(req, p->points)) != 0)
+		return status;
+	if ((got = http_param(req, "method", 0, p->method, sizeof(p->method))) < 0)
+		return 400;
+	if (!got)
+		snprintf(p->method, sizeof(p->method), "m4");
+	else if (!param_is_method(p->method))
+		return http_error(req, 400, "method must be one of m4, lttb, avg, raw");
+	return 0;
+}
+
+/* The weights of mnemic.flamegraph() and the unit of their values. */
+static const struct
+{
+	const char *name;
+	const char *unit;
+}			weights[] = {
+	{"cpu", "seconds"},
+	{"wall", "seconds"},
+	{"samples", "samples"},
+	{"alloc", "bytes"},
+	{"inuse", "bytes"},
+};
+
+int
+params_read_profile(Request *req, const char *default_weight, ProfileParams *p)
+{
+	int			status;
+	int			got;
+	size_t		i;
+
+	if ((status = params_read_time(req, "from", p->from, &p->has_from)) != 0 ||
+		(status = params_read_time(req, "to", p->to, &p->has_to)) != 0)
+		return status;
+	if ((got = http_param(req, "weight", 0, p->weight, sizeof(p->weight))) < 0)
+		return 400;
+	if (!got || !*p->weight)
+		snprintf(p->weight, sizeof(p->weight), "%s", default_weight);
+	for (i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
+		if (strcmp(p->weight, weights[i].name) == 0)
+		{
+			p->unit = weights[i].unit;
+			return 0;
+		}
+	return http_error(req, 400, "weight must be one of cpu, wall, samples, alloc, inuse");
+}
+
+int
+params_read_text(Request *req, const char *name, char *buf, size_t buflen,
+				 bool *present)
+{
+	int			got = http_param(req, name, 0, buf, buflen);
+
+	*present = got > 0 && *buf != '\0';
+	return got < 0 ? 400 : 0;
+}
+
+/* Append s to buf as one element of a text[] literal: "..." with escapes. */
+static bool
+append_array_element(char *buf, size_t buflen, size_t *len, const char *s)
+{
+	const char *p;
+
+	if (*len + 4 >= buflen)
+		return false;
+	if (*len > 1)
+		buf[(*len)++] = ',';
+	buf[(*len)++] = '"';
+	for (p = s; *p; p++)
+	{
+		if (*len + 4 >= buflen)
+			return false;
+		if (*p == '"' || *p == '\\')
+			buf[(*len)++] = '\\';
+		buf[(*len)++] = *p;
+	}
+	buf[(*len)++] = '"';
+	buf[*len] = '\0';
+	return true;
+}
+
+int
+params_read_metric_names(Request *req, char **array_out)
+{
+	/* Room for the most names of the longest length, every byte escaped. */
+	size_t		cap = 2 + MAX_METRICS_PER_REQUEST * (2 * METRIC_NAME_MAX + 3);
+	char	   *array;
+	char		name[METRIC_NAME_MAX + 1];
+	size_t		len;
+	size_t		n;
+	int			got;
+
+	*array_out = NULL;
+	array = malloc(cap + 2);
+	if (array == NULL)
+		return http_out_of_memory(req);
+	array[0] = '{';
+	len = 1;
+	for (n = 0;; n++)
+	{
+		got = http_param(req, "metric", n, name, sizeof(name));
+		if (got < 0)
+		{
+			free(array);
+			return 400;
+		}
+		if (got == 0)
+			break;
+		if (n == MAX_METRICS_PER_REQUEST)
+		{
+			char		msg[80];
+
+			free(array);
+			snprintf(msg, sizeof(msg), "at most %d metric parameters per request",
+					 MAX_METRICS_PER_REQUEST);
+			return http_error(req, 400, msg);
+		}
+		append_array_element(array, cap, &len, name);
+	}
+	if (n == 0)
+	{
+		free(array);
+		return 0;
+	}
+	array[len++] = '}';
+	array[len] = '\0';
+	*array_out = array;
+	return 0;
+}
+
+int
+params_read_since(Request *req, char *since)
+{
+	char		raw[TIME_TEXT_LEN];
+	int			got;
+
+	if ((got = http_param(req, "since", 0, raw, sizeof(raw))) < 0)
+		return 400;
+	if (!got || !param_time(raw, since, TIME_TEXT_LEN))
+		return http_error(req, 400,
+						  "since is required: seconds since the epoch or an ISO 8601 time");
+	return 0;
+}
+
+int
+params_read_uuid(Request *req, char *uuid)
+{
+	int			got = http_param(req, "uuid", 0, uuid, UUID_TEXT_LEN + 1);
+
+	if (got < 0)
+		return 400;
+	if (got == 0 || !param_is_uuid(uuid, strlen(uuid)))
+		return http_error(req, 400, "uuid must be a run's uuid");
+	return 0;
 }

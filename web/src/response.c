@@ -5,12 +5,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <civetweb.h>
 
-#include "json.h"
 #include "response.h"
 
 void
@@ -23,6 +21,7 @@ response_init(Response *r, struct mg_connection *conn, int status,
 	r->status = status;
 	r->content_type = content_type;
 	r->content_disposition = NULL;
+	r->warning = NULL;
 	r->head_only = (ri != NULL && strcmp(ri->request_method, "HEAD") == 0);
 	r->headers_sent = false;
 	r->failed = false;
@@ -41,6 +40,8 @@ send_headers(Response *r, bool chunked, size_t content_length)
 	if (r->content_disposition)
 		mg_response_header_add(r->conn, "Content-Disposition",
 							   r->content_disposition, -1);
+	if (r->warning)
+		mg_response_header_add(r->conn, "Mnemic-Warning", r->warning, -1);
 	if (chunked)
 		mg_response_header_add(r->conn, "Transfer-Encoding", "chunked", -1);
 	else
@@ -133,15 +134,6 @@ response_finish(Response *r)
 	return r->status;
 }
 
-int
-response_finish_free(Response *r)
-{
-	int			status = response_finish(r);
-
-	free(r);
-	return status;
-}
-
 void
 response_abort(Response *r)
 {
@@ -159,27 +151,4 @@ response_abort(Response *r)
 		mg_write(r->conn, "!aborted\r\n", 10);
 	}
 	r->failed = true;
-}
-
-int
-send_json_error(struct mg_connection *conn, int status, const char *message)
-{
-	Response   *r = malloc(sizeof(Response));
-	JsonWriter	w;
-
-	if (r == NULL)
-		return mg_send_http_error(conn, 500, "out of memory");
-	response_init(r, conn, status, "application/json; charset=utf-8");
-	json_init(&w, r);
-	json_begin_object(&w);
-	json_key(&w, "error");
-	json_begin_object(&w);
-	json_key(&w, "status");
-	json_int(&w, status);
-	json_key(&w, "message");
-	json_string(&w, message);
-	json_end_object(&w);
-	json_end_object(&w);
-	response_puts(r, "\n");
-	return response_finish_free(r);
 }

@@ -23,6 +23,7 @@ typedef struct Response
 	int			status;
 	const char *content_type;
 	const char *content_disposition;	/* NULL, or a full header value */
+	const char *warning;		/* NULL, or Mnemic-Warning's value */
 	bool		head_only;			/* HEAD request: headers, no body */
 	bool		headers_sent;		/* then the body is chunked */
 	bool		failed;				/* the client went away */
@@ -40,18 +41,11 @@ extern void response_printf(Response *r, const char *fmt,...)
 /* Send what is left; returns the status that went out. */
 extern int	response_finish(Response *r);
 
-/* response_finish() for a Response from malloc(), which it then frees. */
-extern int	response_finish_free(Response *r);
-
 /*
  * Abandon a streamed body after an error: the connection is closed without
  * the final chunk, so the client sees a truncated response rather than a
  * well-formed but incomplete one.
  */
 extern void response_abort(Response *r);
-
-/* A complete JSON error response: {"error": {"status": N, "message": ...}}. */
-extern int	send_json_error(struct mg_connection *conn, int status,
-							const char *message);
 
 #endif							/* MNEMIC_WEB_RESPONSE_H */

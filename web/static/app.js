@@ -4,6 +4,7 @@
 import { csvUrl, fetchMetrics, fetchRun, fetchSeries, fetchTail, fetchTree } from './api.js';
 import { ChartSet } from './charts.js';
 import { epochOf, formatCount, formatDuration, formatWhen } from './format.js';
+import { ProfileView } from './profile.js';
 import { renderTree, siblingRuns } from './tree.js';
 
 const TAIL_INTERVAL_MS = 1000;
@@ -23,10 +24,20 @@ const state = {
 	tailing: false,
 };
 
-const charts = new ChartSet($('charts'), { onZoom: zoomTo, onReset: resetZoom });
+const charts = new ChartSet($('charts'), {
+	onZoom: zoomTo, onReset: resetZoom,
+	onCursor: (metric, ts) => profile.hoverAt(metric, ts),
+	onPick: (metric, ts) => profile.pinAt(metric, ts),
+});
+// The profile of the window shown; its state goes in the URL with ours.
+const profile = new ProfileView({
+	onChange: () => writeUrl(true),
+	onImported: (run) => refreshTree().then(() => selectRun(run, true)),
+	getSpan: () => state.dataSpan,
+});
 
 // Tests and the benchmark read these.
-window.mnemic = { state, charts };
+window.mnemic = { state, charts, profile };
 
 function setStatus(message) {
 	$('status').textContent = message || '';
@@ -36,6 +47,7 @@ function setStatus(message) {
 
 function readUrl() {
 	const q = new URLSearchParams(location.search);
+	profile.readUrl(q);
 	const from = parseFloat(q.get('from'));
 	const to = parseFloat(q.get('to'));
 	return {
@@ -58,6 +70,7 @@ function writeUrl(push) {
 		q.append('metric', m);
 	if (state.compare)
 		q.set('compare', state.compare);
+	profile.writeUrl(q);
 	const url = `${location.pathname}?${q}`;
 	if (push)
 		history.pushState(null, '', url);
@@ -88,6 +101,7 @@ function fillCompareChoices() {
 	}
 	select.replaceChildren(...options);
 	select.value = state.compare ?? '';
+	profile.setSiblings(siblingRuns(state.tree, state.run));
 }
 
 // ---- run ---------------------------------------------------------------
@@ -135,6 +149,7 @@ async function selectRun(uuid, push) {
 		state.range = null;
 		state.metrics = null;
 		state.compare = null;
+		profile.reset();
 	}
 	state.run = uuid;
 	writeUrl(push);
@@ -168,7 +183,8 @@ async function showRun() {
 	setStatus('');
 	renderSummary(state.info);
 	fillCompareChoices();
-	await charted;
+	const profiled = profile.show(run, info, state.range, siblingRuns(state.tree, run));
+	await Promise.all([charted, profiled]);
 	maybeStartTail();
 }
 
@@ -285,6 +301,7 @@ function zoomTo(from, to) {
 	stopTail();
 	renderSummary(state.info);
 	loadCharts();
+	profile.setRange(state.range);
 }
 
 function resetZoom() {
@@ -294,6 +311,7 @@ function resetZoom() {
 	writeUrl(true);
 	renderSummary(state.info);
 	loadCharts().then(maybeStartTail);
+	profile.setRange(null);
 }
 
 // ---- live tail ---------------------------------------------------------
@@ -347,6 +365,7 @@ async function refresh() {
 				const wasActive = state.info && state.info.state === 'active';
 				state.info = info;
 				renderSummary(info);
+				profile.refresh(info);
 				if (info.state === 'active' && !wasActive)
 					maybeStartTail();
 				else if (info.state !== 'active')

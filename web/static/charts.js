@@ -1,6 +1,8 @@
 // charts.js: one uPlot chart per metric, with a shared cursor and one
 // x range for all.  Dragging selects a range and hands it to onZoom (the app
 // re-queries at the chart's pixel width); double-click calls onReset.
+// onCursor(metric, ts) follows the cursor over a chart's points, and
+// onPick(metric, ts) a click that is not a drag.
 
 import uPlot from './vendor/uPlot.esm.js';
 
@@ -9,10 +11,12 @@ const MAIN_STROKE = '#1f6feb';
 const COMPARE_STROKE = '#e8590c';
 
 export class ChartSet {
-	constructor(container, { onZoom, onReset }) {
+	constructor(container, { onZoom, onReset, onCursor, onPick }) {
 		this.container = container;
 		this.onZoom = onZoom;
 		this.onReset = onReset;
+		this.onCursor = onCursor;
+		this.onPick = onPick;
 		this.charts = new Map();	// metric -> { plot, element, data }
 		this.sync = uPlot.sync('mnemic');
 		this.compareLabel = null;
@@ -134,7 +138,7 @@ export class ChartSet {
 			height: HEIGHT,
 			scales: { x: { time: true } },
 			series,
-			axes: [{}, { size: 64 }],
+			axes: [{}, { size: 64, values: (u, ticks) => ticks.map(compactNumber) }],
 			cursor: {
 				sync: { key: this.sync.key, setSeries: false },
 				drag: { x: true, y: false, setScale: false },
@@ -143,10 +147,20 @@ export class ChartSet {
 			},
 			hooks: {
 				setSelect: [(u) => this.selected(u)],
+				setCursor: [(u) => {
+					if (this.onCursor && u.cursor.idx != null)
+						this.onCursor(metric, u.data[0][u.cursor.idx]);
+				}],
 			},
 		};
 		const plot = new uPlot(opts, data, element);
 		plot.over.addEventListener('dblclick', () => this.onReset());
+		let downAt = null;
+		plot.over.addEventListener('mousedown', (e) => { downAt = e.clientX; });
+		plot.over.addEventListener('click', (e) => {
+			if (this.onPick && downAt != null && Math.abs(e.clientX - downAt) < 3 && plot.cursor.idx != null)
+				this.onPick(metric, plot.data[0][plot.cursor.idx]);
+		});
 		return { plot, element, data };
 	}
 
@@ -166,6 +180,15 @@ export class ChartSet {
 			if (Math.abs(c.plot.width - width) > 2)
 				c.plot.setSize({ width, height: HEIGHT });
 	}
+}
+
+// Axis labels that fit: 104.2M rather than 104,200,000 (a memory chart).
+function compactNumber(v) {
+	const a = Math.abs(v);
+	for (const [scale, suffix] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e4, 'k']])
+		if (a >= scale)
+			return `${+(v / scale).toFixed(2)}${suffix}`;
+	return `${+v.toFixed(6)}`;
 }
 
 // uPlot wants [xs, ys] (plus the compare run's ys on the same xs).

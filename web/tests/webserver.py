@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -53,14 +54,21 @@ def owner_role(cluster):
 
 
 class WebServer:
-    """mnemic-web on a free port; stop() sends SIGTERM and waits."""
+    """mnemic-web on a free port; stop() sends SIGTERM and waits.
 
-    def __init__(self, db_uri, token=None, threads=None, extra_args=()):
+    With tls_cert (a PEM file with the certificate and its key, as
+    make_tls_cert() writes) it serves HTTPS, and request() trusts that
+    certificate; headers go with every request() (credentials)."""
+
+    def __init__(self, db_uri, token=None, threads=None, extra_args=(), tls_cert=None,
+                 headers=None):
         self.port = free_port()
         self.db_uri = db_uri
         self.token = token
         self.threads = threads
         self.extra_args = list(extra_args)
+        self.tls_cert = tls_cert
+        self.headers = dict(headers or {})
         self.proc = None
         self.log_path = None
 
@@ -71,10 +79,13 @@ class WebServer:
             argv += ["--threads", str(self.threads)]
         if self.token:
             argv += ["--token", self.token]
+        if self.tls_cert:
+            argv += ["--tls-cert", self.tls_cert]
         argv += self.extra_args
         env = dict(os.environ)
-        for k in ("FRONT_END_PORT", "POSTGRES_CONN_STR", "MNEMIC_WEB_TOKEN"):
-            env.pop(k, None)
+        for k in list(env):
+            if k in ("FRONT_END_PORT", "POSTGRES_CONN_STR") or k.startswith("MNEMIC_WEB_"):
+                env.pop(k)
         self.log = open(os.path.join("/tmp", "mnemic-web-%d.log" % self.port), "w+")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env)
@@ -116,13 +127,26 @@ class WebServer:
 
     @property
     def base_url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.tls_cert else "http", self.port)
+
+    @property
+    def tls_context(self):
+        """An SSL context that trusts this server's certificate, or None."""
+        if not self.tls_cert:
+            return None
+        return ssl.create_default_context(cafile=self.tls_cert)
+
+    def connection(self, timeout=30):
+        if self.tls_cert:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.tls_context)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method, path, headers=None):
         """(status, headers dict with lower-case names, body bytes)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = self.connection()
         try:
-            conn.request(method, path, headers=headers or {})
+            conn.request(method, path, headers=dict(self.headers, **(headers or {})))
             resp = conn.getresponse()
             body = resp.read()
             return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
@@ -134,6 +158,37 @@ class WebServer:
         assert status == expect, (path, status, body[:500])
         assert headers["content-type"].startswith("application/json"), headers
         return json.loads(body)
+
+
+def make_tls_cert(directory):
+    """A throw-away self-signed certificate for 127.0.0.1 and localhost,
+    with its key, in one PEM file (what --tls-cert takes); its path."""
+    path = os.path.join(directory, "mnemic-web-test.pem")
+    key = os.path.join(directory, "key.pem")
+    cert = os.path.join(directory, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    with open(path, "w") as out:
+        for part in (cert, key):
+            with open(part) as f:
+                out.write(f.read())
+    os.unlink(key)
+    os.unlink(cert)
+    return path
+
+
+def write_digest_file(path, realm, users):
+    """An htdigest password file, user:realm:md5(user:realm:password),
+    for --auth-file; users maps name to password."""
+    import hashlib
+    with open(path, "w") as f:
+        for user, password in users.items():
+            ha1 = hashlib.md5(("%s:%s:%s" % (user, realm, password)).encode()).hexdigest()
+            f.write("%s:%s:%s\n" % (user, realm, ha1))
+    return path
 
 
 # -- data ---------------------------------------------------------------------
@@ -160,15 +215,13 @@ def wait_for_listener(cluster, timeout=20):
     raise AssertionError("the UDP listener never received anything")
 
 
-def send_legacy_run(cluster, app_name, columns, rows, spacing=0.0):
+def send_legacy_run(cluster, app_name, columns, rows):
     """A dolon 0.2.0 run over real UDP; waits until every value is stored."""
     wait_for_listener(cluster)
     run = uuidlib.uuid4()
     cluster.send_udp([legacy_header(run, app_name, columns)])
     for values in rows:
         cluster.send_udp([legacy_row(run, values)])
-        if spacing:
-            time.sleep(spacing)
     expected = len(rows) * len(columns)
     cluster.wait_for("SELECT samples FROM mnemic.run WHERE uuid = %s",
                      lambda r: r and r[0][0] >= expected, params=(str(run),),

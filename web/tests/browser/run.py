@@ -3,23 +3,60 @@
 real mnemic-web, and Debian's Chromium driven by playwright-core
 (ui.test.mjs).  This script sets the stage and hands the addresses over in
 the environment; the node script prints one line per test and a count."""
+import json
 import math
 import os
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import profiles  # noqa: E402
 import webserver  # noqa: E402
 from webserver import ARTIFACTS, TempCluster, WebServer  # noqa: E402
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 START = 1704067200.0
+IMPORT_TOKEN = "br0wser-import"
+
+
+def profile_runs(cluster, scratch):
+    """Profiled runs for profile.test.mjs, as environment variables."""
+    env = {}
+    env["PROFILE_RUN"] = profiles.shop_worker("shop-worker").ingest(cluster)
+    # Cart.total never slows down here, so it grew in the run above.
+    env["PROFILE_BASE"] = profiles.shop_worker("shop-worker", seconds=20,
+                                               slows_down=False).ingest(cluster)
+    hostile = profiles.Profile("hostile-profile")
+    t = hostile.thread("MainThread")
+    for i in range(200):
+        path = [("main", "<b>app</b>.py", 1), (HOSTILE, "x\"'&;.py", 5)]
+        hostile.sample(t, i * 10000, path[:1] if i % 4 == 0 else path)
+        hostile.alloc(t, i * 10000 + 1, path, "<img>", 1000)
+    env["HOSTILE_PROFILE"] = hostile.ingest(cluster)
+    big = profiles.Profile("big-profile")
+    t = big.thread("MainThread")
+    for i in range(12000):
+        big.sample(t, i * 1000, [("main", "big.py", 1), ("caller_%d" % (i % 60), "big.py", 10),
+                                 ("leaf_%d" % i, "leaf.py", 100)], 1000)
+    env["BIG_PROFILE"] = big.ingest(cluster)
+    # A run that the test sends over UDP itself, in steps, to watch it live.
+    live = profiles.shop_worker("live-profile", seconds=30)
+    live.start_us = int(__import__("time").time() * 1e6) - 30_000_000
+    path = os.path.join(scratch, "live-profile.json")
+    with open(path, "w") as f:
+        json.dump({"run": str(live.run), "datagrams": [d.hex() for d in live.datagrams()[:-1]]}, f)
+    env["LIVE_PROFILE"] = path
+    return env
 
 
 def main():
     cluster = TempCluster()
     web = None
+    guarded = None
+    importer = None
+    secrets = tempfile.TemporaryDirectory(prefix="mnemic-web-tls-")
     try:
         cluster.start()
         ui_run = webserver.send_legacy_run(
@@ -33,18 +70,35 @@ def main():
             cluster, "compare-me", {"load": lambda i: math.sin(i / 40)}, START + 7200, 2000)
         live_run = webserver.send_legacy_run(cluster, "web-live-test", ["ticks"],
                                              [[i] for i in range(5)])
+        profile_env = profile_runs(cluster, secrets.name)
         web = WebServer(cluster.uri(user=webserver.reader_role(cluster))).start()
+        # Imports need the token and a role that may run import_profile().
+        importer = WebServer(cluster.uri(), token=IMPORT_TOKEN).start()
+        auth_file = webserver.write_digest_file(os.path.join(secrets.name, "htdigest"),
+                                                "mnemic", {"viewer": "s3cret pass"})
+        guarded = WebServer(cluster.uri(user=webserver.reader_role(cluster)),
+                            tls_cert=webserver.make_tls_cert(secrets.name),
+                            extra_args=["--auth-file", auth_file]).start()
         os.makedirs(ARTIFACTS, exist_ok=True)
         env = dict(os.environ, BASE_URL=web.base_url, UDP_PORT=str(cluster.udp_port),
                    UI_RUN=ui_run, HOSTILE_RUN=hostile_run, HOSTILE_TRACER=HOSTILE,
                    COMPARE_OLDER=older, COMPARE_NEWER=newer, LIVE_RUN=live_run,
-                   ARTIFACTS=ARTIFACTS)
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ui.test.mjs")
-        return subprocess.run(["node", script], env=env, timeout=300).returncode
+                   GUARDED_URL=guarded.base_url, GUARDED_USER="viewer",
+                   GUARDED_PASSWORD="s3cret pass", ARTIFACTS=ARTIFACTS,
+                   IMPORT_URL=importer.base_url, IMPORT_TOKEN=IMPORT_TOKEN, **profile_env)
+        here = os.path.dirname(os.path.abspath(__file__))
+        status = 0
+        for script in ("ui.test.mjs", "profile.test.mjs"):
+            if subprocess.run(["node", os.path.join(here, script)], env=env,
+                              timeout=300).returncode != 0:
+                status = 1
+        return status
     finally:
-        if web is not None:
-            web.stop()
+        for server in (web, guarded, importer):
+            if server is not None:
+                server.stop()
         cluster.stop()
+        secrets.cleanup()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,17 @@ async function openPage(context, url) {
 	return page;
 }
 
-const seriesResponse = (page) => page.waitForResponse((r) => r.url().includes('/series') && r.request().method() === 'GET');
+// Ask until check() is true; a busy machine makes this slower, not wrong.
+async function until(what, check, timeout = 15000) {
+	const deadline = Date.now() + timeout;
+	while (!(await check())) {
+		if (Date.now() > deadline)
+			throw new Error(`timed out waiting for ${what}`);
+		await new Promise((ok) => setTimeout(ok, 50));
+	}
+}
+
+const runInfo = async (run) => (await fetch(`${BASE}/api/runs/${run}`)).json();
 
 async function chartPoints(page) {
 	return page.$$eval('.chart', (els) => els.map((e) => ({ metric: e.dataset.metric, points: Number(e.dataset.points) })));
@@ -65,6 +75,7 @@ test('dragging a zoom issues a narrower request, double-click resets', async ({ 
 	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 1);
 	const full = await page.evaluate(() => window.mnemic.charts.charts.get('load').data[0]);
 	const over = await page.locator('.chart .u-over').first().boundingBox();
+	const drawn = await page.evaluate(() => document.body.dataset.chartsDrawn);
 	const zoomed = page.waitForRequest((r) => r.url().includes('/series') && r.url().includes('from='));
 	await page.mouse.move(over.x + over.width * 0.3, over.y + over.height / 2);
 	await page.mouse.down();
@@ -78,6 +89,9 @@ test('dragging a zoom issues a narrower request, double-click resets', async ({ 
 	assert.ok(to - from < span * 0.3, `narrower: ${to - from} of ${span}`);
 	assert.equal(Number(url.searchParams.get('points')), await page.evaluate(() => window.mnemic.charts.plotWidth()));
 	await page.waitForFunction(() => new URL(location.href).searchParams.has('from'));
+	// The URL changes at once; the charts are drawn again when the zoomed
+	// series arrive.
+	await page.waitForFunction((before) => document.body.dataset.chartsDrawn !== before, drawn);
 	const scale = await page.evaluate(() => { const p = window.mnemic.charts.charts.get('load').plot; return [p.scales.x.min, p.scales.x.max]; });
 	assert.ok(Math.abs(scale[0] - from) < 1 && Math.abs(scale[1] - to) < 1, `scale ${scale}`);
 
@@ -91,7 +105,6 @@ test('dragging a zoom issues a narrower request, double-click resets', async ({ 
 test('a shared URL restores run and range', async ({ context }) => {
 	const from = 1704067200 + 7200 + 100;
 	const to = from + 300;
-	const request = (async (page) => page)(null);
 	const page = await context.newPage();
 	const first = page.waitForRequest((r) => r.url().includes('/series'));
 	await page.goto(`${BASE}/?run=${env.COMPARE_NEWER}&from=${from}&to=${to}`);
@@ -99,7 +112,6 @@ test('a shared URL restores run and range', async ({ context }) => {
 	assert.equal(Number(url.searchParams.get('from')), from);
 	assert.equal(Number(url.searchParams.get('to')), to);
 	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 1);
-	await request;
 });
 
 test('the chosen metrics go in the URL and come back from it', async ({ context }) => {
@@ -134,19 +146,26 @@ test('compare overlays another run of the same tracer aligned at start', async (
 test('a live run gains points without reload', async ({ context }) => {
 	const socket = dgram.createSocket('udp4');
 	const send = (msg) => new Promise((ok) => socket.send(JSON.stringify(msg), Number(env.UDP_PORT), '127.0.0.1', ok));
+	// Each row is stored before the next goes: the run is active from then on,
+	// and every row has its own arrival time, so each is a point of its own.
+	let samples = (await runInfo(env.LIVE_RUN)).samples;
+	const sendRow = async (value) => {
+		await send({ msg_type: 'row', row_data: [value], uuid: env.LIVE_RUN });
+		samples += 1;
+		await until(`row ${value} stored`, async () => (await runInfo(env.LIVE_RUN)).samples >= samples);
+	};
 	try {
 		// The run is active while data keeps coming: a row first, then watch.
-		await send({ msg_type: 'row', row_data: [99], uuid: env.LIVE_RUN });
-		await new Promise((ok) => setTimeout(ok, 300));
+		await sendRow(99);
 		const page = await openPage(context, `${BASE}/?run=${env.LIVE_RUN}`);
 		await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 1);
 		await page.evaluate(() => { window.notReloaded = true; });
 		const before = (await chartPoints(page))[0].points;
+		// The run's summary, which carries its state, loads beside the charts.
+		await page.waitForFunction(() => window.mnemic.state.info != null);
 		assert.equal(await page.isVisible('#run-live'), true, 'marked live');
-		for (let i = 0; i < 12; i++) {
-			await send({ msg_type: 'row', row_data: [100 + i], uuid: env.LIVE_RUN });
-			await new Promise((ok) => setTimeout(ok, 250));
-		}
+		for (let i = 0; i < 12; i++)
+			await sendRow(100 + i);
 		await page.waitForFunction((n) => Number(document.querySelector('.chart').dataset.points) >= n + 10, before, { timeout: 15000 });
 		assert.equal(await page.evaluate(() => window.notReloaded), true);
 		const values = await page.evaluate(() => window.mnemic.charts.charts.get('ticks').data[1]);
@@ -162,13 +181,15 @@ test('a live run gains points without reload', async ({ context }) => {
 		assert.equal(await page.isVisible('#run-paused'), true, 'marked paused');
 		let tails = 0;
 		page.on('request', (r) => { if (r.url().includes('/tail')) tails++; });
-		for (let i = 0; i < 8; i++) {
-			await send({ msg_type: 'row', row_data: [200 + i], uuid: env.LIVE_RUN });
-			await new Promise((ok) => setTimeout(ok, 250));
-		}
+		for (let i = 0; i < 8; i++)
+			await sendRow(200 + i);
+		// Watch until the page itself has learnt of the new rows (its periodic
+		// refresh of the run): it knows there is more, and must not fetch it.
+		await page.waitForFunction((n) => window.mnemic.state.info.samples >= n, samples, { timeout: 15000 });
 		assert.equal(tails, 0, 'no tailing while zoomed');
+		assert.equal(await page.evaluate(() => window.mnemic.state.tailing), false, 'no tail scheduled');
 		const resumed = page.waitForRequest((r) => r.url().includes('/tail'), { timeout: 10000 });
-		await send({ msg_type: 'row', row_data: [300], uuid: env.LIVE_RUN });
+		await sendRow(300);
 		await page.locator('.chart .u-over').first().dblclick();
 		await resumed;
 		assert.deepEqual(page.errors, []);
@@ -200,7 +221,10 @@ test('a hostile tracer name shows as text and runs no script', async ({ context 
 	const titles = await page.$$eval('.chart-title', (els) => els.map((e) => e.textContent));
 	assert.deepEqual(titles, ['<b>bold</b>', 'x"\'&;']);
 	assert.equal(await page.locator('img, b, script:not([type="module"])').count(), 0, 'no element made from data');
-	await page.waitForTimeout(300);
+	// An injected image would alert from its error handler: let every image
+	// on the page load or fail first.
+	await page.evaluate(() => Promise.all([...document.images].map((img) => img.complete ? null
+		: new Promise((ok) => { img.addEventListener('load', ok); img.addEventListener('error', ok); }))));
 	assert.deepEqual(page.dialogs, [], 'no alert ran');
 	assert.deepEqual(page.errors, []);
 });
@@ -214,6 +238,26 @@ test('screenshot of a run for the record', async ({ context }) => {
 	const compare = await openPage(context, `${BASE}/?run=${env.COMPARE_NEWER}&compare=${env.COMPARE_OLDER}`);
 	await compare.waitForFunction(() => window.mnemic.charts.charts.get('load')?.plot.series.length === 3);
 	await compare.screenshot({ path: path.join(env.ARTIFACTS, 'mnemic-web-compare.png'), fullPage: true });
+});
+
+// The same UI through HTTPS and a password (run.py starts a second server
+// with a throw-away certificate and a digest password file).
+test('over TLS with a password the UI loads and draws a run', async () => {
+	const guarded = await launchBrowser({
+		httpCredentials: { username: env.GUARDED_USER, password: env.GUARDED_PASSWORD },
+		ignoreHTTPSErrors: true,
+	});
+	try {
+		const page = await openPage(guarded.context, `${env.GUARDED_URL}/?run=${env.UI_RUN}`);
+		assert.ok(env.GUARDED_URL.startsWith('https://'));
+		await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3);
+		assert.deepEqual(page.errors, []);
+		// Without the password the same address refuses.
+		const refused = await fetch(`http://127.0.0.1:${new URL(env.GUARDED_URL).port}/`).catch(() => null);
+		assert.ok(refused === null || refused.status !== 200);
+	} finally {
+		await guarded.close();
+	}
 });
 
 const browser = await launchBrowser();

@@ -1,5 +1,5 @@
 /*
- * json.h
+ * json_writer.h
  *	  A streaming JSON writer on top of Response.
  *
  * The writer tracks nesting so callers never place commas themselves.  All
@@ -7,8 +7,8 @@
  * and U+2028/U+2029, so a body is safe even if something embeds it in HTML
  * or a script.
  */
-#ifndef MNEMIC_WEB_JSON_H
-#define MNEMIC_WEB_JSON_H
+#ifndef MNEMIC_WEB_JSON_WRITER_H
+#define MNEMIC_WEB_JSON_WRITER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,7 +50,4 @@ extern void json_number_text(JsonWriter *w, const char *text);
 /* A value that is already valid JSON text (from a trusted producer). */
 extern void json_raw(JsonWriter *w, const char *json_text);
 
-/* Append s escaped as the inside of a JSON string (no quotes). */
-extern void json_escape_into(Response *out, const char *s, size_t len);
-
-#endif							/* MNEMIC_WEB_JSON_H */
+#endif							/* MNEMIC_WEB_JSON_WRITER_H */

@@ -1,5 +1,5 @@
 /*
- * json.c
+ * json_writer.c
  *	  Streaming JSON writer with escaping that is also safe inside HTML.
  */
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "json_writer.h"
 
 void
 json_init(JsonWriter *w, Response *out)
@@ -74,18 +74,12 @@ json_end_array(JsonWriter *w)
 	close_level(w, ']');
 }
 
-void
-json_key(JsonWriter *w, const char *key)
-{
-	before_value(w);
-	response_write(w->out, "\"", 1);
-	json_escape_into(w->out, key, strlen(key));
-	response_write(w->out, "\":", 2);
-	w->after_key = true;
-}
-
-void
-json_escape_into(Response *out, const char *s, size_t len)
+/*
+ * Append s escaped as the inside of a JSON string (no quotes): JSON's own
+ * escapes, and \u escapes for <, >, &, DEL and U+2028/U+2029 (json_writer.h).
+ */
+static void
+escape_into(Response *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t		start = 0;
@@ -142,11 +136,21 @@ json_escape_into(Response *out, const char *s, size_t len)
 }
 
 void
+json_key(JsonWriter *w, const char *key)
+{
+	before_value(w);
+	response_write(w->out, "\"", 1);
+	escape_into(w->out, key, strlen(key));
+	response_write(w->out, "\":", 2);
+	w->after_key = true;
+}
+
+void
 json_string_len(JsonWriter *w, const char *s, size_t len)
 {
 	before_value(w);
 	response_write(w->out, "\"", 1);
-	json_escape_into(w->out, s, len);
+	escape_into(w->out, s, len);
 	response_write(w->out, "\"", 1);
 }
 
