@@ -42,6 +42,21 @@
 #include "sender.h"
 #include "wire.h"
 
+/*
+ * glibc 2.34 moved the pthread functions into libc under a new symbol
+ * version; ask for the versions every x86_64 glibc has (in libpthread
+ * before 2.34, which CPython itself loads there), so that the core needs
+ * no glibc newer than 2.17, as libpq.c does for dlopen.
+ */
+#if defined(__GLIBC__) && defined(__x86_64__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
+__asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@GLIBC_2.2.5");
+__asm__(".symver pthread_getcpuclockid,pthread_getcpuclockid@GLIBC_2.2.5");
+__asm__(".symver pthread_condattr_setclock,pthread_condattr_setclock@GLIBC_2.3.3");
+__asm__(".symver pthread_setname_np,pthread_setname_np@GLIBC_2.12");
+#endif
+
 #define MAX_HZ				1000
 #define LATENESS_RING		4096
 
