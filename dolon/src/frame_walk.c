@@ -166,6 +166,46 @@ frame_walk(PyThreadState *ts, FrameRef *out, int max, int *cut)
 	return n;
 }
 
+/*
+ * With the GIL held by a thread running Python code: do this build's frame
+ * and GIL layouts match the running interpreter?  A wheel built with one
+ * patch release's internal headers may run on another (make wheels lets
+ * Debian's 3.11 cover pyenv's), and internal structures are not promised
+ * to stay put.  The innermost frame a walk finds must be the one the
+ * public API reports, and the GIL must be held by the calling thread.
+ * NULL when they match, else why not.
+ */
+const char *
+frame_walk_self_check(void)
+{
+	PyThreadState *ts = PyThreadState_Get();
+	PyFrameObject *frame = PyEval_GetFrame();
+	PyThreadState *last;
+	FrameRef	ref;
+	int			cut;
+	int			match;
+
+	if (frame == NULL)
+		return NULL;			/* called from C: nothing to compare */
+#if PY_VERSION_HEX >= 0x03090000
+	{
+		PyCodeObject *code = PyFrame_GetCode(frame);
+
+		match = frame_walk(ts, &ref, 1, &cut) == 1 && ref.code == code;
+		Py_DECREF(code);
+	}
+#else
+	match = frame_walk(ts, &ref, 1, &cut) == 1 && ref.code == frame->f_code;
+#endif
+	if (!match)
+		return "this Python's frames are not laid out as the ones dolon "
+			"was built for (" PY_VERSION ")";
+	if (gil_holder(ts->interp, &last) != ts)
+		return "this Python's GIL is not laid out as the one dolon was "
+			"built for (" PY_VERSION ")";
+	return NULL;
+}
+
 /* The line a frame is executing (the first line if not started). */
 int
 frame_line(const FrameRef *f)

@@ -28,6 +28,7 @@ typedef struct FrameRef
 #define FRAME_WALK_MAX		256
 
 extern const char *frame_walk_unavailable(void);
+extern const char *frame_walk_self_check(void);
 extern int	frame_walk(PyThreadState *ts, FrameRef *out, int max, int *cut);
 extern int	frame_line(const FrameRef *f);
 extern PyObject *frame_code_name(PyCodeObject *code);

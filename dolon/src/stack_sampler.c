@@ -427,10 +427,20 @@ stop_sampler(StackSampler *s)
 static PyObject *
 stack_sampler_start(StackSampler *s, PyObject *unused)
 {
+	const char *mismatch;
+
 	if (s->running)
 		Py_RETURN_NONE;
 	if (s->error[0] != '\0')
 		return PyErr_Format(PyExc_RuntimeError, "dolon: %s", s->error);
+	mismatch = frame_walk_self_check();
+	if (mismatch != NULL)
+	{
+		const char *running = Py_GetVersion();
+
+		return PyErr_Format(PyExc_RuntimeError, "dolon: %s, running %.*s",
+							mismatch, (int) strcspn(running, " "), running);
+	}
 	if (s->alloc_mean > 0 && alloc_sampler_start(&s->data, s->alloc_mean) < 0)
 		return NULL;
 	s->last_flush_ns = dolon_monotonic_ns();
