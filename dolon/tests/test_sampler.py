@@ -38,12 +38,14 @@ def sink():
 def run_program(source, sink, tmp_path, args=(), env=None, cli=None,
                 timeout=120):
     """Run source as a script (or under `python3 -m dolon` with cli
-    options); returns what it printed last, as JSON (or None)."""
+    options), sending to sink (a socket, or a port); returns what it
+    printed last, as JSON (or None)."""
+    port = sink if isinstance(sink, int) else sink.getsockname()[1]
     script = tmp_path / "program.py"
     script.write_text(textwrap.dedent(source))
     environ = dict(os.environ, PYTHONPATH=DOLON_ROOT,
                    DOLON_HOST="127.0.0.1",
-                   DOLON_PORT=str(sink.getsockname()[1]))
+                   DOLON_PORT=str(port))
     for key in ("DOLON_STACK_HZ", "DOLON_ALLOCATIONS", "DOLON_PROTOCOL"):
         environ.pop(key, None)
     environ.update(env or {})
