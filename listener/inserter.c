@@ -644,6 +644,8 @@ ListenerInserterMain(Datum arg)
 {
 	Inserter	ins;
 
+	/* every field starts at zero: the first garbage collection is due */
+	memset(&ins, 0, sizeof(ins));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
