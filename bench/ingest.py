@@ -18,6 +18,14 @@ Floor: the block rows the listener wrote at its best lossless v1 rate are
 copied out and COPYed into a table of identical layout (mnemic.block with
 its index); the ratio listener rate / COPY rate is printed.
 
+Signed: the v1 floods signed with 16-byte tags (udpflood signs each
+datagram again after stamping it) at rising rates, pg_mnemic.auth = off and
+= require taking turns on one cluster (which goes first alternates), each
+until it loses; then require at 0.9 of off's best if it fell short.  Printed:
+the highest lossless rate of each and their ratio, and the receiver's CPU
+time per datagram in each mode (from /proc), which is what checking costs
+whatever the machine's load.
+
 Stall: at 100,000 samples/s (legacy rows of 3 values), another session holds
 LOCK TABLE mnemic.block IN ACCESS EXCLUSIVE MODE for 2 s; what was lost is
 printed.
@@ -36,6 +44,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "regress"))
 from pgtemp import TempCluster  # noqa: E402
+from v1wire import v1_sign  # noqa: E402
 
 FLOOD_SECONDS = float(os.environ.get("FLOOD_SECONDS", "10"))
 FSYNC = os.environ.get("BENCH_FSYNC", "off")      # "on" for a durable setup
@@ -45,12 +54,15 @@ LEGACY_RATES = [50000, 100000, 200000, 300000, 400000]    # datagrams/s
 V1_TICKS, V1_VALUES = 16, 10
 V1_RATES = [500000, 1000000, 1500000, 2000000, 3000000]   # samples/s
 FLOOR_ROWS = 50000
+AUTH_DROPS = ("bad_auth", "unknown_key", "unsigned", "replayed")
+SIGNED_RATES = [100000, 250000, 500000, 1000000, 1500000, 2000000,
+                3000000]                        # samples/s
 
 
 def build_flood_tool(workdir):
     exe = os.path.join(workdir, "udpflood")
     subprocess.run(["cc", "-O2", "-Wall", "-o", exe,
-                    os.path.join(HERE, "udpflood.c")], check=True)
+                    os.path.join(HERE, "udpflood.c"), "-lcrypto"], check=True)
     return exe
 
 
@@ -118,7 +130,8 @@ def wait_settled(cluster, timeout=120):
     last = None
     while time.monotonic() - t0 < timeout:
         s = stats(cluster)
-        handled = s["datagrams_decoded"] + s["malformed"] + s["ring_drops"]
+        handled = (s["datagrams_decoded"] + s["malformed"] + s["ring_drops"] +
+                   sum(s[k] for k in AUTH_DROPS))
         if (handled == s["datagrams_received"] and s["ring_used"] == 0 and
                 s["samples_held"] == 0 and last is not None and
                 s["samples_stored"] == last["samples_stored"]):
@@ -128,22 +141,33 @@ def wait_settled(cluster, timeout=120):
     return stats(cluster), time.monotonic() - t0
 
 
-def flood(tool, cluster, templates, rate, v1, seconds=FLOOD_SECONDS):
+def flood(tool, cluster, templates, rate, v1, seconds=FLOOD_SECONDS,
+          key=None):
     args = [tool, "127.0.0.1", str(cluster.udp_port), str(rate),
-            str(seconds), templates] + (["v1"] if v1 else [])
+            str(seconds), templates] + (["v1"] if v1 else []) + \
+        (["key=" + key.hex()] if key else [])
     out = subprocess.run(args, check=True, capture_output=True,
                          text=True).stdout
     return dict((k, float(v)) for k, v in
                 (line.split() for line in out.splitlines()))
 
 
-def measure(tool, cluster, templates, rate, v1, per_datagram):
+def receiver_cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(tool, cluster, templates, rate, v1, per_datagram, key=None):
     before, _ = wait_settled(cluster)
-    sent = flood(tool, cluster, templates, rate, v1)
+    cpu_before = receiver_cpu_seconds(before["receiver_pid"])
+    sent = flood(tool, cluster, templates, rate, v1, key=key)
     after, catch_up = wait_settled(cluster)
     d = {k: after[k] - before[k] for k in
          ("datagrams_received", "samples_stored", "kernel_drops",
-          "ring_drops", "malformed", "flush_errors", "lost")}
+          "ring_drops", "malformed", "flush_errors", "lost") + AUTH_DROPS}
+    d["receiver_cpu"] = receiver_cpu_seconds(after["receiver_pid"]) - cpu_before
     d["sent"] = int(sent["sent"])
     d["sent_samples"] = d["sent"] * per_datagram
     d["catch_up"] = max(0.0, catch_up - 0.2)    # less the settle polling
@@ -179,6 +203,85 @@ def rising(tool, cluster, templates, rates, v1, per_datagram, label):
             break
         best = rate
     return best
+
+
+def set_auth(cluster, mode):
+    """Reload with pg_mnemic.auth = mode and wait until the receiver has it:
+    a legacy JSON probe is decoded under off and dropped under require."""
+    cluster.reload(**{"pg_mnemic.auth": mode})
+    counter = "unsigned" if mode == "require" else "datagrams_decoded"
+    probe = json.dumps({"msg_type": "row", "row_data": [0],
+                        "uuid": str(uuid.uuid4())})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        before = stats(cluster)[counter]
+        cluster.send_udp([probe])
+        for _ in range(20):
+            if stats(cluster)[counter] > before:
+                return
+            time.sleep(0.05)
+    raise RuntimeError("pg_mnemic.auth = %s did not take effect" % mode)
+
+
+def signed_flood(tool, cluster, work, mode, rate, key):
+    """One flood of signed v1 at rate (samples/s) under pg_mnemic.auth =
+    mode, with runs of its own (a run's numbers start again at 0 in every
+    flood, which require would drop as replays)."""
+    per_v1 = V1_TICKS * V1_VALUES
+    set_auth(cluster, mode)
+    path = os.path.join(work, "signed.bin")
+    write_templates(path, [v1_sign(t, 1, key) for t in
+                           v1_templates([uuid.uuid4() for _ in range(RUNS)])])
+    d = measure(tool, cluster, path, rate // per_v1, True, per_v1, key=key)
+    d["cpu_us"] = 1e6 * d["receiver_cpu"] / max(1, d["datagrams_received"])
+    print_row(mode, rate, d)
+    print("           receiver CPU %.2f s, %.2f µs per datagram; dropped "
+          "for auth %d" % (d["receiver_cpu"], d["cpu_us"],
+                           sum(d[k] for k in AUTH_DROPS)), flush=True)
+    return d
+
+
+def signed_comparison(tool, cluster, work):
+    """require against off on the same signed datagrams: rising rates, the
+    two modes taking turns (which goes first alternates), each until it
+    loses; then require at 0.9 of off's best if it fell short of it."""
+    key = os.urandom(32)
+    conn = cluster.connect()
+    conn.autocommit = True
+    conn.cursor().execute("SELECT mnemic.add_ingest_key(1, %s)", (key,))
+    conn.close()
+    print("signed v1, pg_mnemic.auth off and require taking turns "
+          "(rate in samples/s):")
+    best = {"off": None, "require": None}
+    cpu = {"off": [], "require": []}
+    for i, rate in enumerate(SIGNED_RATES):
+        for mode in (("off", "require") if i % 2 == 0 else ("require", "off")):
+            if i > 0 and best[mode] != SIGNED_RATES[i - 1]:
+                continue                        # lost at the rate before
+            d = signed_flood(tool, cluster, work, mode, rate, key)
+            cpu[mode].append(d["cpu_us"])
+            if lossless(d):
+                best[mode] = rate
+        if best["off"] != rate and best["require"] != rate:
+            break
+    if best["off"] and (best["require"] or 0) < best["off"]:
+        rate = int(best["off"] * 0.9)
+        d = signed_flood(tool, cluster, work, "require", rate, key)
+        cpu["require"].append(d["cpu_us"])
+        if lossless(d):
+            best["require"] = max(best["require"] or 0, rate)
+    set_auth(cluster, "off")
+    print("receiver CPU per signed datagram: off %.2f µs, require %.2f µs "
+          "(+%.2f µs to verify and look up the replay window)" %
+          (sum(cpu["off"]) / len(cpu["off"]),
+           sum(cpu["require"]) / len(cpu["require"]),
+           sum(cpu["require"]) / len(cpu["require"]) -
+           sum(cpu["off"]) / len(cpu["off"])))
+    print("highest lossless signed: off %s, require %s samples/s" %
+          (best["off"], best["require"]))
+    if best["off"]:
+        print("ratio require / off lossless rate: %.2f" %
+              ((best["require"] or 0) / best["off"]))
 
 
 def copy_floor(cluster):
@@ -285,6 +388,8 @@ def main():
         if best_legacy:
             print("ratio legacy lossless rate / COPY floor: %.2f" %
                   (best_legacy * 3 / samples_s))
+
+        signed_comparison(tool, cluster, work)
 
         stall(tool, cluster, legacy_file, "ring 64 MB")
     finally:
