@@ -43,6 +43,11 @@ def _frequency(text):
     return value
 
 
+def _key(text):
+    config.checked_key(text, "--key")
+    return text
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python3 -m dolon",
@@ -60,6 +65,11 @@ def parse_args(argv):
                         "12013)")
     parser.add_argument("--protocol", choices=("v1", "json"),
                         help="wire format (default $DOLON_PROTOCOL or v1)")
+    parser.add_argument("--key", type=_option(_key),
+                        help="sign every datagram with this key, ID:HEX as "
+                        "mnemic.add_ingest_key() returns it (default "
+                        "$DOLON_KEY; prefer it: a command line is visible "
+                        "to every user of the machine)")
     parser.add_argument("--verbose", action="store_true",
                         help="print every tick")
     parser.add_argument("-m", dest="module", action="store_true",
@@ -67,7 +77,10 @@ def parse_args(argv):
     parser.add_argument("script", help="the script (or module with -m)")
     parser.add_argument("args", nargs=argparse.REMAINDER,
                         help="arguments for the script")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.key is not None and options.protocol == "json":
+        parser.error("--key signs binary v1: it cannot go with --protocol json")
+    return options
 
 
 def main(argv=None):
@@ -77,7 +90,8 @@ def main(argv=None):
         sys.path.insert(0, os.path.dirname(os.path.abspath(options.script)))
     tracer = Tracer(options.tracer, options.frequency, options.host,
                     options.port, *builtin_metrics.FOR_THREADS,
-                    verbose=options.verbose, protocol=options.protocol)
+                    verbose=options.verbose, protocol=options.protocol,
+                    key=options.key)
     with tracer:
         if options.module:
             runpy.run_module(options.script, run_name="__main__",

@@ -31,7 +31,7 @@ __all__ = [
 
 
 async def start_tracer(tracer_name, frequency, host, port, *profilers,
-                       verbose=False, protocol=None):
+                       verbose=False, protocol=None, key=None):
     """Trace until cancelled: every `frequency` seconds measure one tick.
 
     :param str tracer_name: names the traced program (0.2.0's app_name).
@@ -46,16 +46,22 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
     :param bool verbose: print every tick.
     :param str protocol: "v1" (default; $DOLON_PROTOCOL) or "json", the
         legacy format of dolon 0.2.0 for old backends.
+    :param str key: "ID:HEX" (None: $DOLON_KEY, else unsigned): sign every
+        datagram with this key of mnemic.ingest_key (binary v1 only).
 
     When cancelled it sends the end of the run, then re-raises.
     """
     if profilers and isinstance(profilers[0], bool):
         verbose, profilers = profilers[0] or verbose, profilers[1:]
     run.check_arguments(tracer_name, frequency, profilers)
+    key = config.key_argument(key, protocol)
     settings = config.resolve(host, port, protocol)
     if settings is None:                # a bad DOLON_* variable: warned
         return
     host, port, protocol = settings
+    key = config.resolve_key(key, protocol)
+    if key is config.UNTRACED:          # a bad DOLON_KEY: warned
+        return
     run_uuid = uuid.uuid4()
     host, port = config.host_for_run(host, port, run_uuid)
     loop = asyncio.get_running_loop()
@@ -63,7 +69,7 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
     try:
         trace = run.TraceRun(tracer_name, frequency, address, port,
                              profilers, protocol=protocol, verbose=verbose,
-                             loop=loop, run_uuid=run_uuid)
+                             loop=loop, run_uuid=run_uuid, key=key)
     except OSError as exc:              # no sockets left ...
         config.warn_once("tracer %r not started: %s" % (tracer_name, exc))
         return

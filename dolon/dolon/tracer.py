@@ -27,16 +27,18 @@ class Tracer:
     """Trace on a daemon thread every `frequency` seconds."""
 
     def __init__(self, tracer_name, frequency=1.0, host=None, port=None,
-                 *profilers, verbose=False, protocol=None):
+                 *profilers, verbose=False, protocol=None, key=None):
         self.tracer_name = tracer_name
         self.frequency = frequency
         self.host = host
         self.port = port
         self.protocol = protocol
+        self.key = key              # "ID:HEX": sign every datagram
         self.verbose = verbose
         self.profilers = profilers or builtin_metrics.FOR_THREADS
         self.run = None             # set once the host's address is known
         self._settings = None
+        self._key = None
         self._thread = None
         self._stop = threading.Event()
         self._loop = None           # for async profiler functions, lazily
@@ -45,8 +47,12 @@ class Tracer:
         if self._thread is not None:
             raise RuntimeError("dolon: this Tracer is already started")
         run.check_arguments(self.tracer_name, self.frequency, self.profilers)
+        key = config.key_argument(self.key, self.protocol)
         self._settings = config.resolve(self.host, self.port, self.protocol)
         if self._settings is None:          # warned: trace nothing
+            return self
+        self._key = config.resolve_key(key, self._settings[2])
+        if self._key is config.UNTRACED:    # warned: trace nothing
             return self
         # a host list: this run's host, chosen from its uuid (dolon.config)
         self._run_uuid = uuid.uuid4()
@@ -90,7 +96,7 @@ class Tracer:
             self.run = run.TraceRun(self.tracer_name, self.frequency, address,
                                     port, self.profilers, protocol=protocol,
                                     verbose=self.verbose,
-                                    run_uuid=self._run_uuid)
+                                    run_uuid=self._run_uuid, key=self._key)
         except OSError as exc:
             config.warn_once("tracer %r not started: %s"
                              % (self.tracer_name, exc))
