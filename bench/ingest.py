@@ -20,11 +20,11 @@ its index); the ratio listener rate / COPY rate is printed.
 
 Signed: the v1 floods signed with 16-byte tags (udpflood signs each
 datagram again after stamping it) at rising rates, pg_mnemic.auth = off and
-= require taking turns on one cluster (which goes first alternates), each
-until it loses; then require at 0.9 of off's best if it fell short.  Printed:
-the highest lossless rate of each and their ratio, and the receiver's CPU
-time per datagram in each mode (from /proc), which is what checking costs
-whatever the machine's load.
+= require taking turns on one cluster, two floods of each per rate (off,
+require, require, off), each mode until it loses.  Printed: the highest
+lossless rate of each and their ratio, and the CPU time per datagram of the
+receiver and the inserter in each mode (from /proc/PID/schedstat), whose
+ratio says what checking costs whatever the machine's other load.
 
 Stall: at 100,000 samples/s (legacy rows of 3 values), another session holds
 LOCK TABLE mnemic.block IN ACCESS EXCLUSIVE MODE for 2 s; what was lost is
@@ -55,8 +55,10 @@ V1_TICKS, V1_VALUES = 16, 10
 V1_RATES = [500000, 1000000, 1500000, 2000000, 3000000]   # samples/s
 FLOOR_ROWS = 50000
 AUTH_DROPS = ("bad_auth", "unknown_key", "unsigned", "replayed")
-SIGNED_RATES = [100000, 250000, 500000, 1000000, 1500000, 2000000,
-                3000000]                        # samples/s
+SIGNED_RATES = [100000, 200000, 300000, 400000, 500000, 750000, 1000000,
+                1500000, 2000000, 3000000]      # samples/s
+SIGNED_ROUNDS = 2       # per mode and rate: off, require, require, off
+WORKERS = ("receiver_pid", "inserter_pid")
 
 
 def build_flood_tool(workdir):
@@ -152,22 +154,24 @@ def flood(tool, cluster, templates, rate, v1, seconds=FLOOD_SECONDS,
                 (line.split() for line in out.splitlines()))
 
 
-def receiver_cpu_seconds(pid):
-    """User + system CPU time of a process, from /proc."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid):
+    """CPU time of a process, in ns from /proc/PID/schedstat (its stat
+    counts in 10 ms ticks, too coarse for a receiver that sleeps most of a
+    flood)."""
+    with open("/proc/%d/schedstat" % pid) as f:
+        return int(f.read().split()[0]) / 1e9
 
 
 def measure(tool, cluster, templates, rate, v1, per_datagram, key=None):
     before, _ = wait_settled(cluster)
-    cpu_before = receiver_cpu_seconds(before["receiver_pid"])
+    cpu_before = [cpu_seconds(before[w]) for w in WORKERS]
     sent = flood(tool, cluster, templates, rate, v1, key=key)
     after, catch_up = wait_settled(cluster)
     d = {k: after[k] - before[k] for k in
          ("datagrams_received", "samples_stored", "kernel_drops",
           "ring_drops", "malformed", "flush_errors", "lost") + AUTH_DROPS}
-    d["receiver_cpu"] = receiver_cpu_seconds(after["receiver_pid"]) - cpu_before
+    d["receiver_cpu"], d["inserter_cpu"] = [
+        cpu_seconds(after[w]) - c for w, c in zip(WORKERS, cpu_before)]
     d["sent"] = int(sent["sent"])
     d["sent_samples"] = d["sent"] * per_datagram
     d["catch_up"] = max(0.0, catch_up - 0.2)    # less the settle polling
@@ -233,50 +237,66 @@ def signed_flood(tool, cluster, work, mode, rate, key):
     write_templates(path, [v1_sign(t, 1, key) for t in
                            v1_templates([uuid.uuid4() for _ in range(RUNS)])])
     d = measure(tool, cluster, path, rate // per_v1, True, per_v1, key=key)
-    d["cpu_us"] = 1e6 * d["receiver_cpu"] / max(1, d["datagrams_received"])
     print_row(mode, rate, d)
-    print("           receiver CPU %.2f s, %.2f µs per datagram; dropped "
-          "for auth %d" % (d["receiver_cpu"], d["cpu_us"],
-                           sum(d[k] for k in AUTH_DROPS)), flush=True)
+    print("           CPU: receiver %.2f s, inserter %.2f s; dropped for "
+          "auth %d" % (d["receiver_cpu"], d["inserter_cpu"],
+                       sum(d[k] for k in AUTH_DROPS)), flush=True)
     return d
 
 
 def signed_comparison(tool, cluster, work):
-    """require against off on the same signed datagrams: rising rates, the
-    two modes taking turns (which goes first alternates), each until it
-    loses; then require at 0.9 of off's best if it fell short of it."""
+    """require against off on the same signed datagrams: rising rates; at
+    each, SIGNED_ROUNDS floods per mode with the modes taking turns, and a
+    mode holds the rate if one of its floods was lossless (the best of
+    them, as the machine's other load comes and goes); each mode goes on
+    until it loses."""
     key = os.urandom(32)
     conn = cluster.connect()
     conn.autocommit = True
     conn.cursor().execute("SELECT mnemic.add_ingest_key(1, %s)", (key,))
     conn.close()
-    print("signed v1, pg_mnemic.auth off and require taking turns "
-          "(rate in samples/s):")
+    print("signed v1, pg_mnemic.auth off and require taking turns, best of "
+          "%d floods per rate (rate in samples/s):" % SIGNED_ROUNDS)
     best = {"off": None, "require": None}
-    cpu = {"off": [], "require": []}
-    for i, rate in enumerate(SIGNED_RATES):
-        for mode in (("off", "require") if i % 2 == 0 else ("require", "off")):
-            if i > 0 and best[mode] != SIGNED_RATES[i - 1]:
-                continue                        # lost at the rate before
-            d = signed_flood(tool, cluster, work, mode, rate, key)
-            cpu[mode].append(d["cpu_us"])
-            if lossless(d):
-                best[mode] = rate
-        if best["off"] != rate and best["require"] != rate:
+    floods = []                             # (rate, mode, d)
+    alive = ["off", "require"]
+    for rate in SIGNED_RATES:
+        if not alive:
             break
-    if best["off"] and (best["require"] or 0) < best["off"]:
-        rate = int(best["off"] * 0.9)
-        d = signed_flood(tool, cluster, work, "require", rate, key)
-        cpu["require"].append(d["cpu_us"])
-        if lossless(d):
-            best["require"] = max(best["require"] or 0, rate)
+        held = set()
+        for r in range(SIGNED_ROUNDS):
+            for mode in (alive if r % 2 == 0 else alive[::-1]):
+                d = signed_flood(tool, cluster, work, mode, rate, key)
+                floods.append((rate, mode, d))
+                if lossless(d):
+                    held.add(mode)
+        for mode in held:
+            best[mode] = rate
+        alive = [m for m in alive if m in held]
     set_auth(cluster, "off")
-    print("receiver CPU per signed datagram: off %.2f µs, require %.2f µs "
-          "(+%.2f µs to verify and look up the replay window)" %
-          (sum(cpu["off"]) / len(cpu["off"]),
-           sum(cpu["require"]) / len(cpu["require"]),
-           sum(cpu["require"]) / len(cpu["require"]) -
-           sum(cpu["off"]) / len(cpu["off"])))
+
+    # CPU over the rates both modes ran, so that each mode's fixed costs
+    # are spread over the same traffic
+    both = ({r for r, m, _ in floods if m == "off"} &
+            {r for r, m, _ in floods if m == "require"})
+    totals = {}
+    for mode in ("off", "require"):
+        ds = [d for r, m, d in floods if m == mode and r in both]
+        totals[mode] = {k: sum(d[k] for d in ds) for k in
+                        ("receiver_cpu", "inserter_cpu", "datagrams_received",
+                         "samples_stored")}
+        t = totals[mode]
+        print("%-7s CPU per datagram: receiver %.2f µs, inserter %.2f µs "
+              "(%d datagrams at %s samples/s)" %
+              (mode, 1e6 * t["receiver_cpu"] / max(1, t["datagrams_received"]),
+               1e6 * t["inserter_cpu"] / max(1, t["datagrams_received"]),
+               t["datagrams_received"], ", ".join(str(r) for r in sorted(both))))
+    per = {m: (t["receiver_cpu"] + t["inserter_cpu"]) /
+           max(1, t["samples_stored"]) for m, t in totals.items()}
+    if per["require"] > 0:
+        print("listener CPU per stored sample, off / require: %.2f "
+              "(what checking signatures costs the listener)" %
+              (per["off"] / per["require"]))
     print("highest lossless signed: off %s, require %s samples/s" %
           (best["off"], best["require"]))
     if best["off"]:
