@@ -180,9 +180,9 @@ log_change(const IngestKeySet *set, bool first)
 {
 	if (set->count > 0)
 		ereport(LOG,
-				(errmsg("pg_mnemic inserter: %s %d ingest keys (ids %s)",
-						first ? "loaded" : "reloaded", set->count,
-						key_ids_text(set))));
+				(errmsg_plural("pg_mnemic inserter: verifying with %d ingest key (id %s)",
+							   "pg_mnemic inserter: verifying with %d ingest keys (ids %s)",
+							   set->count, set->count, key_ids_text(set))));
 	else if (!first)
 		ereport(LOG,
 				(errmsg("pg_mnemic inserter: mnemic.ingest_key is now empty")));

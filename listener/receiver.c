@@ -440,6 +440,10 @@ ListenerReceiverMain(Datum arg)
 
 	rb = make_receive_buffers();
 	checker = AuthCheckerCreate();
+	if (mnemic_auth != LISTENER_AUTH_OFF)
+		ereport(LOG,
+				(errmsg("pg_mnemic receiver: pg_mnemic.auth is \"%s\"",
+						GetConfigOption("pg_mnemic.auth", false, false))));
 	if (mnemic_enabled)
 		open_socket(&rs);
 	set = make_wait_set(&rs);
@@ -454,8 +458,14 @@ ListenerReceiverMain(Datum arg)
 
 		if (ConfigReloadPending)
 		{
+			int			old_auth = mnemic_auth;
+
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			if (mnemic_auth != old_auth)
+				ereport(LOG,
+						(errmsg("pg_mnemic receiver: pg_mnemic.auth is now \"%s\"",
+								GetConfigOption("pg_mnemic.auth", false, false))));
 			if (socket_settings_changed(&rs))
 			{
 				close_socket(&rs);
