@@ -545,6 +545,7 @@ CREATE TABLE mnemic.ingest_key (
     secret  bytea NOT NULL CHECK (length(secret) BETWEEN 16 AND 64),
     added   timestamptz NOT NULL DEFAULT now()
 );
+SELECT pg_catalog.pg_extension_config_dump('mnemic.ingest_key', '');
 
 -- Marks a transaction that changed the keys; when it commits, the listener
 -- is asked to read them again.

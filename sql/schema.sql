@@ -327,3 +327,6 @@ CREATE TABLE mnemic.ingest_key (
     secret  bytea NOT NULL CHECK (length(secret) BETWEEN 16 AND 64),
     added   timestamptz NOT NULL DEFAULT now()
 );
+-- pg_dump keeps the keys, so that clients are not refused after a restore
+-- (and a dump holds the secrets).
+SELECT pg_catalog.pg_extension_config_dump('mnemic.ingest_key', '');

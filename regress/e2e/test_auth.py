@@ -373,3 +373,16 @@ def test_a_forged_flood_leaves_the_signed_run_whole(require):
     wait_until(lambda: stored_samples(require, run), lambda n: n == 200)
     assert values(require, run) == [float(s) for s in victim_seqs]
     assert stats(require)["kernel_drops"] == 0
+
+
+def test_pg_dump_keeps_the_keys(off):
+    """The keys are the extension's configuration: a dump restores them."""
+    import subprocess
+    from pgtemp import BINDIR
+    add_key(off, 4, KEY)
+    dump = subprocess.run(
+        [os.path.join(BINDIR, "pg_dump"), "-h", "127.0.0.1", "-p",
+         str(off.port), "-U", "postgres", "-d", off.dbname],
+        capture_output=True, text=True, check=True).stdout
+    rows = dump[dump.index("COPY mnemic.ingest_key"):].splitlines()
+    assert rows[1].startswith("4\t\\\\x" + KEY.hex() + "\t")
