@@ -18,6 +18,14 @@ Floor: the block rows the listener wrote at its best lossless v1 rate are
 copied out and COPYed into a table of identical layout (mnemic.block with
 its index); the ratio listener rate / COPY rate is printed.
 
+Signed: the v1 floods signed with 16-byte tags (udpflood signs each
+datagram again after stamping it) at rising rates, pg_mnemic.auth = off and
+= require taking turns on one cluster, two floods of each per rate (off,
+require, require, off), each mode until it loses.  Printed: the highest
+lossless rate of each and their ratio, and the CPU time per datagram of the
+receiver and the inserter in each mode (from /proc/PID/schedstat), whose
+ratio says what checking costs whatever the machine's other load.
+
 Stall: at 100,000 samples/s (legacy rows of 3 values), another session holds
 LOCK TABLE mnemic.block IN ACCESS EXCLUSIVE MODE for 2 s; what was lost is
 printed.
@@ -36,6 +44,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "regress"))
 from pgtemp import TempCluster  # noqa: E402
+from v1wire import v1_sign  # noqa: E402
 
 FLOOD_SECONDS = float(os.environ.get("FLOOD_SECONDS", "10"))
 FSYNC = os.environ.get("BENCH_FSYNC", "off")      # "on" for a durable setup
@@ -45,12 +54,17 @@ LEGACY_RATES = [50000, 100000, 200000, 300000, 400000]    # datagrams/s
 V1_TICKS, V1_VALUES = 16, 10
 V1_RATES = [500000, 1000000, 1500000, 2000000, 3000000]   # samples/s
 FLOOR_ROWS = 50000
+AUTH_DROPS = ("bad_auth", "unknown_key", "unsigned", "replayed")
+SIGNED_RATES = [100000, 200000, 300000, 400000, 500000, 750000, 1000000,
+                1500000, 2000000, 3000000]      # samples/s
+SIGNED_ROUNDS = 2       # per mode and rate: off, require, require, off
+WORKERS = ("receiver_pid", "inserter_pid")
 
 
 def build_flood_tool(workdir):
     exe = os.path.join(workdir, "udpflood")
     subprocess.run(["cc", "-O2", "-Wall", "-o", exe,
-                    os.path.join(HERE, "udpflood.c")], check=True)
+                    os.path.join(HERE, "udpflood.c"), "-lcrypto"], check=True)
     return exe
 
 
@@ -118,7 +132,8 @@ def wait_settled(cluster, timeout=120):
     last = None
     while time.monotonic() - t0 < timeout:
         s = stats(cluster)
-        handled = s["datagrams_decoded"] + s["malformed"] + s["ring_drops"]
+        handled = (s["datagrams_decoded"] + s["malformed"] + s["ring_drops"] +
+                   sum(s[k] for k in AUTH_DROPS))
         if (handled == s["datagrams_received"] and s["ring_used"] == 0 and
                 s["samples_held"] == 0 and last is not None and
                 s["samples_stored"] == last["samples_stored"]):
@@ -128,22 +143,35 @@ def wait_settled(cluster, timeout=120):
     return stats(cluster), time.monotonic() - t0
 
 
-def flood(tool, cluster, templates, rate, v1, seconds=FLOOD_SECONDS):
+def flood(tool, cluster, templates, rate, v1, seconds=FLOOD_SECONDS,
+          key=None):
     args = [tool, "127.0.0.1", str(cluster.udp_port), str(rate),
-            str(seconds), templates] + (["v1"] if v1 else [])
+            str(seconds), templates] + (["v1"] if v1 else []) + \
+        (["key=" + key.hex()] if key else [])
     out = subprocess.run(args, check=True, capture_output=True,
                          text=True).stdout
     return dict((k, float(v)) for k, v in
                 (line.split() for line in out.splitlines()))
 
 
-def measure(tool, cluster, templates, rate, v1, per_datagram):
+def cpu_seconds(pid):
+    """CPU time of a process, in ns from /proc/PID/schedstat (its stat
+    counts in 10 ms ticks, too coarse for a receiver that sleeps most of a
+    flood)."""
+    with open("/proc/%d/schedstat" % pid) as f:
+        return int(f.read().split()[0]) / 1e9
+
+
+def measure(tool, cluster, templates, rate, v1, per_datagram, key=None):
     before, _ = wait_settled(cluster)
-    sent = flood(tool, cluster, templates, rate, v1)
+    cpu_before = [cpu_seconds(before[w]) for w in WORKERS]
+    sent = flood(tool, cluster, templates, rate, v1, key=key)
     after, catch_up = wait_settled(cluster)
     d = {k: after[k] - before[k] for k in
          ("datagrams_received", "samples_stored", "kernel_drops",
-          "ring_drops", "malformed", "flush_errors", "lost")}
+          "ring_drops", "malformed", "flush_errors", "lost") + AUTH_DROPS}
+    d["receiver_cpu"], d["inserter_cpu"] = [
+        cpu_seconds(after[w]) - c for w, c in zip(WORKERS, cpu_before)]
     d["sent"] = int(sent["sent"])
     d["sent_samples"] = d["sent"] * per_datagram
     d["catch_up"] = max(0.0, catch_up - 0.2)    # less the settle polling
@@ -179,6 +207,101 @@ def rising(tool, cluster, templates, rates, v1, per_datagram, label):
             break
         best = rate
     return best
+
+
+def set_auth(cluster, mode):
+    """Reload with pg_mnemic.auth = mode and wait until the receiver has it:
+    a legacy JSON probe is decoded under off and dropped under require."""
+    cluster.reload(**{"pg_mnemic.auth": mode})
+    counter = "unsigned" if mode == "require" else "datagrams_decoded"
+    probe = json.dumps({"msg_type": "row", "row_data": [0],
+                        "uuid": str(uuid.uuid4())})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        before = stats(cluster)[counter]
+        cluster.send_udp([probe])
+        for _ in range(20):
+            if stats(cluster)[counter] > before:
+                return
+            time.sleep(0.05)
+    raise RuntimeError("pg_mnemic.auth = %s did not take effect" % mode)
+
+
+def signed_flood(tool, cluster, work, mode, rate, key):
+    """One flood of signed v1 at rate (samples/s) under pg_mnemic.auth =
+    mode, with runs of its own (a run's numbers start again at 0 in every
+    flood, which require would drop as replays)."""
+    per_v1 = V1_TICKS * V1_VALUES
+    set_auth(cluster, mode)
+    path = os.path.join(work, "signed.bin")
+    write_templates(path, [v1_sign(t, 1, key) for t in
+                           v1_templates([uuid.uuid4() for _ in range(RUNS)])])
+    d = measure(tool, cluster, path, rate // per_v1, True, per_v1, key=key)
+    print_row(mode, rate, d)
+    print("           CPU: receiver %.2f s, inserter %.2f s; dropped for "
+          "auth %d" % (d["receiver_cpu"], d["inserter_cpu"],
+                       sum(d[k] for k in AUTH_DROPS)), flush=True)
+    return d
+
+
+def signed_comparison(tool, cluster, work):
+    """require against off on the same signed datagrams: rising rates; at
+    each, SIGNED_ROUNDS floods per mode with the modes taking turns, and a
+    mode holds the rate if one of its floods was lossless (the best of
+    them, as the machine's other load comes and goes); each mode goes on
+    until it loses."""
+    key = os.urandom(32)
+    conn = cluster.connect()
+    conn.autocommit = True
+    conn.cursor().execute("SELECT mnemic.add_ingest_key(1, %s)", (key,))
+    conn.close()
+    print("signed v1, pg_mnemic.auth off and require taking turns, best of "
+          "%d floods per rate (rate in samples/s):" % SIGNED_ROUNDS)
+    best = {"off": None, "require": None}
+    floods = []                             # (rate, mode, d)
+    alive = ["off", "require"]
+    for rate in SIGNED_RATES:
+        if not alive:
+            break
+        held = set()
+        for r in range(SIGNED_ROUNDS):
+            for mode in (alive if r % 2 == 0 else alive[::-1]):
+                d = signed_flood(tool, cluster, work, mode, rate, key)
+                floods.append((rate, mode, d))
+                if lossless(d):
+                    held.add(mode)
+        for mode in held:
+            best[mode] = rate
+        alive = [m for m in alive if m in held]
+    set_auth(cluster, "off")
+
+    # CPU over the rates both modes ran, so that each mode's fixed costs
+    # are spread over the same traffic
+    both = ({r for r, m, _ in floods if m == "off"} &
+            {r for r, m, _ in floods if m == "require"})
+    totals = {}
+    for mode in ("off", "require"):
+        ds = [d for r, m, d in floods if m == mode and r in both]
+        totals[mode] = {k: sum(d[k] for d in ds) for k in
+                        ("receiver_cpu", "inserter_cpu", "datagrams_received",
+                         "samples_stored")}
+        t = totals[mode]
+        print("%-7s CPU per datagram: receiver %.2f µs, inserter %.2f µs "
+              "(%d datagrams at %s samples/s)" %
+              (mode, 1e6 * t["receiver_cpu"] / max(1, t["datagrams_received"]),
+               1e6 * t["inserter_cpu"] / max(1, t["datagrams_received"]),
+               t["datagrams_received"], ", ".join(str(r) for r in sorted(both))))
+    per = {m: (t["receiver_cpu"] + t["inserter_cpu"]) /
+           max(1, t["samples_stored"]) for m, t in totals.items()}
+    if per["require"] > 0:
+        print("listener CPU per stored sample, off / require: %.2f "
+              "(what checking signatures costs the listener)" %
+              (per["off"] / per["require"]))
+    print("highest lossless signed: off %s, require %s samples/s" %
+          (best["off"], best["require"]))
+    if best["off"]:
+        print("ratio require / off lossless rate: %.2f" %
+              ((best["require"] or 0) / best["off"]))
 
 
 def copy_floor(cluster):
@@ -285,6 +408,8 @@ def main():
         if best_legacy:
             print("ratio legacy lossless rate / COPY floor: %.2f" %
                   (best_legacy * 3 / samples_s))
+
+        signed_comparison(tool, cluster, work)
 
         stall(tool, cluster, legacy_file, "ring 64 MB")
     finally:

@@ -3,7 +3,7 @@
  *	  Send pre-built datagrams to a UDP port at a paced rate, for the ingest
  *	  benchmark (bench/ingest.py compiles and runs it).
  *
- *	  udpflood HOST PORT RATE SECONDS TEMPLATES [v1]
+ *	  udpflood HOST PORT RATE SECONDS TEMPLATES [v1 [key=HEX]]
  *
  * TEMPLATES is a file of datagrams, each a u32 (native order) length and the
  * bytes; they are sent round-robin, RATE datagrams per second for SECONDS,
@@ -12,7 +12,11 @@
  * offset 8; it starts from the number in the run's first template) and the
  * base time of each of its messages that has one (TICKS, STACK_SAMPLES,
  * ALLOCS, FREES) is set to the send time, so the server sees well-formed
- * runs without gaps.  Prints "sent N" at the end.
+ * runs without gaps.  With key=HEX (the secret, in hex), a template that
+ * carries an AUTH trailer is signed again after the stamping, with
+ * libcrypto's HMAC-SHA-256 over every byte before its tag, so that a server
+ * with pg_mnemic.auth = require takes it (docs/protocol.md).  Prints "sent
+ * N" at the end.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -24,6 +28,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #define MAX_TEMPLATES	4096
 #define BURST_MAX		1024
@@ -45,6 +52,8 @@ static Template templates[MAX_TEMPLATES];
 static int	ntemplates;
 static Run	runs[MAX_TEMPLATES];
 static int	nruns;
+static unsigned char key[64];
+static int	key_len;			/* 0: templates are sent as they are */
 
 static double
 now_seconds(void)
@@ -137,6 +146,51 @@ stamp_v1(Template *t, int64_t now_us)
 	}
 }
 
+/* Sign a stamped template again: a new tag of the length it has. */
+static void
+sign_v1(Template *t)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len;
+	uint32_t	tag_len;
+	uint32_t	covered;
+
+	if (key_len == 0 || t->len < 30 || !(t->bytes[5] & 0x01))
+		return;
+	tag_len = t->bytes[t->len - 1];
+	if (t->len - 30 < tag_len)
+		return;
+	covered = t->len - 2 - tag_len;
+	HMAC(EVP_sha256(), key, key_len, t->bytes, covered, mac, &mac_len);
+	memcpy(t->bytes + covered, mac, tag_len);
+}
+
+static void
+parse_key(const char *arg)
+{
+	const char *hex = arg + 4;
+	size_t		n = strlen(hex);
+
+	if (strncmp(arg, "key=", 4) != 0 || n % 2 != 0 || n == 0 ||
+		n / 2 > sizeof(key))
+	{
+		fprintf(stderr, "bad key argument: want key=HEX (at most 64 bytes)\n");
+		exit(2);
+	}
+	for (size_t i = 0; i < n / 2; i++)
+	{
+		unsigned int byte;
+
+		if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+		{
+			fprintf(stderr, "bad key argument: not hex\n");
+			exit(2);
+		}
+		key[i] = (unsigned char) byte;
+	}
+	key_len = (int) (n / 2);
+}
+
 static void
 unstamp_v1(Template *t)
 {
@@ -164,7 +218,7 @@ main(int argc, char **argv)
 
 	if (argc < 6)
 	{
-		fprintf(stderr, "usage: udpflood HOST PORT RATE SECONDS TEMPLATES [v1]\n");
+		fprintf(stderr, "usage: udpflood HOST PORT RATE SECONDS TEMPLATES [v1 [key=HEX]]\n");
 		return 2;
 	}
 	memset(&addr, 0, sizeof(addr));
@@ -179,6 +233,8 @@ main(int argc, char **argv)
 	seconds = atof(argv[4]);
 	read_templates(argv[5]);
 	v1 = argc > 6 && strcmp(argv[6], "v1") == 0;
+	if (v1 && argc > 7)
+		parse_key(argv[7]);
 
 	/* A template must not be restamped while a burst still points at it. */
 	burst_max = ntemplates < BURST_MAX ? ntemplates : BURST_MAX;
@@ -208,7 +264,10 @@ main(int argc, char **argv)
 				Template   *t = &templates[(next + i) % ntemplates];
 
 				if (v1)
+				{
 					stamp_v1(t, now_us);
+					sign_v1(t);
+				}
 				iov[i].iov_base = t->bytes;
 				iov[i].iov_len = t->len;
 				msgs[i].msg_hdr.msg_iov = &iov[i];

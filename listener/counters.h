@@ -27,6 +27,12 @@ typedef struct ListenerCounters
 	pg_atomic_uint64 unknown_kinds;			/* v1 messages skipped */
 	pg_atomic_uint64 lost;					/* sequence gaps, all runs */
 	pg_atomic_uint64 seq_resets;			/* sequences started anew */
+	pg_atomic_uint64 auth_bad;				/* tag did not verify */
+	pg_atomic_uint64 auth_unknown_key;		/* signed with a key id we lack */
+	pg_atomic_uint64 auth_unsigned;			/* unsigned under auth = require */
+	pg_atomic_uint64 auth_replayed;			/* (run, sequence) seen before */
+	pg_atomic_uint64 key_datagrams[256];	/* taken, signed with key id i */
+	pg_atomic_uint64 key_last_used[256];	/* TimestampTz of the latest */
 	pg_atomic_uint64 kernel_drops;			/* SO_RXQ_OVFL */
 	pg_atomic_uint64 ring_drops;			/* ring full: receiver outran inserter */
 	pg_atomic_uint64 flushes;

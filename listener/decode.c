@@ -51,7 +51,7 @@ decode_reason_name(DecodeResult r)
 
 /* ------------------------------------------------------------- binary v1 */
 
-#define V1_HEADER_SIZE		28
+#define V1_HEADER_SIZE		DG_V1_HEADER_SIZE
 #define V1_FLAG_AUTH		0x01
 #define V1_MESSAGE_HEADER	4
 #define V1_DESCRIBE_FIXED	22	/* i64 u32 u32 u16 u16 u16 before the strings */
@@ -222,6 +222,22 @@ frame_v1_messages(const uint8_t *buf, size_t msg_end, uint16_t count,
 	return DECODE_OK;
 }
 
+/*
+ * Where the AUTH trailer puts the tag: false when it does not fit between
+ * the header and the last two bytes.  len is at least V1_HEADER_SIZE.
+ */
+static bool
+v1_trailer(const uint8_t *buf, size_t len, uint8_t *key_id, uint8_t *tag_len,
+		   size_t *tag_start)
+{
+	if (len < V1_HEADER_SIZE + 2 || len - V1_HEADER_SIZE - 2 < buf[len - 1])
+		return false;
+	*key_id = buf[len - 2];
+	*tag_len = buf[len - 1];
+	*tag_start = len - 2 - *tag_len;
+	return true;
+}
+
 static DecodeResult
 decode_v1(const uint8_t *buf, size_t len, DecodeArena *arena,
 		  DecodedDatagram *out)
@@ -255,14 +271,9 @@ decode_v1(const uint8_t *buf, size_t len, DecodeArena *arena,
 	{
 		uint8_t		tag_len;
 
-		if (len < V1_HEADER_SIZE + 2)
-			return DECODE_TRUNCATED;
-		tag_len = buf[len - 1];
-		if (len - V1_HEADER_SIZE - 2 < tag_len)
+		if (!v1_trailer(buf, len, &out->auth_key_id, &tag_len, &msg_end))
 			return DECODE_TRUNCATED;
 		out->has_auth = true;
-		out->auth_key_id = buf[len - 2];
-		msg_end = len - 2 - tag_len;
 	}
 	if (count == 0)
 		return DECODE_BAD_COUNT;
@@ -306,6 +317,28 @@ decode_v1(const uint8_t *buf, size_t len, DecodeArena *arena,
 			return r;
 	}
 	return DECODE_OK;
+}
+
+DgSignature
+dg_read_signature(const uint8_t *buf, size_t len, DgSignatureInfo *out)
+{
+	size_t		tag_start;
+
+	memset(out, 0, sizeof(*out));
+	if (len < V1_HEADER_SIZE || len > DG_MAX_DATAGRAM ||
+		memcmp(buf, "MNEM", 4) != 0 || buf[4] != 1 ||
+		(buf[5] & ~V1_FLAG_AUTH) != 0)
+		return DG_SIG_NOT_V1;
+	memcpy(out->run, buf + 8, 16);
+	out->seq = load_u32(buf + 24);
+	if (!(buf[5] & V1_FLAG_AUTH))
+		return DG_SIG_UNSIGNED;
+	if (!v1_trailer(buf, len, &out->key_id, &out->tag_len, &tag_start) ||
+		out->tag_len < DG_MIN_TAG || out->tag_len > DG_MAX_TAG)
+		return DG_SIG_BAD_TRAILER;
+	out->tag = buf + tag_start;
+	out->signed_len = tag_start;
+	return DG_SIG_SIGNED;
 }
 
 /* ----------------------------------------------------------- entry point */

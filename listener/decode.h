@@ -254,6 +254,38 @@ typedef struct DecodedDatagram
 } DecodedDatagram;
 
 /*
+ * The signature of a v1 datagram, read from its header and AUTH trailer
+ * without decoding its messages: what the receiver needs to verify it
+ * (listener/auth.c).  See "Authentication trailer" in docs/protocol.md.
+ */
+#define DG_V1_HEADER_SIZE	28
+#define DG_MIN_TAG			16	/* shortest tag a server accepts */
+#define DG_MAX_TAG			32	/* an HMAC-SHA-256, untruncated */
+
+typedef enum DgSignature
+{
+	DG_SIG_NOT_V1,				/* not a complete v1 header: JSON, garbage,
+								 * another version, a reserved flag set */
+	DG_SIG_UNSIGNED,			/* v1 without the AUTH flag */
+	DG_SIG_SIGNED,				/* AUTH flag and a trailer that fits, with a
+								 * tag of DG_MIN_TAG..DG_MAX_TAG bytes */
+	DG_SIG_BAD_TRAILER			/* AUTH flag, but no such trailer */
+} DgSignature;
+
+typedef struct DgSignatureInfo
+{
+	uint8_t		run[16];		/* set unless DG_SIG_NOT_V1 */
+	uint32_t	seq;
+	uint8_t		key_id;			/* set for DG_SIG_SIGNED */
+	uint8_t		tag_len;
+	const uint8_t *tag;			/* inside buf */
+	size_t		signed_len;		/* the tag covers buf[0..signed_len) */
+} DgSignatureInfo;
+
+extern DgSignature dg_read_signature(const uint8_t *buf, size_t len,
+									 DgSignatureInfo *out);
+
+/*
  * Decode buf[0..len).  Starts by emptying the arena (arena->used = 0), so one
  * arena serves datagram after datagram; the result stays valid until the
  * next decode into the same arena.  An arena smaller than DECODE_ARENA_SIZE

@@ -37,8 +37,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "auth.h"
 #include "counters.h"
 #include "decode.h"
+#include "ingest_keys.h"
 #include "listener.h"
 #include "spi_helpers.h"
 #include "store.h"
@@ -72,6 +74,9 @@ typedef struct Inserter
 	TimestampTz last_housekeeping;
 	TimestampTz last_garbage_collection;
 	char	   *database;		/* the one we are connected to */
+	AuthChecker *auth;			/* for datagrams the receiver could not check */
+	uint32		keys_request_seen;	/* IngestKeysReloadRequest() at the last load */
+	bool		keys_stale;		/* SIGHUP: read them again */
 } Inserter;
 
 static void
@@ -206,6 +211,20 @@ exit_to_be_restarted(void)
 
 static bool flush_batch(Inserter *ins);
 
+/*
+ * Publish mnemic.ingest_key for the receiver.  The request is read before
+ * the table, so that a commit after the read asks again.
+ */
+static void
+reload_ingest_keys(Inserter *ins)
+{
+	ins->keys_request_seen = IngestKeysReloadRequest();
+	ins->keys_stale = false;
+	pgstat_report_activity(STATE_RUNNING, "loading the ingest keys");
+	(void) IngestKeysLoad();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
 /* Connected: the checks that come before and between flushes. */
 static void
 handle_signals_connected(Inserter *ins)
@@ -239,6 +258,7 @@ handle_signals_connected(Inserter *ins)
 		/* A new retention applies at once, not a minute later. */
 		if (mnemic_retention_s != old_retention)
 			ins->last_housekeeping = 0;
+		ins->keys_stale = true;
 
 		if (strcmp(ins->database, mnemic_database) != 0)
 		{
@@ -286,6 +306,9 @@ wait_for_extension(Inserter *ins)
 	}
 	pg_atomic_clear_flag(&listener_shared->logged_ext_missing);
 	StoreForgetCache();
+
+	/* Before anything is taken from the ring: it may hold unchecked ones. */
+	reload_ingest_keys(ins);
 }
 
 /* Throw away whatever the batch holds, whatever state it was left in. */
@@ -304,6 +327,23 @@ take_datagram(Inserter *ins, const RingRecord *rec)
 {
 	DecodedDatagram dg;
 	DecodeResult result;
+
+	if (rec->flags & RING_FLAG_UNCHECKED)
+	{
+		AuthVerdict verdict;
+
+		AuthCheckerRefresh(ins->auth);
+		verdict = AuthJudge(ins->auth, mnemic_auth, rec->bytes, rec->len,
+							rec->arrival);
+		/* still no keys: none could be read, so this one's is unknown */
+		if (verdict == AUTH_UNCHECKED)
+			verdict = AUTH_UNKNOWN_KEY;
+		if (verdict != AUTH_PASS)
+		{
+			AuthCountDrop(verdict);
+			return;
+		}
+	}
 
 	ins->arena.used = 0;
 	result = decode_datagram(rec->bytes, rec->len, &ins->arena, &dg);
@@ -489,8 +529,8 @@ run_housekeeping_sql(const char *activity, const char *function,
 /*
  * Once a minute: merge the small blocks that metrics sampled less often than
  * the flush interval leave behind (mnemic.compact_blocks, which leaves the
- * last ten minutes alone), and drop runs past pg_mnemic.retention when it is
- * set.
+ * last ten minutes alone), drop runs past pg_mnemic.retention when it is
+ * set, and read the ingest keys again.
  */
 static void
 housekeeping(Inserter *ins)
@@ -500,6 +540,9 @@ housekeeping(Inserter *ins)
 	if (ms_since(ins->last_housekeeping) < HOUSEKEEPING_EVERY_MS)
 		return;
 	ins->last_housekeeping = GetCurrentTimestamp();
+
+	/* a change whose request we missed, or made in another session's 2PC */
+	reload_ingest_keys(ins);
 
 	n = run_housekeeping_sql("merging small blocks",
 							 "mnemic.compact_blocks(interval,uuid)",
@@ -616,6 +659,10 @@ inserter_loop(Inserter *ins)
 		if (ShutdownRequestPending)
 			store_everything_and_leave(ins);
 
+		if (ins->keys_stale ||
+			IngestKeysReloadRequest() != ins->keys_request_seen)
+			reload_ingest_keys(ins);
+
 		take_from_ring(ins);
 		if (StoreBatchSamples(ins->batch) >= mnemic_batch_size ||
 			ms_until_due(ins) == 0)
@@ -644,6 +691,8 @@ ListenerInserterMain(Datum arg)
 {
 	Inserter	ins;
 
+	/* every field starts at zero: the first garbage collection is due */
+	memset(&ins, 0, sizeof(ins));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
@@ -679,6 +728,9 @@ ListenerInserterMain(Datum arg)
 	ins.datagrams_held = 0;
 	ins.oldest_arrival = 0;
 	ins.last_housekeeping = GetCurrentTimestamp();
+	ins.auth = AuthCheckerCreate();
+	ins.keys_request_seen = 0;
+	ins.keys_stale = true;
 
 	wait_for_extension(&ins);
 	ereport(LOG,

@@ -34,6 +34,15 @@ extern int	mnemic_batch_size;
 extern int	mnemic_receive_buffer;
 extern int	mnemic_ring_size_kb;
 extern int	mnemic_retention_s;
+extern int	mnemic_auth;		/* ListenerAuthMode */
+
+/* pg_mnemic.auth: which datagrams must be signed (auth.h). */
+typedef enum ListenerAuthMode
+{
+	LISTENER_AUTH_OFF = 0,		/* no check: every datagram is decoded */
+	LISTENER_AUTH_VERIFY,		/* a tag, when present, must verify */
+	LISTENER_AUTH_REQUIRE		/* only correctly signed v1 is decoded */
+} ListenerAuthMode;
 
 /* What the receiver last found about pg_mnemic.database. */
 typedef enum ListenerDatabaseState

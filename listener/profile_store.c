@@ -708,15 +708,29 @@ store_stacks(int32 run_id, const ProfileDefs *stacks, bool frames_defined)
 	int32	   *frame = palloc(sizeof(int32) * Max(stacks->n, 1));
 	int32	   *line = palloc(sizeof(int32) * Max(stacks->n, 1));
 	int			n = 0;
+	HTAB	   *taken;
+	HASHCTL		ctl;
 
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(uint32);
+	ctl.hcxt = CurrentMemoryContext;
+	taken = hash_create("mnemic flush stacks", Max(stacks->n, 16), &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	/* the last definition of an id in the flush is the one that counts */
 	for (int i = stacks->n - 1; i >= 0; i--)
 	{
 		const DgStackDef *def = PROFILE_DEF(stacks, DgStackDef, i);
 		uint64		hash = stack_hash(def);
-		RunWireEntry *known = run_wire_find(run_id, 's', def->id);
+		RunWireEntry *known;
+		bool		found;
 
+		(void) hash_search(taken, &def->id, HASH_ENTER, &found);
+		if (found)
+			continue;			/* an earlier copy, superseded */
+		known = run_wire_find(run_id, 's', def->id);
 		if (known != NULL && known->content == hash)
-			continue;			/* repeated, or a later copy already taken */
+			continue;			/* repeated */
 		wire[n] = (int32) def->id;
 		parent[n] = (int32) def->parent;
 		frame[n] = (int32) def->frame;
@@ -734,6 +748,7 @@ store_stacks(int32 run_id, const ProfileDefs *stacks, bool frames_defined)
 	}
 	if (n > 0 || frames_defined)
 		resolve_pending(run_id);
+	hash_destroy(taken);
 	pfree(wire);
 	pfree(parent);
 	pfree(frame);

@@ -11,6 +11,10 @@
  * stop it; when the inserter falls behind by a whole ring, datagrams are
  * dropped here and counted (ring_drops).
  *
+ * Under pg_mnemic.auth = verify or require it first judges each datagram's
+ * signature and freshness (auth.h) and drops forged, unsigned and replayed
+ * ones before they take room in the ring.
+ *
  * It connects to no database, but it can read shared catalogs: it answers
  * the inserter's "does pg_mnemic.database exist?" so that the inserter never
  * has to fail a connection attempt (and be restarted over and over) to find
@@ -41,6 +45,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "auth.h"
 #include "counters.h"
 #include "listener.h"
 
@@ -266,7 +271,7 @@ read_control_data(struct msghdr *hdr, ReceiverSocket *rs, TimestampTz fallback)
  * signal asks for attention between two batches).
  */
 static void
-drain_socket(ReceiverSocket *rs, ReceiveBuffers *rb)
+drain_socket(ReceiverSocket *rs, ReceiveBuffers *rb, AuthChecker *checker)
 {
 	MnemicRing *ring = &listener_shared->ring;
 
@@ -276,6 +281,7 @@ drain_socket(ReceiverSocket *rs, ReceiveBuffers *rb)
 		int			i;
 		uint64		bytes = 0;
 		uint64		dropped = 0;
+		uint64		passed = 0;
 		TimestampTz now;
 
 		for (i = 0; i < RECV_BATCH; i++)
@@ -294,17 +300,30 @@ drain_socket(ReceiverSocket *rs, ReceiveBuffers *rb)
 		}
 
 		now = GetCurrentTimestamp();
+		if (mnemic_auth != LISTENER_AUTH_OFF)
+			AuthCheckerRefresh(checker);
 		for (i = 0; i < n; i++)
 		{
 			struct msghdr *hdr = &rb->msgs[i].msg_hdr;
 			uint32		len = rb->msgs[i].msg_len;
 			TimestampTz arrival = read_control_data(hdr, rs, now);
+			AuthVerdict verdict;
 
 			/* A truncated datagram is longer than any we accept. */
 			if (hdr->msg_flags & MSG_TRUNC)
 				len = RECV_BUFFER_SIZE;
 			bytes += len;
-			if (!RingPush(ring, rb->data[i], len, arrival))
+			verdict = AuthJudge(checker, mnemic_auth,
+								(const uint8 *) rb->data[i], len, now);
+			if (verdict != AUTH_PASS && verdict != AUTH_UNCHECKED)
+			{
+				AuthCountDrop(verdict);
+				continue;
+			}
+			if (RingPush(ring, rb->data[i], len, arrival,
+						 verdict == AUTH_UNCHECKED ? RING_FLAG_UNCHECKED : 0))
+				passed++;
+			else
 				dropped++;
 		}
 
@@ -313,7 +332,7 @@ drain_socket(ReceiverSocket *rs, ReceiveBuffers *rb)
 		if (dropped > 0)
 			CountersAdd(&listener_counters->ring_drops, dropped);
 		CountersMax(&listener_counters->ring_high_water, RingUsed(ring));
-		if (n > (int) dropped)
+		if (passed > 0)
 			ListenerWakeInserter();
 
 		if (n < RECV_BATCH || ShutdownRequestPending || ConfigReloadPending)
@@ -401,6 +420,7 @@ ListenerReceiverMain(Datum arg)
 {
 	ReceiverSocket rs = {PGINVALID_SOCKET};
 	ReceiveBuffers *rb;
+	AuthChecker *checker;
 	WaitEventSet *set;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -419,6 +439,11 @@ ListenerReceiverMain(Datum arg)
 	on_shmem_exit(receiver_exit, (Datum) 0);
 
 	rb = make_receive_buffers();
+	checker = AuthCheckerCreate();
+	if (mnemic_auth != LISTENER_AUTH_OFF)
+		ereport(LOG,
+				(errmsg("pg_mnemic receiver: pg_mnemic.auth is \"%s\"",
+						GetConfigOption("pg_mnemic.auth", false, false))));
 	if (mnemic_enabled)
 		open_socket(&rs);
 	set = make_wait_set(&rs);
@@ -433,8 +458,14 @@ ListenerReceiverMain(Datum arg)
 
 		if (ConfigReloadPending)
 		{
+			int			old_auth = mnemic_auth;
+
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			if (mnemic_auth != old_auth)
+				ereport(LOG,
+						(errmsg("pg_mnemic receiver: pg_mnemic.auth is now \"%s\"",
+								GetConfigOption("pg_mnemic.auth", false, false))));
 			if (socket_settings_changed(&rs))
 			{
 				close_socket(&rs);
@@ -454,7 +485,7 @@ ListenerReceiverMain(Datum arg)
 		answer_database_check();
 
 		if (rs.sock != PGINVALID_SOCKET)
-			drain_socket(&rs, rb);
+			drain_socket(&rs, rb, checker);
 		else if (mnemic_enabled)
 		{
 			/* Binding failed before: try again now and then. */
@@ -481,7 +512,7 @@ ListenerReceiverMain(Datum arg)
 	SpinLockRelease(&listener_shared->mutex);
 	ShutdownRequestPending = false;
 	if (rs.sock != PGINVALID_SOCKET)
-		drain_socket(&rs, rb);
+		drain_socket(&rs, rb, checker);
 	close_socket(&rs);
 	ListenerWakeInserter();
 

@@ -11,7 +11,7 @@
 typedef struct RingRecordHeader
 {
 	uint32		len;			/* datagram bytes, or RING_SKIP */
-	uint32		reserved;
+	uint32		flags;			/* RING_FLAG_* */
 	TimestampTz arrival;
 } RingRecordHeader;
 
@@ -35,7 +35,8 @@ RingInit(MnemicRing *ring, uint64 capacity)
 }
 
 bool
-RingPush(MnemicRing *ring, const void *bytes, uint32 len, TimestampTz arrival)
+RingPush(MnemicRing *ring, const void *bytes, uint32 len, TimestampTz arrival,
+		 uint32 flags)
 {
 	uint64		head = pg_atomic_read_u64(&ring->head);
 	uint64		tail = pg_atomic_read_u64(&ring->tail);
@@ -68,7 +69,7 @@ RingPush(MnemicRing *ring, const void *bytes, uint32 len, TimestampTz arrival)
 
 	hdr = (RingRecordHeader *) (ring->data + offset);
 	hdr->len = len;
-	hdr->reserved = 0;
+	hdr->flags = flags;
 	hdr->arrival = arrival;
 	memcpy(ring->data + offset + sizeof(RingRecordHeader), bytes, len);
 
@@ -105,6 +106,7 @@ RingPeek(MnemicRing *ring, RingRecord *rec)
 	}
 
 	rec->len = hdr->len;
+	rec->flags = hdr->flags;
 	rec->arrival = hdr->arrival;
 	rec->bytes = (const uint8 *) ring->data + offset + sizeof(RingRecordHeader);
 	rec->next = tail + sizeof(RingRecordHeader) + RING_ALIGN(hdr->len);

@@ -2,8 +2,8 @@
  * ring.h
  *	  A bounded single-producer/single-consumer byte ring in shared memory.
  *
- * The receiver pushes every datagram as a record {length, arrival time,
- * bytes}; the inserter peeks at the oldest record, uses it in place and then
+ * The receiver pushes every datagram as a record {length, flags, arrival
+ * time, bytes}; the inserter peeks at the oldest record, uses it in place and then
  * releases it.  head and tail are byte counts that only grow (64 bits never
  * wrap in practice); the position in data[] is the count modulo capacity.
  * Only the producer writes head and only the consumer writes tail, so no
@@ -30,11 +30,19 @@ typedef struct MnemicRing
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } MnemicRing;
 
+/*
+ * Flags the producer stores with a record.  UNCHECKED: the receiver could
+ * not verify the datagram's signature yet (no keys published, auth.h), so
+ * the inserter must.
+ */
+#define RING_FLAG_UNCHECKED		0x01
+
 /* One datagram as the consumer sees it, valid until RingRelease(). */
 typedef struct RingRecord
 {
 	const uint8 *bytes;
 	uint32		len;
+	uint32		flags;			/* RING_FLAG_* */
 	TimestampTz arrival;
 	uint64		next;			/* tail once this record is released */
 } RingRecord;
@@ -48,7 +56,7 @@ extern void RingInit(MnemicRing *ring, uint64 capacity);
  * caller counts the drop).
  */
 extern bool RingPush(MnemicRing *ring, const void *bytes, uint32 len,
-					 TimestampTz arrival);
+					 TimestampTz arrival, uint32 flags);
 
 /* Consumer: the oldest record, or false when the ring is empty. */
 extern bool RingPeek(MnemicRing *ring, RingRecord *rec);

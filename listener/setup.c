@@ -1,8 +1,8 @@
 /*
  * setup.c
  *	  Setting the listener up when the library loads: its settings, its
- *	  shared memory (the ring, the workers' meeting point, the counters) and
- *	  the registration of its two background workers.
+ *	  shared memory (the ring, the workers' meeting point, the counters, the
+ *	  ingest keys) and the registration of its two background workers.
  *
  * Everything except the settings needs pg_mnemic in shared_preload_libraries;
  * loaded any other way the SQL functions work and the counters read as
@@ -21,6 +21,7 @@
 #include "utils/guc.h"
 
 #include "counters.h"
+#include "ingest_keys.h"
 #include "listener.h"
 
 /* How long a stopped worker stays down before the postmaster restarts it. */
@@ -57,6 +58,14 @@ int			mnemic_receive_buffer = 32 * 1024 * 1024;
  */
 int			mnemic_ring_size_kb = 64 * 1024;
 int			mnemic_retention_s = 0;
+int			mnemic_auth = LISTENER_AUTH_OFF;
+
+static const struct config_enum_entry auth_options[] = {
+	{"off", LISTENER_AUTH_OFF, false},
+	{"verify", LISTENER_AUTH_VERIFY, false},
+	{"require", LISTENER_AUTH_REQUIRE, false},
+	{NULL, 0, false}
+};
 
 ListenerShared *listener_shared = NULL;
 
@@ -116,6 +125,11 @@ define_settings(void)
 							"Checked once a minute.",
 							&mnemic_retention_s, 0, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomEnumVariable("pg_mnemic.auth",
+							 "Which datagrams must carry a valid signature (HMAC-SHA-256 under a key of mnemic.ingest_key).",
+							 "off: none is checked; verify: a signed datagram must verify, unsigned ones are taken; require: only correctly signed binary v1 datagrams are taken.",
+							 &mnemic_auth, LISTENER_AUTH_OFF, auth_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_mnemic");
 }
 
@@ -160,6 +174,7 @@ mnemic_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(CountersShmemSize());
+	RequestAddinShmemSpace(IngestKeysShmemSize());
 	RequestAddinShmemSpace(listener_shmem_size());
 }
 
@@ -170,6 +185,7 @@ mnemic_shmem_startup(void)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	CountersShmemInit();
+	IngestKeysShmemInit();
 	listener_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }

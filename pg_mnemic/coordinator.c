@@ -399,7 +399,10 @@ static const struct
 		" min(first_seen), max(last_seen)"
 	" FROM answers GROUP BY tracer ORDER BY tracer NULLS LAST"},
 	{"runs", true, "SELECT %s FROM answers ORDER BY started DESC, run DESC"},
-	/* the whole fleet's listeners: counts summed, high-water marks the highest */
+	/*
+	 * the whole fleet's listeners: counts summed, high-water marks the
+	 * highest; what is one node's own (its workers, its keys) is NULL
+	 */
 	{"listener_stats", false,
 		"SELECT sum(datagrams_received)::bigint, sum(bytes_received)::bigint,"
 		" sum(datagrams_decoded)::bigint, sum(samples_stored)::bigint,"
@@ -414,7 +417,9 @@ static const struct
 		" max(batch_high_water),"
 		" (array_agg(last_error ORDER BY last_error_time DESC NULLS LAST))[1],"
 		" max(last_error_time), NULL::int, NULL::int, min(receive_buffer),"
-	" sum(seq_resets)::bigint FROM answers"},
+		" sum(seq_resets)::bigint, sum(bad_auth)::bigint,"
+		" sum(unknown_key)::bigint, sum(unsigned)::bigint,"
+		" sum(replayed)::bigint, NULL::int FROM answers"},
 };
 
 static const char *

@@ -13,6 +13,7 @@
 #include "utils/timestamp.h"
 
 #include "listener/counters.h"
+#include "listener/ingest_keys.h"
 #include "listener/listener.h"
 #include "coordinator.h"
 
@@ -60,8 +61,8 @@ Datum
 mnemic_listener_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[25];
-	bool		nulls[25];
+	Datum		values[30];
+	bool		nulls[30];
 	int			i = 0;
 	int			r;
 	int64		malformed_total = 0;
@@ -70,6 +71,7 @@ mnemic_listener_stats(PG_FUNCTION_ARGS)
 	pid_t		receiver_pid = 0;
 	pid_t		inserter_pid = 0;
 	ListenerCounters *s = listener_counters;
+	int			keys;
 
 	/* a coordinator's are its nodes' listeners, summed */
 	if (MnemicCoordinating())
@@ -130,6 +132,13 @@ mnemic_listener_stats(PG_FUNCTION_ARGS)
 	else
 		nulls[i++] = true;
 	values[i++] = Int64GetDatum(counter(&s->seq_resets));
+	values[i++] = Int64GetDatum(counter(&s->auth_bad));
+	values[i++] = Int64GetDatum(counter(&s->auth_unknown_key));
+	values[i++] = Int64GetDatum(counter(&s->auth_unsigned));
+	values[i++] = Int64GetDatum(counter(&s->auth_replayed));
+	keys = ingest_keys_shared != NULL ? IngestKeysCount() : -1;
+	nulls[i] = (keys < 0);
+	values[i++] = Int32GetDatum(keys);
 
 	Assert(i == tupdesc->natts);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

@@ -2,6 +2,8 @@
 tests: the series messages (DESCRIBE, TICKS) and the profile messages
 (kinds 0x10-0x16).  Used by the end-to-end tests and the SQL document's
 fixture."""
+import hashlib
+import hmac
 import struct
 
 
@@ -38,6 +40,15 @@ def v1_ticks(base_us, rows, first_metric=0, period_us=1000000):
 def v1_datagram(run, seq, messages):
     return (b"MNEM" + bytes([1, 0]) + struct.pack("<H", len(messages)) +
             run.bytes + struct.pack("<I", seq) + b"".join(messages))
+
+
+def v1_sign(datagram, key_id, secret, tag_len=16):
+    """The datagram with the AUTH flag set and its trailer appended: the
+    HMAC-SHA-256 under secret of every byte before the tag, truncated to
+    tag_len bytes, then key id and tag length (docs/protocol.md)."""
+    signed = datagram[:5] + bytes([datagram[5] | 1]) + datagram[6:]
+    tag = hmac.new(secret, signed, hashlib.sha256).digest()[:tag_len]
+    return signed + tag + bytes([key_id, tag_len])
 
 
 FRAMES, STACKS, THREADS, STACK_SAMPLES = 0x10, 0x11, 0x12, 0x13

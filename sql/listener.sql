@@ -29,7 +29,12 @@ CREATE FUNCTION mnemic.listener_stats(
     OUT receiver_pid        int,     -- NULL when not running
     OUT inserter_pid        int,
     OUT receive_buffer      bigint,  -- SO_RCVBUF as the kernel granted it
-    OUT seq_resets          bigint)  -- v1 sequences started anew, all runs
+    OUT seq_resets          bigint,  -- v1 sequences started anew, all runs
+    OUT bad_auth            bigint,  -- dropped: the signature does not verify
+    OUT unknown_key         bigint,  -- dropped: signed with a key id not in ingest_key
+    OUT unsigned            bigint,  -- dropped: not signed, under pg_mnemic.auth = require
+    OUT replayed            bigint,  -- dropped: its (run, sequence) was taken before
+    OUT ingest_keys         int)     -- keys the receiver verifies with; NULL until loaded
 RETURNS record
 AS 'MODULE_PATHNAME', 'mnemic_listener_stats'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;

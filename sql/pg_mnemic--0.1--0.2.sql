@@ -531,3 +531,154 @@ REVOKE EXECUTE ON FUNCTION mnemic.add_node(text, text),
 GRANT EXECUTE ON FUNCTION mnemic.nodes(),
     mnemic.flamegraph_merged(uuid[], timestamptz, timestamptz, text, text)
     TO mnemic_reader;
+
+-- Signed datagrams (pg_mnemic.auth): the keys, their functions and the
+-- trigger that gets a committed change to the listener; listener_stats()
+-- gains the counters of dropped datagrams and the number of keys in use.
+-- One secret per key id: the id (0 to 255) is the byte a signed datagram
+-- names its key with.  Only the extension's owner and superusers may read
+-- it (roles.sql): whoever has a secret can write traces.  A committed
+-- change reaches the listener at once; the listener also reads the table
+-- again once a minute.
+CREATE TABLE mnemic.ingest_key (
+    key_id  int PRIMARY KEY CHECK (key_id BETWEEN 0 AND 255),
+    secret  bytea NOT NULL CHECK (length(secret) BETWEEN 16 AND 64),
+    added   timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('mnemic.ingest_key', '');
+
+-- Marks a transaction that changed the keys; when it commits, the listener
+-- is asked to read them again.
+CREATE FUNCTION mnemic.ingest_key_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'mnemic_ingest_key_changed'
+LANGUAGE C;
+
+CREATE TRIGGER ingest_key_changed
+AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mnemic.ingest_key
+FOR EACH STATEMENT EXECUTE FUNCTION mnemic.ingest_key_changed();
+
+-- Add a key and return it as a client takes it: 'ID:HEX' (dolon's key=,
+-- --key and DOLON_KEY).  The secret is 16 to 64 bytes; 32 random ones are
+-- the right size for HMAC-SHA-256.
+--   SELECT mnemic.add_ingest_key(1, decode('<openssl rand -hex 32>', 'hex'));
+CREATE FUNCTION mnemic.add_ingest_key(key_id int, secret bytea)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    IF add_ingest_key.key_id IS NULL OR add_ingest_key.secret IS NULL THEN
+        RAISE EXCEPTION 'an ingest key needs a key id and a secret'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF add_ingest_key.key_id NOT BETWEEN 0 AND 255 THEN
+        RAISE EXCEPTION 'ingest key id % is out of range', add_ingest_key.key_id
+            USING ERRCODE = 'numeric_value_out_of_range',
+                  HINT = 'Key ids are 0 to 255: one byte of a signed datagram names its key.';
+    END IF;
+    IF length(add_ingest_key.secret) NOT BETWEEN 16 AND 64 THEN
+        RAISE EXCEPTION 'an ingest key''s secret must be 16 to 64 bytes, not %',
+                        length(add_ingest_key.secret)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use 32 random bytes: mnemic.add_ingest_key(key_id) makes them.';
+    END IF;
+    BEGIN
+        INSERT INTO mnemic.ingest_key (key_id, secret)
+        VALUES (add_ingest_key.key_id, add_ingest_key.secret);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'ingest key % already exists', add_ingest_key.key_id
+            USING ERRCODE = 'duplicate_object',
+                  HINT = format('Drop it first with mnemic.drop_ingest_key(%s), or add the new secret under another key id and move the clients to it.',
+                                add_ingest_key.key_id);
+    END;
+    IF current_database() <> coalesce(current_setting('pg_mnemic.database', true),
+                                      current_database()) THEN
+        RAISE WARNING 'the listener receives into database "%", not this one: it does not use this key',
+                      current_setting('pg_mnemic.database');
+    END IF;
+    RETURN add_ingest_key.key_id || ':' || encode(add_ingest_key.secret, 'hex');
+END
+$$;
+
+-- The same with a new random secret of 32 bytes (244 random bits, from
+-- PostgreSQL's strong random source through gen_random_uuid()).
+--   SELECT mnemic.add_ingest_key(2);
+CREATE FUNCTION mnemic.add_ingest_key(key_id int)
+RETURNS text
+LANGUAGE sql VOLATILE
+AS $$
+SELECT mnemic.add_ingest_key(key_id,
+         decode(replace(gen_random_uuid()::text || gen_random_uuid()::text,
+                        '-', ''), 'hex'))
+$$;
+
+-- Remove a key: datagrams signed with it are dropped (unknown_key in
+-- listener_stats()) as soon as the transaction commits.
+--   SELECT mnemic.drop_ingest_key(1);
+CREATE FUNCTION mnemic.drop_ingest_key(key_id int)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    DELETE FROM mnemic.ingest_key k WHERE k.key_id = drop_ingest_key.key_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'ingest key % does not exist', drop_ingest_key.key_id
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT key_id FROM mnemic.ingest_key lists the keys.';
+    END IF;
+END
+$$;
+-- Per key id, the datagrams signed with it that the listener took since the
+-- server started, and when the latest arrived: which keys the clients still
+-- use (see the key rotation recipe in docs/sql.md).  Ids never used are left
+-- out; a dropped key keeps its row until the server restarts.
+--   SELECT * FROM mnemic.ingest_key_usage();
+CREATE FUNCTION mnemic.ingest_key_usage(
+    OUT key_id int, OUT datagrams bigint, OUT last_used timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mnemic_ingest_key_usage'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+-- roles.sql grants the readers every table, but not this one.
+REVOKE ALL ON mnemic.ingest_key FROM mnemic_reader;
+REVOKE EXECUTE ON FUNCTION mnemic.ingest_key_changed(),
+    mnemic.add_ingest_key(int, bytea), mnemic.add_ingest_key(int),
+    mnemic.drop_ingest_key(int), mnemic.ingest_key_usage() FROM PUBLIC;
+
+DROP FUNCTION mnemic.listener_stats();
+CREATE FUNCTION mnemic.listener_stats(
+    OUT datagrams_received  bigint,
+    OUT bytes_received      bigint,
+    OUT datagrams_decoded   bigint,
+    OUT samples_stored      bigint,
+    OUT malformed           bigint,
+    OUT malformed_by_reason jsonb,
+    OUT unknown_kinds       bigint,
+    OUT lost                bigint,
+    OUT kernel_drops        bigint,
+    OUT ring_drops          bigint,
+    OUT flushes             bigint,
+    OUT flush_errors        bigint,
+    OUT flush_time_ms       float8,
+    OUT flush_time_max_ms   float8,
+    OUT ring_used           bigint,
+    OUT ring_high_water     bigint,
+    OUT ring_size           bigint,
+    OUT samples_held        bigint,
+    OUT batch_high_water    bigint,
+    OUT last_error          text,
+    OUT last_error_time     timestamptz,
+    OUT receiver_pid        int,
+    OUT inserter_pid        int,
+    OUT receive_buffer      bigint,
+    OUT seq_resets          bigint,
+    OUT bad_auth            bigint,
+    OUT unknown_key         bigint,
+    OUT unsigned            bigint,
+    OUT replayed            bigint,
+    OUT ingest_keys         int)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mnemic_listener_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+REVOKE EXECUTE ON FUNCTION mnemic.listener_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mnemic.listener_stats() TO mnemic_reader;

@@ -25,6 +25,8 @@ $$;
 
 GRANT USAGE ON SCHEMA mnemic TO mnemic_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA mnemic TO mnemic_reader;
+-- but not the secrets that sign datagrams: the extension's owner only.
+REVOKE ALL ON mnemic.ingest_key FROM mnemic_reader;
 
 -- Nothing runs for everyone by default: writing and internal functions
 -- stay with the extension's owner (and superusers).

@@ -315,3 +315,18 @@ CREATE TABLE mnemic.node (
 );
 -- pg_dump keeps the registry with the foreign servers it names.
 SELECT pg_catalog.pg_extension_config_dump('mnemic.node', '');
+
+-- The secrets that sign datagrams (pg_mnemic.auth; the functions are in
+-- ingest_keys.sql).  One secret per key id: the id (0 to 255) is the byte a
+-- signed datagram names its key with.  Only the extension's owner and
+-- superusers may read it (roles.sql): whoever has a secret can write
+-- traces.  A committed change reaches the listener at once; the listener
+-- also reads the table again once a minute.
+CREATE TABLE mnemic.ingest_key (
+    key_id  int PRIMARY KEY CHECK (key_id BETWEEN 0 AND 255),
+    secret  bytea NOT NULL CHECK (length(secret) BETWEEN 16 AND 64),
+    added   timestamptz NOT NULL DEFAULT now()
+);
+-- pg_dump keeps the keys, so that clients are not refused after a restore
+-- (and a dump holds the secrets).
+SELECT pg_catalog.pg_extension_config_dump('mnemic.ingest_key', '');

@@ -17,6 +17,8 @@ Run with /usr/bin/python3 from anywhere; commit what it writes.  With
 --check it writes nothing and fails if the committed files differ.
 """
 
+import hashlib
+import hmac
 import json
 import math
 import os
@@ -382,6 +384,29 @@ def v1(messages, run=RUN_A, seq=0, flags=0, auth=None, mutations=None):
     return d
 
 
+# The secret of the signed vectors: bytes 00 01 02 ... 1f.
+TEST_KEY_HEX = bytes(range(32)).hex()
+
+
+def signed(messages, key_id=1, tag_len=16, key_hex=TEST_KEY_HEX,
+           tampered=False, **kw):
+    """A v1 datagram signed with key_hex: the tag is HMAC-SHA-256 of every
+    byte before it, truncated (docs/protocol.md, "Authentication trailer").
+    tampered: its first byte changed.  "verifies" says whether a server
+    holding that secret under key_id takes the tag."""
+    auth = {"key_id": key_id, "key_hex": key_hex, "tag_len": tag_len,
+            "tag_hex": None,
+            "verifies": not tampered and 16 <= tag_len <= 32}
+    d = v1(messages, auth=auth, **kw)
+    covered = b"".join(b for _, b in encode_v1(dict(d, auth=None)))
+    tag = bytearray(hmac.new(bytes.fromhex(key_hex), covered,
+                             hashlib.sha256).digest()[:tag_len])
+    if tampered:
+        tag[0] ^= 0xFF
+    auth["tag_hex"] = tag.hex()
+    return d
+
+
 def jtext(text, mutations=None):
     d = {"format": "json", "text": text}
     if mutations:
@@ -636,6 +661,26 @@ vector("empty", {"format": "v1", "run": RUN_A, "seq": 0, "flags": 0, "auth": Non
 vector("v1_oversized",
        v1([end(T0)], mutations=[{"op": "append_zeros", "count": 65508 - 40}]),
        "oversized", "65,508 bytes: one beyond the largest UDP payload")
+
+# -- binary v1, signed (pg_mnemic.auth)
+vector("v1_signed_ticks",
+       signed([describe(METRICS3), ticks([[1, 2, 3], [4, 5, 6]])], seq=5),
+       note="signed with key 1 (secret 00 01 .. 1f): HMAC-SHA-256 truncated to 16 bytes")
+vector("v1_signed_full_tag",
+       signed([end(T0 + 60_000_000)], key_id=200, tag_len=32, seq=6),
+       note="signed with key 200 (secret 00 01 .. 1f): the whole 32-byte HMAC")
+vector("v1_signed_profile",
+       signed([profile("frames", FRAMES5[:2]),
+               profile("stack_samples", [sample(0, 1)], base_us=T0, thread=1)],
+              tag_len=20, run=RUN_B, seq=0xFFFFFFFF),
+       note="profile messages signed with key 1, a 20-byte tag, the last sequence number")
+vector("v1_signed_tampered",
+       signed([end(T0)], seq=7, tampered=True),
+       note="signed with key 1, then the first byte of its tag inverted: "
+            "decodes, but the tag does not verify")
+vector("v1_signed_tag_15",
+       signed([end(T0)], tag_len=15, seq=8),
+       note="a 15-byte HMAC tag: decodes, but shorter than a server accepts")
 
 # -- binary v1 profiles, invalid
 defs = v1([profile("frames", FRAMES5[:2])])

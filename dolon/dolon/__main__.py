@@ -43,6 +43,11 @@ def _frequency(text):
     return value
 
 
+def _key(text):
+    config.checked_key(text, "--key")
+    return text
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python3 -m dolon",
@@ -68,6 +73,11 @@ def parse_args(argv):
                         type=_option(_interval),
                         help="sample allocations, one per BYTES on average "
                         "(alone: 524288; $DOLON_ALLOCATIONS)")
+    parser.add_argument("--key", type=_option(_key),
+                        help="sign every datagram with this key, ID:HEX as "
+                        "mnemic.add_ingest_key() returns it (default "
+                        "$DOLON_KEY; prefer it: a command line is visible "
+                        "to every user of the machine)")
     parser.add_argument("--verbose", action="store_true",
                         help="print every tick")
     parser.add_argument("-m", dest="module", action="store_true",
@@ -75,12 +85,16 @@ def parse_args(argv):
     parser.add_argument("script", help="the script (or module with -m)")
     parser.add_argument("args", nargs=argparse.REMAINDER,
                         help="arguments for the script")
-    return parser.parse_args(_bare_options(argv))
+    options = parser.parse_args(_bare_options(argv))
+    if options.key is not None and options.protocol == "json":
+        parser.error("--key signs binary v1: it cannot go with --protocol json")
+    return options
 
 
 # options whose value may be left out: what they mean then
 _OPTIONAL_VALUES = {"--stacks": "100", "--allocations": "on"}
-_WITH_VALUES = ("--tracer", "--frequency", "--host", "--port", "--protocol")
+_WITH_VALUES = ("--tracer", "--frequency", "--host", "--port", "--protocol",
+                "--key")
 
 
 def _bare_options(argv):
@@ -126,7 +140,8 @@ def main(argv=None):
     tracer = Tracer(options.tracer, options.frequency, options.host,
                     options.port, *builtin_metrics.FOR_THREADS,
                     verbose=options.verbose, protocol=options.protocol,
-                    stack_hz=options.stacks, allocations=options.allocations)
+                    stack_hz=options.stacks, allocations=options.allocations,
+                    key=options.key)
     with tracer:
         if options.module:
             runpy.run_module(options.script, run_name="__main__",

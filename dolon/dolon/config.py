@@ -1,8 +1,10 @@
 """Where and how a tracer sends: arguments first, then the environment.
 
-DOLON_HOST, DOLON_PORT and DOLON_PROTOCOL ("v1" or "json") fill in what the
-program leaves as None; without either, measurements go to 127.0.0.1:12013
-in binary v1.
+DOLON_HOST, DOLON_PORT, DOLON_PROTOCOL ("v1" or "json") and DOLON_KEY fill
+in what the program leaves as None; without either, measurements go to
+127.0.0.1:12013 in binary v1, unsigned.  A key ("ID:HEX", as
+mnemic.add_ingest_key() returns it) signs every datagram (docs/protocol.md,
+"Authentication trailer"); legacy JSON cannot be signed.
 
 A host may be a list, "db1,db2:12014,[::1]:12015": several pg_mnemic nodes
 (docs/sql.md, "Beyond one machine").  Each run goes to one of them, chosen
@@ -25,6 +27,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 12013
 DEFAULT_PROTOCOL = "v1"
 PROTOCOLS = ("v1", "json")
+KEY_SECRET_BYTES = (16, 64)     # what pg_mnemic takes
+
+# resolve_key()'s answer for a bad DOLON_KEY: warned, trace nothing
+UNTRACED = object()
 RESOLVE_RETRY_S = 10.0
 
 _warned = set()
@@ -119,3 +125,54 @@ def resolve(host=None, port=None, protocol=None):
         warn_once("%s; nothing is traced" % str(exc)[len("dolon: "):])
         return None
     return host or DEFAULT_HOST, port, protocol
+
+
+def checked_key(key, source="key"):
+    """(key_id, secret) from "ID:HEX": a key id of 0..255, a colon, and a
+    secret of 16 to 64 bytes in hex.  ValueError (TypeError) otherwise; the
+    message never shows the secret."""
+    if not isinstance(key, str):
+        raise TypeError("dolon: %s must be a str \"ID:HEX\", not %s"
+                        % (source, type(key).__name__))
+    key_id, colon, secret = key.strip().partition(":")
+    wanted = ("dolon: %s must be \"ID:HEX\": a key id of 0 to 255, a colon "
+              "and a secret of %d to %d bytes in hex"
+              % ((source,) + KEY_SECRET_BYTES))
+    if not colon or not key_id.isdigit() or not 0 <= int(key_id) <= 255:
+        raise ValueError(wanted + " (the key id is wrong)")
+    try:
+        secret = bytes.fromhex(secret)
+    except ValueError:
+        raise ValueError(wanted + " (the secret is not hex)") from None
+    if not KEY_SECRET_BYTES[0] <= len(secret) <= KEY_SECRET_BYTES[1]:
+        raise ValueError(wanted + " (the secret has %d bytes)" % len(secret))
+    return int(key_id), secret
+
+
+def key_argument(key, protocol=None):
+    """Check a key given in code: None, or (key_id, secret).  Raises for a
+    bad one, and for a key with protocol "json", which cannot be signed."""
+    if key is None:
+        return None
+    key = checked_key(key)
+    if protocol is not None and checked_protocol(protocol) == "json":
+        raise ValueError("dolon: legacy JSON cannot be signed: a key needs "
+                         "protocol \"v1\"")
+    return key
+
+
+def resolve_key(key, protocol):
+    """The key to sign with: the checked argument, else DOLON_KEY, else
+    None.  For a bad DOLON_KEY, or a key where the environment chose the
+    JSON protocol, it warns once and returns UNTRACED."""
+    if key is None and os.environ.get("DOLON_KEY"):
+        try:
+            key = checked_key(os.environ["DOLON_KEY"], "DOLON_KEY")
+        except ValueError as exc:
+            warn_once("%s; nothing is traced" % str(exc)[len("dolon: "):])
+            return UNTRACED
+    if key is not None and protocol == "json":
+        warn_once("a key is set but the protocol is \"json\", which cannot "
+                  "be signed; nothing is traced")
+        return UNTRACED
+    return key

@@ -88,7 +88,7 @@ class TraceRun:
     def __init__(self, tracer_name, frequency, ip, port, profilers,
                  protocol="v1", verbose=False, loop=None,
                  with_profiled=True, with_cost=True, run_uuid=None,
-                 stack_hz=None, allocations=None):
+                 stack_hz=None, allocations=None, key=None):
         check_arguments(tracer_name, frequency, profilers)
         self.tracer_name = tracer_name
         self.frequency = float(frequency)
@@ -114,7 +114,7 @@ class TraceRun:
             platform.python_version(), os.getpid(),
             min(int(self.frequency * 1e6), 0xFFFFFFFF), _core.wallclock_us(),
             _core.BuiltinReader(), protocol=protocol,
-            describe_interval_us=int(DESCRIBE_INTERVAL_S * 1e6))
+            describe_interval_us=int(DESCRIBE_INTERVAL_S * 1e6), key=key)
         for func in profilers:
             self._add_profiler(func)
         if with_cost:

@@ -32,7 +32,7 @@ __all__ = [
 
 async def start_tracer(tracer_name, frequency, host, port, *profilers,
                        verbose=False, protocol=None, stack_hz=None,
-                       allocations=None):
+                       allocations=None, key=None):
     """Trace until cancelled: every `frequency` seconds measure one tick.
 
     :param str tracer_name: names the traced program (0.2.0's app_name).
@@ -51,6 +51,8 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
         second (None: $DOLON_STACK_HZ, else off; at most 1,000).
     :param allocations: sample allocations too, one per this many bytes on
         average (True: 512 KiB; None: $DOLON_ALLOCATIONS, else off).
+    :param str key: "ID:HEX" (None: $DOLON_KEY, else unsigned): sign every
+        datagram with this key of mnemic.ingest_key (binary v1 only).
 
     When cancelled it sends the end of the run, then re-raises.
     """
@@ -58,10 +60,14 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
         verbose, profilers = profilers[0] or verbose, profilers[1:]
     run.check_arguments(tracer_name, frequency, profilers)
     profiling.check_arguments(stack_hz, allocations)
+    key = config.key_argument(key, protocol)
     settings = config.resolve(host, port, protocol)
     if settings is None:                # a bad DOLON_* variable: warned
         return
     host, port, protocol = settings
+    key = config.resolve_key(key, protocol)
+    if key is config.UNTRACED:          # a bad DOLON_KEY: warned
+        return
     run_uuid = uuid.uuid4()
     host, port = config.host_for_run(host, port, run_uuid)
     loop = asyncio.get_running_loop()
@@ -70,7 +76,7 @@ async def start_tracer(tracer_name, frequency, host, port, *profilers,
         trace = run.TraceRun(tracer_name, frequency, address, port,
                              profilers, protocol=protocol, verbose=verbose,
                              loop=loop, run_uuid=run_uuid, stack_hz=stack_hz,
-                             allocations=allocations)
+                             allocations=allocations, key=key)
     except OSError as exc:              # no sockets left ...
         config.warn_once("tracer %r not started: %s" % (tracer_name, exc))
         return

@@ -28,18 +28,20 @@ class Tracer:
 
     def __init__(self, tracer_name, frequency=1.0, host=None, port=None,
                  *profilers, verbose=False, protocol=None, stack_hz=None,
-                 allocations=None):
+                 allocations=None, key=None):
         self.tracer_name = tracer_name
         self.frequency = frequency
         self.host = host
         self.port = port
         self.protocol = protocol
+        self.key = key              # "ID:HEX": sign every datagram
         self.verbose = verbose
         self.stack_hz = stack_hz            # profiling.py
         self.allocations = allocations
         self.profilers = profilers or builtin_metrics.FOR_THREADS
         self.run = None             # set once the host's address is known
         self._settings = None
+        self._key = None
         self._thread = None
         self._stop = threading.Event()
         self._loop = None           # for async profiler functions, lazily
@@ -49,8 +51,12 @@ class Tracer:
             raise RuntimeError("dolon: this Tracer is already started")
         run.check_arguments(self.tracer_name, self.frequency, self.profilers)
         profiling.check_arguments(self.stack_hz, self.allocations)
+        key = config.key_argument(self.key, self.protocol)
         self._settings = config.resolve(self.host, self.port, self.protocol)
         if self._settings is None:          # warned: trace nothing
+            return self
+        self._key = config.resolve_key(key, self._settings[2])
+        if self._key is config.UNTRACED:    # warned: trace nothing
             return self
         # a host list: this run's host, chosen from its uuid (dolon.config)
         self._run_uuid = uuid.uuid4()
@@ -102,7 +108,8 @@ class Tracer:
                                     verbose=self.verbose,
                                     run_uuid=self._run_uuid,
                                     stack_hz=self.stack_hz,
-                                    allocations=self.allocations)
+                                    allocations=self.allocations,
+                                    key=self._key)
         except OSError as exc:
             config.warn_once("tracer %r not started: %s"
                              % (self.tracer_name, exc))

@@ -17,6 +17,7 @@
 #include "profile_stats.h"
 #include "profiler.h"
 #include "sender.h"
+#include "sign.h"
 #include "stack_sampler.h"
 
 #if PY_VERSION_HEX < 0x03090000
@@ -87,7 +88,8 @@ module_exec(PyObject *module)
 		dolon_libpq_init_types(module, st) < 0)
 		return -1;
 	if (PyModule_AddFunctions(module, dolon_encode_methods) < 0 ||
-		PyModule_AddFunctions(module, dolon_encode_profile_methods) < 0)
+		PyModule_AddFunctions(module, dolon_encode_profile_methods) < 0 ||
+		PyModule_AddFunctions(module, dolon_sign_methods) < 0)
 		return -1;
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "procstat.h"
 #include "profile_stats.h"
 #include "run_description.h"
+#include "sign.h"
 #include "udp.h"
 #include "v1_batch.h"
 #include "wire.h"
@@ -49,6 +50,7 @@ typedef struct Sender
 	V1Batch		v1;				/* binary v1 only */
 	LegacyJson	legacy;			/* legacy JSON only */
 	int			ended;
+	SignKey		sign;			/* binary v1 with a key only */
 
 	/* where each metric's value comes from */
 	MetricSource *sources;		/* run.nmetrics of them */
@@ -479,7 +481,7 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 	static char *kwlist[] = {"ip", "port", "run", "run_text", "tracer",
 		"host", "program", "python_version", "pid", "period_us", "start_us",
 		"reader", "protocol", "max_datagram", "flush_interval_us",
-	"describe_interval_us", NULL};
+	"describe_interval_us", "key", NULL};
 	DolonState *st = PyType_GetModuleState(type);
 	const char *ip;
 	int			port;
@@ -497,18 +499,19 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 	Py_ssize_t	max_datagram = 1400;
 	long long	flush_interval_us = 1000000;
 	long long	describe_interval_us = 10000000;
+	PyObject   *key = Py_None;
 	Sender	   *s;
 	Py_ssize_t	len;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kwargs,
-									 "siy*UUUUUIILO!|snLL:Sender", kwlist,
+									 "siy*UUUUUIILO!|snLLO:Sender", kwlist,
 									 &ip, &port, &run, &run_text, &tracer,
 									 &host, &program, &pyver, &pid,
 									 &period_us, &start_us,
 									 st->builtin_reader_type, &reader,
 									 &protocol,
 									 &max_datagram, &flush_interval_us,
-									 &describe_interval_us))
+									 &describe_interval_us, &key))
 		return NULL;
 	if (run.len != 16)
 	{
@@ -538,6 +541,12 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 	{
 		PyBuffer_Release(&run);
 		return NULL;
+	}
+	if (key != Py_None && strcmp(protocol, "json") == 0)
+	{
+		PyBuffer_Release(&run);
+		return PyErr_Format(PyExc_ValueError,
+							"legacy JSON cannot be signed: a key needs protocol \"v1\"");
 	}
 	s = (Sender *) type->tp_alloc(type, 0);
 	if (s == NULL)
@@ -570,6 +579,15 @@ sender_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 		Py_DECREF(s);
 		return NULL;
 	}
+	if (key != Py_None)
+	{
+		if (sign_key_from_object(key, &s->sign) < 0)
+		{
+			Py_DECREF(s);
+			return NULL;
+		}
+		v1_batch_sign_with(&s->v1, &s->sign);
+	}
 	return (PyObject *) s;
 }
 
@@ -581,6 +599,7 @@ sender_dealloc(Sender *s)
 
 	udp_close(&s->udp);
 	v1_batch_free(&s->v1);
+	memset(&s->sign, 0, sizeof(s->sign));
 	legacy_json_free(&s->legacy);
 	for (i = 0; i < s->run.nmetrics; i++)
 		Py_XDECREF(s->sources[i].stats);
@@ -605,7 +624,8 @@ static PyType_Slot sender_slots[] = {
 	{Py_tp_doc, "Sender(ip, port, run, run_text, tracer, host, program, "
 		"python_version, pid, period_us, start_us, reader, protocol='v1', "
 		"max_datagram=1400, flush_interval_us=1000000, "
-	"describe_interval_us=10000000): one traced run on the wire."},
+	"describe_interval_us=10000000, key=None): one traced run on the wire; "
+	"key=(key_id, secret) signs every datagram (binary v1 only)."},
 	{0, NULL}
 };
 

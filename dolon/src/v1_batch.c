@@ -30,6 +30,8 @@ packer_send(V1Batch *b)
 		return;
 	wire_datagram_header(b->out, 0, (uint16_t) b->out_messages, b->run->run,
 						 b->seq);
+	if (b->sign != NULL)
+		b->out_len = sign_datagram(b->sign, b->out, b->out_len);
 	udp_send(b->udp, b->out, b->out_len);
 	b->seq++;
 	b->out_len = V1_HEADER_SIZE;
@@ -269,7 +271,7 @@ v1_batch_init(V1Batch *b, const RunDescription *run, UdpTarget *udp,
 	b->max_datagram = max_datagram;
 	b->flush_interval_us = flush_interval_us;
 	describe_schedule_init(&b->describe, describe_interval_us);
-	b->out = PyMem_Malloc(DOLON_MAX_DATAGRAM);
+	b->out = PyMem_Malloc(DOLON_MAX_DATAGRAM + SIGN_TRAILER_BYTES);
 	if (b->out == NULL)
 	{
 		PyErr_NoMemory();
@@ -277,6 +279,18 @@ v1_batch_init(V1Batch *b, const RunDescription *run, UdpTarget *udp,
 	}
 	b->out_len = V1_HEADER_SIZE;
 	return 0;
+}
+
+/*
+ * Sign every datagram with key from now on.  The trailer comes out of
+ * max_datagram, so that a signed datagram is no larger than an unsigned one
+ * would be.
+ */
+void
+v1_batch_sign_with(V1Batch *b, const SignKey *key)
+{
+	b->sign = key;
+	b->max_datagram -= SIGN_TRAILER_BYTES;
 }
 
 void

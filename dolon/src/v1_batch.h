@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "run_description.h"
+#include "sign.h"
 #include "udp.h"
 
 typedef struct V1Batch
@@ -21,6 +22,7 @@ typedef struct V1Batch
 	int64_t		flush_interval_us;
 	DescribeSchedule describe;
 	uint32_t	seq;			/* of the next datagram */
+	const SignKey *sign;		/* the sender's, or NULL: unsigned */
 
 	/* ticks not yet in a datagram: the rows of one TICKS message */
 	int64_t		pending_base_us;
@@ -45,6 +47,7 @@ extern void v1_batch_free(V1Batch *b);
 extern void v1_batch_layout_changing(V1Batch *b);
 extern int	v1_batch_tick(V1Batch *b, const double *values, int64_t ts_us);
 extern void v1_batch_end(V1Batch *b, int64_t ts_us);
+extern void v1_batch_sign_with(V1Batch *b, const SignKey *key);
 extern void v1_batch_send_datagram(V1Batch *b, uint8_t *datagram, size_t len,
 								   uint16_t nmessages);
 extern void v1_batch_restart(V1Batch *b);

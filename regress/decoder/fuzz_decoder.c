@@ -5,8 +5,9 @@
  * Beyond "does not crash" (AddressSanitizer catches any read outside the
  * input, which libFuzzer hands over in an exact-size buffer), every result
  * must be a known reason, a DECODE_OK result must keep the promises of
- * decode.h (check_decoded), and decoding is deterministic: the same bytes
- * give the same result and the same messages again.
+ * decode.h (check_decoded), the signature reader of the receiver agrees
+ * with the decoder (check_signature), and decoding is deterministic: the
+ * same bytes give the same result and the same messages again.
  */
 #include "testutil.h"
 
@@ -47,6 +48,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail("reason out of range", data, size);
 	if (arena.used > arena.size)
 		fail("arena overrun", data, size);
+	if ((problem = check_signature(data, size, r, &dg)) != NULL)
+		fail(problem, data, size);
 	if (r != DECODE_OK)
 	{
 		if (dg.message_count != 0)

@@ -50,6 +50,7 @@ extern void test_utf8(void);
 extern void test_v1_messages(void);
 extern void test_v1_limits(void);
 extern void test_v1_malformed(void);
+extern void test_v1_signature(void);
 extern void test_arena_bounds(void);
 
 /* test_json.c */

@@ -7,6 +7,7 @@
 #include "text.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Every decoded byte lies inside the datagram or the used part of the arena. */
 static bool
@@ -123,10 +124,43 @@ check_profile(DgKind kind, const DgProfile *p, const uint8_t *buf, size_t len,
 }
 
 const char *
+check_signature(const uint8_t *buf, size_t len, DecodeResult r,
+				const DecodedDatagram *dg)
+{
+	DgSignatureInfo info;
+	DgSignature sig = dg_read_signature(buf, len, &info);
+
+	if (sig == DG_SIG_SIGNED)
+	{
+		if (info.tag_len < DG_MIN_TAG || info.tag_len > DG_MAX_TAG ||
+			info.signed_len < DG_V1_HEADER_SIZE ||
+			info.tag != buf + info.signed_len ||
+			info.signed_len + info.tag_len + 2 != len ||
+			info.key_id != buf[len - 2])
+			return "signature: tag not where the trailer says";
+	}
+	if (r != DECODE_OK)
+		return NULL;
+	if (dg->format == DG_FORMAT_JSON)
+		return sig == DG_SIG_NOT_V1 ? NULL : "signature: JSON read as v1";
+	if (sig == DG_SIG_NOT_V1 || memcmp(info.run, dg->run, 16) != 0 ||
+		info.seq != dg->seq)
+		return "signature: run or sequence differ from the decoder's";
+	if (dg->has_auth != (sig != DG_SIG_UNSIGNED))
+		return "signature: AUTH flag read differently";
+	if (sig == DG_SIG_SIGNED && info.key_id != dg->auth_key_id)
+		return "signature: key id differs from the decoder's";
+	return NULL;
+}
+
+const char *
 check_decoded(const uint8_t *buf, size_t len, const DecodedDatagram *dg,
 			  const DecodeArena *arena)
 {
 	const char *problem;
+
+	if ((problem = check_signature(buf, len, DECODE_OK, dg)) != NULL)
+		return problem;
 
 	if (arena->used > arena->size)
 		return "arena overrun";

@@ -67,6 +67,7 @@ main(int argc, char **argv)
 	test_v1_messages();
 	test_v1_limits();
 	test_v1_malformed();
+	test_v1_signature();
 	test_arena_bounds();
 	test_json_messages();
 	test_json_escapes();

@@ -529,3 +529,101 @@ test_arena_bounds(void)
 	free(small.base);
 	bb_free(&b);
 }
+
+/* A datagram of one END message with an AUTH trailer: tag_len bytes of
+ * 0xAB, then key id and the length byte written. */
+static void
+signed_end(ByteBuf *b, int tag_len, uint8_t length_byte)
+{
+	bb_v1_header(b, 0x01, 1, 9);
+	put_end(b, 1700000000000000LL);
+	for (int i = 0; i < tag_len; i++)
+		bb_u8(b, 0xAB);
+	bb_u8(b, 5);
+	bb_u8(b, length_byte);
+}
+
+static DgSignature
+signature_of(const ByteBuf *b, DgSignatureInfo *info)
+{
+	uint8_t    *copy = malloc(b->len);
+	DgSignature sig;
+
+	memcpy(copy, b->data, b->len);
+	sig = dg_read_signature(copy, b->len, info);
+	/* the tag must point into the datagram, not at a copy of it */
+	if (sig == DG_SIG_SIGNED)
+		info->tag = b->data + (info->tag - copy);
+	free(copy);
+	return sig;
+}
+
+/*
+ * What the receiver reads of a datagram's signature before anything is
+ * decoded (docs/protocol.md, "Authentication trailer").
+ */
+void
+test_v1_signature(void)
+{
+	ByteBuf		b = {0};
+	DgSignatureInfo info;
+	DgSignature sig;
+
+	for (int len = DG_MIN_TAG; len <= DG_MAX_TAG; len += DG_MAX_TAG - DG_MIN_TAG)
+	{
+		signed_end(&b, len, (uint8_t) len);
+		sig = signature_of(&b, &info);
+		CHECK(sig == DG_SIG_SIGNED && info.key_id == 5 && info.tag_len == len &&
+			  info.seq == 9 && info.run[0] == 0x6f &&
+			  info.signed_len == b.len - 2 - len &&
+			  info.tag == b.data + info.signed_len,
+			  "a %d-byte tag is read where the trailer says", len);
+		bb_free(&b);
+	}
+
+	signed_end(&b, DG_MIN_TAG - 1, DG_MIN_TAG - 1);
+	CHECK(signature_of(&b, &info) == DG_SIG_BAD_TRAILER,
+		  "a tag shorter than %d bytes is not a signature", DG_MIN_TAG);
+	bb_free(&b);
+	signed_end(&b, DG_MAX_TAG + 1, DG_MAX_TAG + 1);
+	CHECK(signature_of(&b, &info) == DG_SIG_BAD_TRAILER,
+		  "a tag longer than %d bytes is not a signature", DG_MAX_TAG);
+	bb_free(&b);
+	signed_end(&b, 16, 255);
+	CHECK(signature_of(&b, &info) == DG_SIG_BAD_TRAILER,
+		  "a tag length beyond the datagram is not a signature");
+	bb_free(&b);
+
+	bb_v1_header(&b, 0x01, 1, 9);
+	bb_u8(&b, 0);
+	CHECK(signature_of(&b, &info) == DG_SIG_BAD_TRAILER,
+		  "AUTH set, no room for a trailer");
+	bb_free(&b);
+
+	bb_v1_header(&b, 0, 1, 77);
+	put_end(&b, 1700000000000000LL);
+	sig = signature_of(&b, &info);
+	CHECK(sig == DG_SIG_UNSIGNED && info.seq == 77 && info.run[15] == 0xe8,
+		  "no AUTH flag: unsigned, with its run and sequence");
+	bb_free(&b);
+
+	bb_v1_header(&b, 0x03, 1, 9);
+	put_end(&b, 1700000000000000LL);
+	CHECK(signature_of(&b, &info) == DG_SIG_NOT_V1,
+		  "a reserved flag: not a v1 datagram this server knows");
+	bb_free(&b);
+
+	bb_v1_header(&b, 0, 1, 9);
+	b.data[4] = 2;
+	CHECK(signature_of(&b, &info) == DG_SIG_NOT_V1, "version 2");
+	bb_free(&b);
+
+	bb_v1_header(&b, 0, 1, 9);
+	b.len = DG_V1_HEADER_SIZE - 1;
+	CHECK(signature_of(&b, &info) == DG_SIG_NOT_V1, "a cut header");
+	bb_free(&b);
+
+	bb_text(&b, "{\"msg_type\": \"row\"}");
+	CHECK(signature_of(&b, &info) == DG_SIG_NOT_V1, "legacy JSON");
+	bb_free(&b);
+}

@@ -38,6 +38,14 @@ extern const char *check_decoded(const uint8_t *buf, size_t len,
 								 const DecodedDatagram *dg,
 								 const DecodeArena *arena);
 
+/*
+ * dg_read_signature() on any input: the tag it finds lies where the trailer
+ * says, and for a decoded datagram (r == DECODE_OK) it agrees with the
+ * decoder on format, run, sequence, AUTH flag and key id.  NULL if so.
+ */
+extern const char *check_signature(const uint8_t *buf, size_t len,
+								   DecodeResult r, const DecodedDatagram *dg);
+
 /* A growable byte buffer for building datagrams in tests. */
 typedef struct ByteBuf
 {

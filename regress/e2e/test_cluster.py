@@ -426,3 +426,10 @@ def test_the_listener_counters_of_a_coordinator_are_its_nodes_summed(cluster, se
     assert total[2] == sum(p[2] for p in per_node)
     assert total[3] == {k: sum(p[3][k] for p in per_node) for k in per_node[0][3]}
     assert session.query("SELECT receiver_pid FROM mnemic.listener_stats()") == [(None,)]
+    # signed ingest: the drop counters summed; the keys are each node's own
+    auth = "bad_auth, unknown_key, unsigned, replayed, ingest_keys"
+    per_node = [n.query("SELECT %s FROM mnemic.listener_stats()" % auth)[0]
+                for n in cluster.nodes]
+    total = session.query("SELECT %s FROM mnemic.listener_stats()" % auth)[0]
+    assert total[:4] == tuple(sum(p[i] for p in per_node) for i in range(4))
+    assert total[4] is None and all(p[4] is not None for p in per_node)

@@ -13,7 +13,7 @@ from conftest import (TempCluster, new_run, stored_samples, v1_datagram,
 
 # Every object of schema mnemic, as text that differs when the object does:
 # relations and their options and privileges, live columns in order,
-# constraints, indexes, views, functions and aggregates with their
+# constraints, indexes, triggers, views, functions and aggregates with their
 # definitions and privileges, sequences, comments, extension membership.
 CATALOG = r"""
 WITH ns AS (SELECT 'mnemic'::regnamespace AS oid)
@@ -54,6 +54,11 @@ SELECT 'function', p.oid::regprocedure::text,
             ELSE pg_get_functiondef(p.oid) END ||
        ' acl=' || coalesce(p.proacl::text, '')
 FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+UNION ALL
+SELECT 'trigger', t.tgrelid::regclass::text || '.' || t.tgname,
+       pg_get_triggerdef(t.oid)
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid, ns
+WHERE c.relnamespace = ns.oid AND NOT t.tgisinternal
 UNION ALL
 SELECT 'comment', d.objoid::regclass::text, d.description
 FROM pg_description d JOIN pg_class c ON c.oid = d.objoid, ns

@@ -46,6 +46,7 @@ is_gauge(const char *column)
 		strcmp(column, "ring_used") == 0 ||
 		strcmp(column, "ring_size") == 0 ||
 		strcmp(column, "receive_buffer") == 0 ||
+		strcmp(column, "ingest_keys") == 0 ||
 		strcmp(column, "flush_time_max_ms") == 0 ||
 		strcmp(column, "last_error_time") == 0;
 }
