@@ -10,7 +10,9 @@
  * correctness).  A message that does not fit the datagram being packed is
  * closed there and continued in the next one; a single entry too large for
  * an empty datagram of max_datagram bytes (a frame with two long names)
- * goes out alone in a larger one, as v1_batch.c does for wide ticks.
+ * goes out alone in a larger one, of at most largest bytes, as v1_batch.c
+ * does for wide ticks.  Both limits leave room for what the sink appends:
+ * a signed run's AUTH trailer (sender.c).
  *
  * What was measured is taken out of the ProfileData before packing starts:
  * packing drops references (to types, say), which may free the program's
@@ -31,6 +33,7 @@ typedef struct Packer
 	size_t		len;
 	int			nmessages;
 	size_t		max;
+	size_t		largest;		/* for one message too large for max */
 	DatagramSink sink;
 	void	   *arg;
 	int			failed;			/* the sink refused: pack nothing more */
@@ -51,12 +54,15 @@ packer_send(Packer *pk)
 {
 	if (pk->nmessages > 0 && !pk->failed)
 	{
-		if (pk->sink(pk->arg, pk->out, pk->len, (uint16_t) pk->nmessages) < 0)
+		Py_ssize_t	sent = pk->sink(pk->arg, pk->out, pk->len,
+									(uint16_t) pk->nmessages);
+
+		if (sent < 0)
 			pk->failed = 1;
 		else
 		{
 			pk->stats->datagrams++;
-			pk->stats->bytes += pk->len;
+			pk->stats->bytes += (uint64_t) sent;
 		}
 	}
 	pk->len = V1_HEADER_SIZE;
@@ -86,7 +92,7 @@ msg_entry(Packer *pk, Msg *m, size_t size)
 	if (m->count == 0xFFFF ||
 		(pk->len + size > pk->max &&
 		 (m->count > 0 || pk->nmessages > 0 ||
-		  pk->len + size > DOLON_MAX_DATAGRAM)))
+		  pk->len + size > pk->largest)))
 		return NULL;
 	p = pk->out + pk->len;
 	pk->len += size;
@@ -517,12 +523,15 @@ type_allocations(ProfileData *d)
 
 /*
  * Pack everything due at now_us and everything measured into datagrams for
- * sink.  Returns -1 when the sink refused (what was measured is dropped:
- * the run cannot carry it).
+ * sink, of at most max_datagram bytes, or largest for a single message that
+ * needs more (largest is at most DOLON_MAX_DATAGRAM; the sink may append to
+ * a datagram up to that).  Returns -1 when the sink refused (what was
+ * measured is dropped: the run cannot carry it).
  */
 int
 profile_flush(ProfileData *d, int64_t now_us, size_t max_datagram,
-			  DatagramSink sink, void *arg, ProfileFlushStats *stats)
+			  size_t largest, DatagramSink sink, void *arg,
+			  ProfileFlushStats *stats)
 {
 	Packer		pk = {0};
 	void	   *cohort_arg[2];
@@ -537,6 +546,7 @@ profile_flush(ProfileData *d, int64_t now_us, size_t max_datagram,
 		return 0;				/* tried again at the next flush */
 	pk.len = V1_HEADER_SIZE;
 	pk.max = max_datagram;
+	pk.largest = largest;
 	pk.sink = sink;
 	pk.arg = arg;
 	pk.stats = stats;

@@ -10,11 +10,12 @@
 /*
  * Where a finished datagram goes: the run's sender, which writes the
  * 28-byte header (the run and its next sequence number) into the room left
- * for it at the start, and sends.  Returns -1 when the run cannot take
- * profile datagrams (then the flush stops).
+ * for it at the start, signs it when the run is signed (appending the AUTH
+ * trailer after len), and sends.  Returns the length sent, or -1 when the
+ * run cannot take profile datagrams (then the flush stops).
  */
-typedef int (*DatagramSink) (void *arg, uint8_t *datagram, size_t len,
-							 uint16_t nmessages);
+typedef Py_ssize_t (*DatagramSink) (void *arg, uint8_t *datagram, size_t len,
+									uint16_t nmessages);
 
 typedef struct ProfileFlushStats
 {
@@ -28,7 +29,7 @@ typedef struct ProfileFlushStats
 
 extern void profile_alloc_threads(ProfileData *d);
 extern int	profile_flush(ProfileData *d, int64_t now_us, size_t max_datagram,
-						  DatagramSink sink, void *arg,
+						  size_t largest, DatagramSink sink, void *arg,
 						  ProfileFlushStats *stats);
 
 #endif							/* DOLON_PROFILE_BATCH_H */

@@ -370,19 +370,25 @@ sender_speaks_v1(PyObject *sender)
 	return !((Sender *) sender)->json;
 }
 
-size_t
-sender_max_datagram(PyObject *sender)
+/*
+ * The room for a profile datagram's header and messages, and the most a
+ * single message too large for that may take: what the ticks' datagrams
+ * have, so less the AUTH trailer when the run is signed.
+ */
+void
+sender_datagram_room(PyObject *sender, size_t *room, size_t *largest)
 {
-	return ((Sender *) sender)->max_datagram;
+	v1_batch_room(&((Sender *) sender)->v1, room, largest);
 }
 
 /*
- * Send a datagram of profile messages under the run's sequence (the caller
- * left V1_HEADER_SIZE bytes for the header).  -1 when the run cannot carry
- * them: it speaks legacy JSON, or it has ended.  With the GIL held, which
- * guards the sequence and the socket's counters.
+ * Send a datagram of profile messages under the run's sequence, signed as
+ * the ticks are (the caller left V1_HEADER_SIZE bytes for the header at the
+ * start, and SIGN_TRAILER_BYTES of room after len).  The length sent, or -1
+ * when the run cannot carry them: it speaks legacy JSON, or it has ended.
+ * With the GIL held, which guards the sequence and the socket's counters.
  */
-int
+Py_ssize_t
 sender_send_datagram(PyObject *sender, uint8_t *datagram, size_t len,
 					 uint16_t nmessages)
 {
@@ -390,8 +396,8 @@ sender_send_datagram(PyObject *sender, uint8_t *datagram, size_t len,
 
 	if (s->json || s->ended)
 		return -1;
-	v1_batch_send_datagram(&s->v1, datagram, len, nmessages);
-	return 0;
+	return (Py_ssize_t) v1_batch_send_datagram(&s->v1, datagram, len,
+											   nmessages);
 }
 
 /* ------------------------------------------------------------------------

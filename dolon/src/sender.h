@@ -15,8 +15,9 @@ extern int	dolon_sender_init_types(PyObject *module, DolonState *st);
 /* for the stack sampler: datagrams of the same run, under its sequence */
 extern int	sender_check(PyObject *obj);
 extern int	sender_speaks_v1(PyObject *sender);
-extern size_t sender_max_datagram(PyObject *sender);
-extern int	sender_send_datagram(PyObject *sender, uint8_t *datagram,
-								 size_t len, uint16_t nmessages);
+extern void sender_datagram_room(PyObject *sender, size_t *room,
+								 size_t *largest);
+extern Py_ssize_t sender_send_datagram(PyObject *sender, uint8_t *datagram,
+									   size_t len, uint16_t nmessages);
 
 #endif							/* DOLON_SENDER_H */

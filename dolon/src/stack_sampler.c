@@ -101,7 +101,7 @@ typedef struct StackSampler
  * Inside the sampler thread (and the final flush)
  * ------------------------------------------------------------------------ */
 
-static int
+static Py_ssize_t
 send_datagram(void *arg, uint8_t *datagram, size_t len, uint16_t nmessages)
 {
 	return sender_send_datagram(((StackSampler *) arg)->sender, datagram, len,
@@ -170,6 +170,8 @@ static void
 flush(StackSampler *s, int64_t wall_us)
 {
 	int			was_exempt = alloc_sampler_exempt_thread(1);
+	size_t		room,
+				largest;
 
 	find_asyncio(&s->pass);
 	profile_alloc_threads(&s->data);
@@ -177,7 +179,8 @@ flush(StackSampler *s, int64_t wall_us)
 	if (s->data.threads_schedule.due ||
 		describe_schedule_due(&s->data.threads_schedule, wall_us))
 		profile_thread_names(&s->data, 1);
-	if (profile_flush(&s->data, wall_us, sender_max_datagram(s->sender),
+	sender_datagram_room(s->sender, &room, &largest);
+	if (profile_flush(&s->data, wall_us, room, largest,
 					  send_datagram, s, &s->flushed) < 0)
 		s->flushes_refused++;
 	s->last_flush_ns = dolon_monotonic_ns();

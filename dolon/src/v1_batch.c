@@ -50,7 +50,8 @@ packer_reserve(V1Batch *b, size_t len)
 
 	if (b->out_messages > 0 && b->out_len + len > b->max_datagram)
 		packer_send(b);
-	if (b->out_len + len > DOLON_MAX_DATAGRAM)
+	if (b->out_len + len >
+		DOLON_MAX_DATAGRAM - (b->sign != NULL ? SIGN_TRAILER_BYTES : 0))
 		return NULL;
 	p = b->out + b->out_len;
 	b->out_len += len;
@@ -365,15 +366,33 @@ v1_batch_end(V1Batch *b, int64_t ts_us)
  * A datagram of the run's other messages (the stack sampler's profile),
  * packed by the caller with V1_HEADER_SIZE bytes free at its start: it
  * takes the run's next sequence number, since the server counts loss from
- * one sequence per run.
+ * one sequence per run, and is signed as the ticks are.  With a key the
+ * caller leaves SIGN_TRAILER_BYTES of room after len, and packs no more
+ * than v1_batch_room() bytes unless a single message needs more.  Returns
+ * the length sent.
  */
-void
+size_t
 v1_batch_send_datagram(V1Batch *b, uint8_t *datagram, size_t len,
 					   uint16_t nmessages)
 {
 	wire_datagram_header(datagram, 0, nmessages, b->run->run, b->seq);
+	if (b->sign != NULL)
+		len = sign_datagram(b->sign, datagram, len);
 	udp_send(b->udp, datagram, len);
 	b->seq++;
+	return len;
+}
+
+/*
+ * What a datagram's header and messages may take: max_datagram less the
+ * AUTH trailer when signing (room), and at most, for a single message too
+ * large for room (largest).
+ */
+void
+v1_batch_room(const V1Batch *b, size_t *room, size_t *largest)
+{
+	*room = b->max_datagram;
+	*largest = DOLON_MAX_DATAGRAM - (b->sign != NULL ? SIGN_TRAILER_BYTES : 0);
 }
 
 /*

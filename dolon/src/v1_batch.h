@@ -48,8 +48,9 @@ extern void v1_batch_layout_changing(V1Batch *b);
 extern int	v1_batch_tick(V1Batch *b, const double *values, int64_t ts_us);
 extern void v1_batch_end(V1Batch *b, int64_t ts_us);
 extern void v1_batch_sign_with(V1Batch *b, const SignKey *key);
-extern void v1_batch_send_datagram(V1Batch *b, uint8_t *datagram, size_t len,
-								   uint16_t nmessages);
+extern size_t v1_batch_send_datagram(V1Batch *b, uint8_t *datagram,
+									 size_t len, uint16_t nmessages);
+extern void v1_batch_room(const V1Batch *b, size_t *room, size_t *largest);
 extern void v1_batch_restart(V1Batch *b);
 
 #endif							/* DOLON_V1_BATCH_H */
