@@ -22,6 +22,7 @@ class Run:
         self.id = run_id
         self.seqs = []
         self.sizes = []
+        self.datagrams = []        # as received
         self.describes = []
         self.ticks = []            # (ts_us, first_metric, values)
         self.ended = False
@@ -167,7 +168,9 @@ def gather(datagrams):
         if not data.startswith(b"MNEM"):
             continue
         d = v1decode.decode(data)
-        runs.setdefault(d["run"], Run(d["run"])).add(d, len(data), received_at)
+        run = runs.setdefault(d["run"], Run(d["run"]))
+        run.add(d, len(data), received_at)
+        run.datagrams.append(data)
     return runs
 
 

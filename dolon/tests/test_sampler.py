@@ -8,6 +8,8 @@ together by profiles.py.  The programs know the truth about themselves
 tests compare.  No fixed sleeps: every wait is for a condition, with a
 deadline.
 """
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -18,6 +20,7 @@ import textwrap
 import pytest
 
 import profiles
+import v1decode
 from conftest import DOLON_ROOT
 from dolon import _core
 
@@ -46,7 +49,8 @@ def run_program(source, sink, tmp_path, args=(), env=None, cli=None,
     environ = dict(os.environ, PYTHONPATH=DOLON_ROOT,
                    DOLON_HOST="127.0.0.1",
                    DOLON_PORT=str(port))
-    for key in ("DOLON_STACK_HZ", "DOLON_ALLOCATIONS", "DOLON_PROTOCOL"):
+    for key in ("DOLON_STACK_HZ", "DOLON_ALLOCATIONS", "DOLON_PROTOCOL",
+                "DOLON_KEY"):
         environ.pop(key, None)
     environ.update(env or {})
     command = [sys.executable]
@@ -369,6 +373,51 @@ def test_every_datagram_of_a_run_shares_one_sequence(sink, tmp_path):
     assert sorted(run.seqs) == list(range(len(run.seqs)))
     assert max(run.sizes) <= 1400
     assert run.ticks and run.samples and run.allocs and run.frees
+
+
+def test_a_keyed_run_signs_its_profile_datagrams(sink, tmp_path):
+    """With a key, the profile's datagrams (kinds 0x10-0x16) carry the AUTH
+    trailer as the ticks' do, within the same 1,400 bytes, and so do a
+    forked child's, under its own run."""
+    secret = bytes(range(100, 132))
+    pids = run_program("""
+        import json, os, time, dolon
+
+        def churn(seconds):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                [str(i) for i in range(1000)]
+
+        tracer = dolon.Tracer("signed-profile", 0.1, stack_hz=200,
+                              allocations=65536)
+        tracer.start()
+        churn(0.8)
+        pid = os.fork()
+        if pid == 0:
+            churn(0.5)
+            tracer.stop()
+            os._exit(0)
+        churn(0.5)
+        os.waitpid(pid, 0)
+        tracer.stop()
+        print(json.dumps({"parent": os.getpid(), "child": pid}))
+    """, sink, tmp_path, env={"DOLON_KEY": "9:" + secret.hex()})
+    runs = {run.pid: run for run in one_run(sink, count=2)}
+    assert set(runs) == {pids["parent"], pids["child"]}
+    for run in runs.values():
+        kinds = set()
+        for datagram in run.datagrams:
+            assert datagram[5] & 1, "AUTH flag"
+            assert datagram[-2] == 9 and datagram[-1] == 16
+            assert hmac.new(secret, datagram[:-18], hashlib.sha256).digest()[
+                :16] == datagram[-18:-2]
+            kinds.update(m["kind"] for m in v1decode.decode(datagram)[
+                "messages"])
+        assert {"frames", "stacks", "threads", "stack_samples",
+                "allocs"} <= kinds, kinds
+        assert run.ticks and run.samples and run.allocs
+        assert sorted(run.seqs) == list(range(len(run.seqs)))
+        assert max(run.sizes) <= 1400
 
 
 def test_definitions_are_repeated(sink, tmp_path):

@@ -162,3 +162,71 @@ def test_bytes_allocated_and_freed_by_the_database(backend, tmp_path):
     kept = in_use(marks["kept_us"])
     assert 0.7 * marks["kept_bytes"] < kept < 1.3 * marks["kept_bytes"]
     assert in_use(marks["end_us"]) < 0.05 * kept
+
+
+SIGNED = """
+    import json, os, sys, time, dolon
+
+    def spin(n):
+        x = 0
+        for i in range(n):
+            x += i
+        return x
+
+    def burn_signed(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            spin(1000)
+            bytes(200000)
+
+    key = os.environ.pop("TEST_KEY", None)
+    with dolon.Tracer(sys.argv[1], 0.2, stack_hz=100, allocations=65536,
+                      key=key) as tracer:
+        burn_signed(1.5)
+    counters = tracer.run.profiling.sampler.counters
+    print(json.dumps({"run": str(tracer.run.uuid),
+                      "samples": counters["samples_sent"],
+                      "allocs": counters["allocs_sent"]}))
+"""
+
+
+def test_signed_profile_is_stored_where_signatures_are_required(tmp_path):
+    """Under pg_mnemic.auth = require a run sampled with key= has its
+    stacks and allocations stored, every datagram passing the check; the
+    same program unsigned stores nothing."""
+    pgtemp = pytest.importorskip("pgtemp")
+    with pgtemp.TempCluster(settings={"pg_mnemic.auth": "require",
+                                      "pg_mnemic.flush_interval": "50"}) as c:
+        key = c.query("SELECT mnemic.add_ingest_key(5)")[0][0]
+        c.wait_for("SELECT ingest_keys FROM mnemic.listener_stats()",
+                   lambda r: r[0][0] == 1, timeout=30)
+        signed = run_program(SIGNED, c.udp_port, tmp_path,
+                             args=["signed-profile"], env={"TEST_KEY": key})
+        assert signed["samples"] > 0 and signed["allocs"] > 0, signed
+        wait_run(c, signed["run"])
+        c.wait_for(
+            "SELECT total FROM mnemic.flamegraph(%s, weight => 'samples') "
+            "WHERE node = 0", lambda r: r and r[0][0] >= signed["samples"],
+            timeout=30, params=(signed["run"],))
+        c.wait_for(
+            "SELECT sum(count) FROM mnemic.allocations_by_type(%s)",
+            lambda r: r and r[0][0] is not None
+            and r[0][0] >= signed["allocs"],
+            timeout=30, params=(signed["run"],))
+        top = c.query("SELECT function FROM mnemic.top_functions(%s, "
+                      "weight => 'cpu') ORDER BY self DESC LIMIT 1",
+                      (signed["run"],))
+        assert top[0][0] in ("spin", "burn_signed"), top
+        # the same program without a key: refused, every datagram of it
+        unsigned = run_program(SIGNED, c.udp_port, tmp_path,
+                               args=["unsigned-profile"])
+        assert unsigned["samples"] > 0, unsigned
+        stats = c.wait_for(
+            "SELECT unsigned, bad_auth, unknown_key, replayed "
+            "FROM mnemic.listener_stats()", lambda r: r[0][0] > 0,
+            timeout=30)
+        assert stats[0][1:] == (0, 0, 0), stats
+        assert c.query("SELECT count(*) FROM mnemic.run WHERE uuid = %s",
+                       (unsigned["run"],)) == [(0,)]
+        assert c.query("SELECT key_id, datagrams > 0 FROM "
+                       "mnemic.ingest_key_usage()") == [(5, True)]
