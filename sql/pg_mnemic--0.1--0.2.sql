@@ -682,3 +682,71 @@ AS 'MODULE_PATHNAME', 'mnemic_listener_stats'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 REVOKE EXECUTE ON FUNCTION mnemic.listener_stats() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mnemic.listener_stats() TO mnemic_reader;
+
+-- Listing at fleet scale (runs() pages and filters, changed_since).  Runs
+-- and tracers remember the transaction that last changed them, runs are
+-- indexed in the listing's orders and by when they stop being active.
+ALTER TABLE mnemic.tracer ADD COLUMN changed xid8 NOT NULL DEFAULT pg_current_xact_id();
+ALTER TABLE mnemic.run ADD COLUMN changed xid8 NOT NULL DEFAULT pg_current_xact_id();
+
+CREATE FUNCTION mnemic.active_until(last_seen timestamptz, period interval)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'mnemic_active_until'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+DROP INDEX mnemic.run_tracer;
+CREATE INDEX run_tracer_started ON mnemic.run
+    (tracer_id, (coalesce(started, first_seen)), uuid);
+CREATE INDEX run_started ON mnemic.run ((coalesce(started, first_seen)), uuid);
+CREATE INDEX run_changed ON mnemic.run (changed);
+CREATE INDEX run_active_until ON mnemic.run
+    (mnemic.active_until(last_seen, period)) WHERE ended IS NULL;
+
+CREATE FUNCTION mnemic.change_cursor()
+RETURNS text
+AS 'MODULE_PATHNAME', 'mnemic_change_cursor'
+LANGUAGE C STABLE;
+
+DROP FUNCTION mnemic.tracers();
+CREATE FUNCTION mnemic.tracers(name text DEFAULT NULL, host text DEFAULT NULL,
+                               program text DEFAULT NULL, state text DEFAULT NULL,
+                               t_from timestamptz DEFAULT NULL,
+                               t_to timestamptz DEFAULT NULL,
+                               changed_since text DEFAULT NULL)
+RETURNS TABLE (tracer text, runs bigint, active_runs bigint,
+               first_seen timestamptz, last_seen timestamptz)
+AS 'MODULE_PATHNAME', 'mnemic_tracers'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+DROP FUNCTION mnemic.runs(text);
+CREATE FUNCTION mnemic.runs(tracer text DEFAULT NULL, host text DEFAULT NULL,
+                            program text DEFAULT NULL, state text DEFAULT NULL,
+                            t_from timestamptz DEFAULT NULL,
+                            t_to timestamptz DEFAULT NULL,
+                            before_started timestamptz DEFAULT NULL,
+                            before_run uuid DEFAULT NULL,
+                            page_size int DEFAULT NULL,
+                            changed_since text DEFAULT NULL,
+                            unnamed boolean DEFAULT false)
+RETURNS TABLE (run uuid, tracer text, started timestamptz,
+               last_seen timestamptz, ended timestamptz, duration interval,
+               samples bigint, datagrams bigint, lost bigint, state text,
+               host text, pid int, program text, stack_samples bigint,
+               alloc_samples bigint)
+AS 'MODULE_PATHNAME', 'mnemic_runs'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+REVOKE EXECUTE ON FUNCTION mnemic.active_until(timestamptz, interval),
+    mnemic.change_cursor(),
+    mnemic.tracers(text, text, text, text, timestamptz, timestamptz, text),
+    mnemic.runs(text, text, text, text, timestamptz, timestamptz, timestamptz,
+                uuid, int, text, boolean)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mnemic.active_until(timestamptz, interval),
+    mnemic.change_cursor(),
+    mnemic.tracers(text, text, text, text, timestamptz, timestamptz, text),
+    mnemic.runs(text, text, text, text, timestamptz, timestamptz, timestamptz,
+                uuid, int, text, boolean)
+    TO mnemic_reader;
+GRANT UPDATE (changed) ON mnemic.tracer TO mnemic_owner;
+-- End of: listing at fleet scale.
