@@ -13,6 +13,7 @@
 
 /* api_runs.c */
 extern int	api_tracers(Request *req);
+extern int	api_runs(Request *req);
 extern int	api_run(Request *req);
 extern int	api_run_metrics(Request *req);
 extern int	api_delete_run(Request *req);

@@ -69,6 +69,7 @@ static Serving serving;
  */
 static const Route routes[] = {
 	{GET | DELETE, "/api/tracers", api_tracers, "tracers"},
+	{GET, "/api/runs[/]", api_runs, "runs"},
 	{GET, "/api/runs/{uuid}[/]", api_run, "run"},
 	{GET, "/api/runs/{uuid}/metrics", api_run_metrics, "run_metrics"},
 	{GET, "/api/runs/{uuid}/series", api_series, "series"},
