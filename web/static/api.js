@@ -31,7 +31,20 @@ async function getJSON(url, { listing = false } = {}) {
 
 const runPath = (uuid) => `/api/runs/${encodeURIComponent(uuid)}`;
 
-export const fetchTree = () => getJSON('/api/tracers', { listing: true });
+// Leaves out parameters that are null, undefined or empty.
+function query(params) {
+	const q = new URLSearchParams();
+	for (const [k, v] of Object.entries(params))
+		if (v != null && v !== '')
+			q.set(k, String(v));
+	return q;
+}
+
+// {cursor, tracers: [...]}: name, host, program, state, from, to, changed_since.
+export const fetchTracers = (params = {}) => getJSON(`/api/tracers?${query(params)}`, { listing: true });
+// {cursor, runs: [...], next}: tracer or unnamed, the filters, before,
+// before_run, limit, changed_since.
+export const fetchRunsPage = (params = {}) => getJSON(`/api/runs?${query(params)}`, { listing: true });
 export const fetchRun = (uuid) => getJSON(runPath(uuid));
 export const fetchMetrics = (uuid) => getJSON(`${runPath(uuid)}/metrics`);
 export const csvUrl = (uuid) => `${runPath(uuid)}.csv`;
