@@ -23,7 +23,9 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
@@ -41,6 +43,10 @@ PG_FUNCTION_INFO_V1(mnemic_metrics);
 
 #define RUN_DURATION_SQL \
 	"coalesce(r.ended, r.last_seen) - coalesce(r.started, r.first_seen)"
+
+/* Of runs r, how many are active. */
+#define ACTIVE_COUNT_SQL \
+	"count(*) FILTER (WHERE r.ended IS NULL AND " RUN_ACTIVE_UNTIL_SQL " >= now())"
 
 /* The listing's order, newest first; run_tracer_started and run_started. */
 #define RUN_STARTED_SQL "coalesce(r.started, r.first_seen)"
@@ -233,10 +239,55 @@ append_changed(ListingQuery *q, const RunFilter *f)
 					 xmin, taken);
 }
 
+/*
+ * Run a listing query into the function's result, without JIT: these are
+ * index walks of a few thousand rows at most, which JIT would make a
+ * hundred milliseconds slower whenever the planner's estimate of a
+ * filter's rows crosses jit_above_cost.
+ */
 static void
 run_query(FunctionCallInfo fcinfo, ListingQuery *q)
 {
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	materialize_query(fcinfo, q->sql.data, q->nargs, q->types, q->values, NULL);
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * The tracers whose row may have changed since the cursor (tracers(),
+ * changed_since): as an int[] datum, and whether runs without a tracer
+ * changed too.  Found through run_changed, run_active_until and the small
+ * tracer table, so an idle database answers from two index probes.
+ */
+static Datum
+changed_tracers(const RunFilter *f, bool *unnamed_changed, int *n)
+{
+	ListingQuery q = {0};
+	Datum		ids;
+	bool		isnull;
+
+	initStringInfo(&q.sql);
+	appendStringInfo(&q.sql,
+					 "SELECT coalesce(array_agg(DISTINCT id) FILTER (WHERE id IS NOT NULL), '{}'),"
+					 " coalesce(bool_or(id IS NULL), false)"
+					 " FROM (SELECT t.id FROM mnemic.tracer t WHERE t.changed >= %s"
+					 " UNION ALL SELECT r.tracer_id FROM mnemic.run r WHERE ",
+					 query_param(&q, XID8OID, FullTransactionIdGetDatum(f->cursor.xmin)));
+	append_changed(&q, f);
+	appendStringInfoString(&q.sql, ") s");
+	if (SPI_execute_with_args(q.sql.data, q.nargs, q.types, q.values, NULL,
+							  true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "looking up changed tracers failed");
+	ids = SpiResult(0, 1, &isnull);
+	*unnamed_changed = DatumGetBool(SpiResult(0, 2, &isnull));
+	/* Out of SPI's memory, which the next query frees. */
+	ids = PointerGetDatum(SPI_datumTransfer(ids, false, -1));
+	*n = ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(ids)),
+						ARR_DIMS(DatumGetArrayTypeP(ids)));
+	return ids;
 }
 
 
@@ -265,54 +316,82 @@ mnemic_tracers(PG_FUNCTION_ARGS)
 	Datum		name = PG_ARGISNULL(TRACERS_ARG_NAME) ? (Datum) 0 :
 		PG_GETARG_DATUM(TRACERS_ARG_NAME);
 
+	Datum		changed_ids = (Datum) 0;
+	bool		unnamed_changed = false;
+	bool		unnamed = name == 0;
+
 	if (MnemicCoordinating())
 		return CoordinatorAnswer(fcinfo);
 
 	read_run_filter(fcinfo, TRACERS_ARG_CHANGED_SINCE, &f);
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
-	initStringInfo(&q.sql);
-
-	appendStringInfoString(&q.sql,
-						   "SELECT t.name, count(r.id), count(r.id) FILTER (WHERE r.ended IS NULL AND "
-						   RUN_ACTIVE_UNTIL_SQL " >= now()), t.created, max(r.last_seen)"
-						   " FROM mnemic.tracer t LEFT JOIN mnemic.run r ON r.tracer_id = t.id");
-	append_run_filter(&q, &f);
-	appendStringInfoString(&q.sql, " WHERE true");
-	if (name != 0)
-		appendStringInfo(&q.sql, " AND strpos(lower(t.name), lower(%s)) > 0",
-						 query_param(&q, TEXTOID, name));
 	if (f.has_cursor)
 	{
-		const char *xmin = query_param(&q, XID8OID,
-									   FullTransactionIdGetDatum(f.cursor.xmin));
+		int			n;
 
-		appendStringInfo(&q.sql, " AND (t.changed >= %s OR t.id IN ("
-						 "SELECT r.tracer_id FROM mnemic.run r WHERE ", xmin);
-		append_changed(&q, &f);
-		appendStringInfoString(&q.sql, "))");
+		changed_ids = changed_tracers(&f, &unnamed_changed, &n);
+		unnamed = unnamed && unnamed_changed;
+		/* Nothing changed: what an idle refresh costs. */
+		if (n == 0 && !unnamed)
+		{
+			SPI_finish();
+			return (Datum) 0;
+		}
 	}
-	appendStringInfoString(&q.sql, " GROUP BY t.id");
-	if (run_filter_narrows(&f) && !f.has_cursor)
-		appendStringInfoString(&q.sql, " HAVING count(r.id) > 0");
+	initStringInfo(&q.sql);
 
-	/* The runs without a tracer, when the name filter allows them. */
-	if (name == 0)
+	if (f.has_cursor || name != 0)
+	{
+		/*
+		 * A few tracers: each counts its own runs through run_tracer_started
+		 * (a lateral subquery, so that the planner cannot choose to read
+		 * every run for them).
+		 */
+		appendStringInfoString(&q.sql,
+							   "SELECT t.name, a.runs, a.active, t.created, a.last_seen"
+							   " FROM mnemic.tracer t CROSS JOIN LATERAL ("
+							   "SELECT count(*) AS runs, " ACTIVE_COUNT_SQL " AS active,"
+							   " max(r.last_seen) AS last_seen"
+							   " FROM mnemic.run r WHERE r.tracer_id = t.id");
+		append_run_filter(&q, &f);
+		appendStringInfoString(&q.sql, ") a WHERE true");
+		if (name != 0)
+			appendStringInfo(&q.sql, " AND strpos(lower(t.name), lower(%s)) > 0",
+							 query_param(&q, TEXTOID, name));
+		if (f.has_cursor)
+			appendStringInfo(&q.sql, " AND t.id = ANY (%s)",
+							 query_param(&q, INT4ARRAYOID, changed_ids));
+		else if (run_filter_narrows(&f))
+			appendStringInfoString(&q.sql, " AND a.runs > 0");
+	}
+	else
+	{
+		/* Every tracer: count all runs in one pass, grouped by tracer. */
+		appendStringInfoString(&q.sql,
+							   "SELECT t.name, coalesce(a.runs, 0), coalesce(a.active, 0),"
+							   " t.created, a.last_seen FROM mnemic.tracer t ");
+		appendStringInfoString(&q.sql, run_filter_narrows(&f) ? "JOIN" : "LEFT JOIN");
+		appendStringInfoString(&q.sql,
+							   " (SELECT r.tracer_id, count(*) AS runs, " ACTIVE_COUNT_SQL " AS active,"
+							   " max(r.last_seen) AS last_seen"
+							   " FROM mnemic.run r WHERE r.tracer_id IS NOT NULL");
+		append_run_filter(&q, &f);
+		appendStringInfoString(&q.sql, " GROUP BY r.tracer_id) a ON a.tracer_id = t.id");
+	}
+
+	/*
+	 * The runs without a tracer, when the name filter allows them (and,
+	 * with changed_since, when one of them changed).
+	 */
+	if (unnamed)
 	{
 		appendStringInfoString(&q.sql,
-							   " UNION ALL SELECT NULL, count(r.id), count(r.id) FILTER"
-							   " (WHERE r.ended IS NULL AND " RUN_ACTIVE_UNTIL_SQL " >= now()),"
+							   " UNION ALL SELECT NULL, count(*), " ACTIVE_COUNT_SQL ","
 							   " min(r.first_seen), max(r.last_seen)"
 							   " FROM mnemic.run r WHERE r.tracer_id IS NULL");
 		append_run_filter(&q, &f);
 		appendStringInfoString(&q.sql, " HAVING count(*) > 0");
-		if (f.has_cursor)
-		{
-			appendStringInfoString(&q.sql, " AND EXISTS (SELECT FROM mnemic.run r"
-								   " WHERE r.tracer_id IS NULL AND ");
-			append_changed(&q, &f);
-			appendStringInfoString(&q.sql, ")");
-		}
 	}
 	appendStringInfoString(&q.sql, " ORDER BY 1 NULLS LAST");
 	run_query(fcinfo, &q);
