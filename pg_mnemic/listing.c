@@ -220,6 +220,24 @@ append_run_filter(ListingQuery *q, const RunFilter *f)
 }
 
 /*
+ * "<alias>.changed >= xmin AND <alias>.changed < next": written by a
+ * transaction not older than the cursor's.  None visible can have started
+ * after the next transaction id; rows that say so came from a dump of a
+ * database further on, restored here, and are no change.
+ */
+static void
+append_written_since(ListingQuery *q, const RunFilter *f, const char *alias)
+{
+	const char *xmin = query_param(q, XID8OID,
+								   FullTransactionIdGetDatum(f->cursor.xmin));
+	const char *next = query_param(q, XID8OID,
+								   FullTransactionIdGetDatum(ReadNextFullTransactionId()));
+
+	appendStringInfo(&q->sql, "%s.changed >= %s AND %s.changed < %s",
+					 alias, xmin, alias, next);
+}
+
+/*
  * The condition that run r changed since the cursor: written since, or
  * stopped being active since (run_changes.h).  The two halves are what
  * run_changed and run_active_until answer.
@@ -227,16 +245,16 @@ append_run_filter(ListingQuery *q, const RunFilter *f)
 static void
 append_changed(ListingQuery *q, const RunFilter *f)
 {
-	const char *xmin = query_param(q, XID8OID,
-								   FullTransactionIdGetDatum(f->cursor.xmin));
-	const char *taken = query_param(q, TIMESTAMPTZOID,
-									TimestampTzGetDatum(f->cursor.taken));
+	const char *taken;
 
+	appendStringInfoString(&q->sql, "((");
+	append_written_since(q, f, "r");
+	taken = query_param(q, TIMESTAMPTZOID, TimestampTzGetDatum(f->cursor.taken));
 	appendStringInfo(&q->sql,
-					 "(r.changed >= %s OR (r.ended IS NULL AND "
+					 ") OR (r.ended IS NULL AND "
 					 RUN_ACTIVE_UNTIL_SQL " >= %s AND "
 					 RUN_ACTIVE_UNTIL_SQL " < now()))",
-					 xmin, taken);
+					 taken);
 }
 
 /*
@@ -270,12 +288,12 @@ changed_tracers(const RunFilter *f, bool *unnamed_changed, int *n)
 	bool		isnull;
 
 	initStringInfo(&q.sql);
-	appendStringInfo(&q.sql,
-					 "SELECT coalesce(array_agg(DISTINCT id) FILTER (WHERE id IS NOT NULL), '{}'),"
-					 " coalesce(bool_or(id IS NULL), false)"
-					 " FROM (SELECT t.id FROM mnemic.tracer t WHERE t.changed >= %s"
-					 " UNION ALL SELECT r.tracer_id FROM mnemic.run r WHERE ",
-					 query_param(&q, XID8OID, FullTransactionIdGetDatum(f->cursor.xmin)));
+	appendStringInfoString(&q.sql,
+						   "SELECT coalesce(array_agg(DISTINCT id) FILTER (WHERE id IS NOT NULL), '{}'),"
+						   " coalesce(bool_or(id IS NULL), false)"
+						   " FROM (SELECT t.id FROM mnemic.tracer t WHERE ");
+	append_written_since(&q, f, "t");
+	appendStringInfoString(&q.sql, " UNION ALL SELECT r.tracer_id FROM mnemic.run r WHERE ");
 	append_changed(&q, f);
 	appendStringInfoString(&q.sql, ") s");
 	if (SPI_execute_with_args(q.sql.data, q.nargs, q.types, q.values, NULL,

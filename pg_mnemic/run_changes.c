@@ -44,12 +44,11 @@ widen_xid(TransactionId xid, FullTransactionId next)
 Datum
 mnemic_change_cursor(PG_FUNCTION_ARGS)
 {
-	Snapshot	snap = GetActiveSnapshot();
 	FullTransactionId xmin;
 
-	if (snap == NULL)
+	if (!ActiveSnapshotSet())
 		elog(ERROR, "change_cursor() needs an active snapshot");
-	xmin = widen_xid(snap->xmin, ReadNextFullTransactionId());
+	xmin = widen_xid(GetActiveSnapshot()->xmin, ReadNextFullTransactionId());
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf(UINT64_FORMAT ":" INT64_FORMAT,
 											  U64FromFullTransactionId(xmin),
 											  GetCurrentTransactionStartTimestamp())));

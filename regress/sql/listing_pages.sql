@@ -217,6 +217,13 @@ SELECT tracer, runs, active_runs FROM mnemic.tracers(changed_since => :'c_hour')
 -- and only once: from a cursor taken now, it has not changed.
 SELECT mnemic.change_cursor() AS c2 \gset
 SELECT count(*) FROM mnemic.runs(changed_since => :'c2');
+-- Marks ahead of this database's transactions (rows restored from a dump
+-- of a database further on) are no change.
+UPDATE mnemic.run SET changed = '4000000000'::xid8
+WHERE uuid = '00000000-0000-4000-8000-fee700000015';
+UPDATE mnemic.tracer SET changed = '4000000000'::xid8 WHERE name = 'fleet-c';
+SELECT count(*) FROM mnemic.runs(changed_since => :'c2');
+SELECT count(*) FROM mnemic.tracers(changed_since => :'c2');
 
 -- active_until: last_seen + greatest(3 * period, 10 s), days as 24 h and
 -- months as 30 days; saturating; NULL for an unknown last_seen.
