@@ -276,8 +276,8 @@ function shownMetrics() {
 }
 
 // The metric picker: a filter box, then checkboxes in groups (built-in,
-// each @profiler function, custom), the choice going in the URL.  Large
-// groups start folded.
+// each @profiler function, custom), the choice going in the URL.  With
+// many metrics the checkboxes start folded, and so do large groups.
 function renderMetricPicker(all) {
 	const picker = $('metric-picker');
 	if (!$('metric-match')) {
@@ -296,13 +296,24 @@ function renderMetricPicker(all) {
 		});
 		const count = document.createElement('span');
 		count.id = 'metric-count';
+		const choose = document.createElement('details');
+		choose.id = 'metric-choose';
+		const summary = document.createElement('summary');
+		summary.textContent = 'Choose metrics';
 		const groups = document.createElement('div');
 		groups.id = 'metric-groups';
-		picker.append(match, count, groups);
+		choose.append(summary, groups);
+		picker.append(match, count, choose);
 	}
 	if (document.activeElement !== $('metric-match'))
 		$('metric-match').value = state.match;
 	const fold = all.length > 30;
+	// Folded or not as the run's size says when a run is shown, then as
+	// the user leaves it.
+	if (picker.dataset.run !== state.run) {
+		picker.dataset.run = state.run;
+		$('metric-choose').open = !fold;
+	}
 	const sections = groupMetrics(all).map((group) => {
 		const section = document.createElement('details');
 		section.className = 'metric-group';
