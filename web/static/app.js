@@ -275,6 +275,15 @@ function shownMetrics() {
 		(state.metrics == null || state.metrics.includes(m)) && (!matches || matches(m)));
 }
 
+// Runs with more metrics than this get the filter box and their metrics
+// in groups; smaller ones a row of checkboxes, as they always had.
+const FEW_METRICS = 12;
+
+// Groups of the metrics, or one without a name for a few.
+function metricGroups(names) {
+	return names.length > FEW_METRICS ? groupMetrics(names) : [{ name: '', metrics: names }];
+}
+
 // The metric picker: a filter box, then checkboxes in groups (built-in,
 // each @profiler function, custom), the choice going in the URL.  With
 // many metrics the checkboxes start folded, and so do large groups.
@@ -307,6 +316,9 @@ function renderMetricPicker(all) {
 	}
 	if (document.activeElement !== $('metric-match'))
 		$('metric-match').value = state.match;
+	const few = all.length <= FEW_METRICS;
+	$('metric-match').hidden = few && !state.match;
+	$('metric-choose').classList.toggle('flat', few);
 	const fold = all.length > 30;
 	// Folded or not as the run's size says when a run is shown, then as
 	// the user leaves it.
@@ -314,7 +326,7 @@ function renderMetricPicker(all) {
 		picker.dataset.run = state.run;
 		$('metric-choose').open = !fold;
 	}
-	const sections = groupMetrics(all).map((group) => {
+	const sections = metricGroups(all).map((group) => {
 		const section = document.createElement('details');
 		section.className = 'metric-group';
 		section.open = !fold || group.metrics.length <= 12;
@@ -387,7 +399,7 @@ function layoutCharts() {
 	const context = state.compare ? compareContext() : null;
 	context?.catch(() => {});
 	// The label must be known before the slots are laid out: await it.
-	const laidOut = (label) => charts.layout(groupMetrics(shown), label,
+	const laidOut = (label) => charts.layout(metricGroups(shown), label,
 		(metrics) => drawCharts(seq, state.run, metrics, context));
 	if (context)
 		context.then((c) => seq === state.seq && laidOut(c.label),

@@ -371,8 +371,7 @@ def test_import_collapsed_appears_as_a_run(importer, cluster):
                           {"X-Mnemic-Token": IMPORT_TOKEN})
     assert status == 201, answer
     assert answer["format"] == "collapsed" and answer["tracer"] == "batch-job"
-    tree = importer.get_json("/api/tracers")
-    runs = [r["run"] for t in tree if t["tracer"] == "batch-job" for r in t["runs"]]
+    runs = [r["run"] for r in importer.get_json("/api/runs?tracer=batch-job")["runs"]]
     assert answer["run"] in runs
     graph = importer.get_json("/api/runs/%s/flamegraph?weight=samples" % answer["run"])
     got = {(r[3], r[7]) for r in rows_of(graph)}

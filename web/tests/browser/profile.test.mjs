@@ -308,6 +308,8 @@ test('an imported collapsed file appears as a run and draws', async () => {
 		await page.waitForFunction(() => new URL(location.href).searchParams.has('run'));
 		const run = new URL(page.url()).searchParams.get('run');
 		await page.locator(`.tracer-name:text-is("imported in the browser")`).waitFor();
+		// The sidebar opens the tracer of the run shown, and lists its runs.
+		await page.locator(`li.run-item[data-run="${run}"]`).waitFor();
 		assert.equal(await page.locator(`li.run-item[data-run="${run}"]`).count(), 1);
 		await graphLoaded(page);
 		const functions = await page.evaluate(() => {

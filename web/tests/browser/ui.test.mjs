@@ -84,6 +84,8 @@ test('clicking the run draws one chart per metric with the data the API returned
 		assert.equal(drawn.find((c) => c.metric === metric).points, 30, metric);
 	}
 	assert.equal(new URL(page.url()).searchParams.get('run'), env.UI_RUN);
+	// The run's summary loads beside the charts.
+	await page.waitForFunction(() => document.getElementById('run-title').textContent !== '');
 	assert.match(await page.textContent('#run-title'), /^web-ui-test$/);
 	assert.deepEqual(page.errors, []);
 });
