@@ -185,6 +185,20 @@ read_run_filter(FunctionCallInfo fcinfo, int changed_since_arg, RunFilter *f)
 						  &f->cursor);
 }
 
+/*
+ * A cursor names transactions of one database; a coordinator's say nothing
+ * of its nodes', and forwarding it would hide their changes.
+ */
+static void
+refuse_cursor_through_coordinator(FunctionCallInfo fcinfo, int changed_since_arg)
+{
+	if (!PG_ARGISNULL(changed_since_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("changed_since is not answered through a coordinator"),
+				 errhint("Ask for the listing whole: mnemic.change_cursor() returns NULL here.")));
+}
+
 static bool
 run_filter_narrows(const RunFilter *f)
 {
@@ -333,13 +347,15 @@ mnemic_tracers(PG_FUNCTION_ARGS)
 	ListingQuery q = {0};
 	Datum		name = PG_ARGISNULL(TRACERS_ARG_NAME) ? (Datum) 0 :
 		PG_GETARG_DATUM(TRACERS_ARG_NAME);
-
 	Datum		changed_ids = (Datum) 0;
 	bool		unnamed_changed = false;
 	bool		unnamed = name == 0;
 
 	if (MnemicCoordinating())
+	{
+		refuse_cursor_through_coordinator(fcinfo, TRACERS_ARG_CHANGED_SINCE);
 		return CoordinatorAnswer(fcinfo);
+	}
 
 	read_run_filter(fcinfo, TRACERS_ARG_CHANGED_SINCE, &f);
 	InitMaterializedSRF(fcinfo, 0);
@@ -457,6 +473,12 @@ mnemic_runs(PG_FUNCTION_ARGS)
 	ListingQuery q = {0};
 	bool		unnamed = !PG_ARGISNULL(RUNS_ARG_UNNAMED) && PG_GETARG_BOOL(RUNS_ARG_UNNAMED);
 
+	/* The nodes check the arguments themselves. */
+	if (MnemicCoordinating())
+	{
+		refuse_cursor_through_coordinator(fcinfo, RUNS_ARG_CHANGED_SINCE);
+		return CoordinatorAnswer(fcinfo);
+	}
 	read_run_filter(fcinfo, RUNS_ARG_CHANGED_SINCE, &f);
 	if (unnamed && !PG_ARGISNULL(RUNS_ARG_TRACER))
 		ereport(ERROR,
@@ -472,9 +494,6 @@ mnemic_runs(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("page_size must not be negative")));
-
-	if (MnemicCoordinating())
-		return CoordinatorAnswer(fcinfo);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();

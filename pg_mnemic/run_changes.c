@@ -15,6 +15,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "coordinator.h"
 #include "run_changes.h"
 
 PG_FUNCTION_INFO_V1(mnemic_change_cursor);
@@ -40,11 +41,15 @@ widen_xid(TransactionId xid, FullTransactionId next)
  * SQL: mnemic.change_cursor() RETURNS text: a cursor for the moment of the
  * calling statement's snapshot, to hand to runs() or tracers() later as
  * changed_since.  Its form ("<xid>:<microseconds>") is not a contract.
+ * NULL on a coordinator, whose transactions say nothing of its nodes'.
  */
 Datum
 mnemic_change_cursor(PG_FUNCTION_ARGS)
 {
 	FullTransactionId xmin;
+
+	if (MnemicCoordinating())
+		PG_RETURN_NULL();
 
 	if (!ActiveSnapshotSet())
 		elog(ERROR, "change_cursor() needs an active snapshot");

@@ -59,6 +59,7 @@ export class Sidebar {
 		this.tracers = new Map();	// key -> {row, li, open, runs, next, pinned, ...}
 		this.filter = parseFilter('');
 		this.cursor = null;
+		this.loaded = false;
 		this.selected = null;
 		this.generation = 0;		// drops answers to a superseded filter
 	}
@@ -76,6 +77,7 @@ export class Sidebar {
 		for (const row of answer.tracers)
 			this.container.append(this.upsertTracer(row, false).li);
 		this.cursor = answer.cursor;
+		this.loaded = true;
 		document.body.dataset.treeDrawn = String(performance.now());
 		if (this.tracers.size === 1)
 			open.add(this.tracers.keys().next().value);
@@ -281,8 +283,10 @@ export class Sidebar {
 	// Ask what changed since the last answer; returns the tracer keys whose
 	// rows changed (null when it could not tell).
 	async refresh() {
-		if (this.cursor == null)
+		if (!this.loaded)
 			return null;
+		if (this.cursor == null)
+			return this.refreshWhole();
 		const generation = this.generation;
 		const since = this.cursor;
 		const answer = await fetchTracers({ name: this.filter.name, ...this.filter.runs, changed_since: since });
@@ -308,6 +312,42 @@ export class Sidebar {
 		if (generation === this.generation)
 			this.cursor = answer.cursor;
 		return changed;
+	}
+
+	// Without a cursor (a coordinator's answers have none), the tracers and
+	// the first page of each open tracer are asked for again and merged in
+	// place.  Returns null: anything may have changed.
+	async refreshWhole() {
+		const generation = this.generation;
+		const answer = await fetchTracers({ name: this.filter.name, ...this.filter.runs });
+		if (generation !== this.generation)
+			return null;
+		const listed = new Set();
+		const pages = [];
+		for (const row of answer.tracers) {
+			listed.add(keyOf(row.tracer));
+			const t = this.upsertTracer(row);
+			if (t.open && t.next !== undefined)
+				pages.push(fetchRunsPage(this.pageQuery(t, { limit: PAGE })).then((page) => {
+					if (generation !== this.generation)
+						return;
+					const fresh = new Set(page.runs.map((r) => r.run));
+					const last = page.runs[page.runs.length - 1];
+					// Loaded pages beyond the first stay as they were.
+					const older = t.runs.filter((r) => !fresh.has(r.run) && last && newerFirst(r, last) > 0);
+					t.runs = [...page.runs, ...(page.next ? older : [])];
+					if (!page.next)
+						t.next = null;
+					this.drawRuns(t);
+				}));
+		}
+		for (const [key, t] of this.tracers)
+			if (!listed.has(key)) {
+				t.li.remove();
+				this.tracers.delete(key);
+			}
+		await Promise.all(pages);
+		return null;
 	}
 
 	// The runs of an open tracer changed since the cursor, merged into its
