@@ -138,3 +138,16 @@ def test_tls_refuses_an_untrusting_client(guarded):
     with pytest.raises(ssl.SSLCertVerificationError):
         conn.request("GET", "/healthz")
     conn.close()
+
+
+def test_healthz_keeps_the_database_error_to_itself_when_guarded():
+    """/healthz needs no credentials; with authentication on, its answer
+    must not tell a stranger the database's host, port or names."""
+    uri = "postgresql://secret_user@127.0.0.1:1/secret_db"
+    with WebServer(uri, extra_args=["--auth-token", TOKEN]) as w:
+        status, _, body = w.request("GET", "/healthz")
+        assert status == 503
+        assert json.loads(body) == {"status": "unavailable", "database": "unavailable"}
+    with WebServer(uri) as w:       # open to all anyway: the reason helps
+        status, _, body = w.request("GET", "/healthz")
+        assert status == 503 and b"127.0.0.1" in body
