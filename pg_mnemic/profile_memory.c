@@ -2,7 +2,8 @@
  * profile_memory.c
  *	  The memory side of profiles: mnemic.stack_at() (the stack sampled
  *	  nearest a moment, with the RSS then: vmprof-viewer's memory view) and
- *	  mnemic.allocations_by_type() (PyProfile's allocations of a function).
+ *	  mnemic.allocations_by_type() (PyProfile's allocations of a function);
+ *	  and mnemic.threads(), the threads a run's samples were taken on.
  */
 #include "postgres.h"
 
@@ -26,6 +27,7 @@
 
 PG_FUNCTION_INFO_V1(mnemic_stack_at);
 PG_FUNCTION_INFO_V1(mnemic_allocations_by_type);
+PG_FUNCTION_INFO_V1(mnemic_threads);
 
 typedef enum MemoryPlan
 {
@@ -35,6 +37,7 @@ typedef enum MemoryPlan
 	MP_THREAD,
 	MP_RSS_METRIC,
 	MP_TYPES,
+	MP_THREADS,
 	MP_COUNT
 } MemoryPlan;
 
@@ -72,6 +75,22 @@ static KeptPlan plans[MP_COUNT] = {
 	[MP_TYPES] = {
 		"SELECT r.wire_id, t.name FROM mnemic.prof_run_type r"
 		" JOIN mnemic.prof_type t ON t.id = r.type_id WHERE r.run_id = $1",
+		1, {INT4OID}
+	},
+	/*
+	 * A thread filter names threads: the client's threads of one name are
+	 * one row, the most samples first.  An entry of a block may stand for
+	 * several samples (an imported profile's), so the counts are summed.
+	 */
+	[MP_THREADS] = {
+		"SELECT t.name, array_agg(DISTINCT t.native_id ORDER BY t.native_id),"
+		" coalesce(sum(s.samples), 0)::bigint, min(s.t_first), max(s.t_last)"
+		" FROM mnemic.prof_thread t LEFT JOIN"
+		" (SELECT thread, t_first, t_last,"
+		" (SELECT sum(x) FROM unnest(samples) x) AS samples"
+		" FROM mnemic.prof_sample WHERE run_id = $1) s ON s.thread = t.wire_id"
+		" WHERE t.run_id = $1 GROUP BY t.name"
+		" ORDER BY 3 DESC, 1",
 		1, {INT4OID}
 	},
 };
@@ -434,6 +453,43 @@ mnemic_allocations_by_type(PG_FUNCTION_ARGS)
 		values[1] = Int64GetDatum(sorted[i]->bytes);
 		values[2] = Int64GetDatum(sorted[i]->count);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * SQL: mnemic.threads(run uuid) RETURNS TABLE (thread text, native_ids
+ * bigint[], samples bigint, first_sample timestamptz, last_sample
+ * timestamptz): what the thread argument of flamegraph() and stack_at()
+ * can name.
+ */
+Datum
+mnemic_threads(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pg_uuid_t  *run = RequiredUuid(fcinfo, 0, "run");
+	ProfileScope scope;
+	Datum		arg;
+	uint64		rows;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
+
+	InitMaterializedSRF(fcinfo, 0);
+	SpiConnect();
+	scope = ProfileScopeMake(run, false, 0, false, 0, NULL);
+	arg = Int32GetDatum(scope.run_id);
+	rows = KeptPlanExec(&plans[MP_THREADS], &arg, NULL, true, 0);
+	for (uint64 i = 0; i < rows; i++)
+	{
+		Datum		values[5];
+		bool		isnull[5];
+
+		for (int col = 0; col < 5; col++)
+			values[col] = SpiResult(i, col + 1, &isnull[col]);
+		/* the tuplestore copies them out of SPI's memory */
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 	}
 	SPI_finish();
 	return (Datum) 0;

@@ -313,12 +313,13 @@ RETURNS TABLE (node int, parent int, depth int, function text, file text,
 AS 'MODULE_PATHNAME', 'mnemic_flamegraph_diff'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
 
--- The n functions with the most self weight (then total): a recursive
--- function counts once in its total.
+-- The n functions with the most self weight (then total), of that thread
+-- when given: a recursive function counts once in its total.
 CREATE FUNCTION mnemic.top_functions(run uuid, t_from timestamptz DEFAULT NULL,
                                      t_to timestamptz DEFAULT NULL,
                                      weight text DEFAULT 'cpu',
-                                     n int DEFAULT 10)
+                                     n int DEFAULT 10,
+                                     thread text DEFAULT NULL)
 RETURNS TABLE (function text, file text, line int, self float8, total float8)
 AS 'MODULE_PATHNAME', 'mnemic_top_functions'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
@@ -383,7 +384,7 @@ REVOKE EXECUTE ON FUNCTION
     mnemic.flamegraph(uuid, timestamptz, timestamptz, text, text),
     mnemic.flamegraph_diff(uuid, timestamptz, timestamptz, uuid, timestamptz,
                            timestamptz, text),
-    mnemic.top_functions(uuid, timestamptz, timestamptz, text, int),
+    mnemic.top_functions(uuid, timestamptz, timestamptz, text, int, text),
     mnemic.stack_at(uuid, timestamptz, text),
     mnemic.allocations_by_type(uuid, timestamptz, timestamptz, text, text),
     mnemic.build_profile_rollups(uuid),
@@ -394,7 +395,7 @@ GRANT EXECUTE ON FUNCTION
     mnemic.flamegraph(uuid, timestamptz, timestamptz, text, text),
     mnemic.flamegraph_diff(uuid, timestamptz, timestamptz, uuid, timestamptz,
                            timestamptz, text),
-    mnemic.top_functions(uuid, timestamptz, timestamptz, text, int),
+    mnemic.top_functions(uuid, timestamptz, timestamptz, text, int, text),
     mnemic.stack_at(uuid, timestamptz, text),
     mnemic.allocations_by_type(uuid, timestamptz, timestamptz, text, text),
     mnemic.export_profile(uuid, timestamptz, timestamptz, text, text)
@@ -750,3 +751,12 @@ GRANT EXECUTE ON FUNCTION mnemic.active_until(timestamptz, interval),
     TO mnemic_reader;
 GRANT UPDATE (changed) ON mnemic.tracer TO mnemic_owner;
 -- End of: listing at fleet scale.
+
+-- The threads of a run's stack samples (sql/profiles.sql).
+CREATE FUNCTION mnemic.threads(run uuid)
+RETURNS TABLE (thread text, native_ids bigint[], samples bigint,
+               first_sample timestamptz, last_sample timestamptz)
+AS 'MODULE_PATHNAME', 'mnemic_threads'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+REVOKE EXECUTE ON FUNCTION mnemic.threads(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mnemic.threads(uuid) TO mnemic_reader;

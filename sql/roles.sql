@@ -47,7 +47,7 @@ BEGIN
                             'listener_malformed', 'block_capacity',
                             'flamegraph', 'flamegraph_diff', 'top_functions',
                             'stack_at', 'allocations_by_type',
-                            'export_profile', 'change_cursor',
+                            'export_profile', 'change_cursor', 'threads',
                             'active_until')
     LOOP
         EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO mnemic_reader', f);
