@@ -104,10 +104,17 @@ export function fetchFlamegraphDiff(uuid, { from, to, weight, base, baseFrom = n
 	return getJSON(`${runPath(uuid)}/flamegraph/diff?${q}`);
 }
 
-export function fetchTopFunctions(uuid, { from, to, weight, n = 50 } = {}) {
+export function fetchTopFunctions(uuid, { from, to, weight, n = 50, thread = null } = {}) {
 	const q = windowQuery({ from, to, weight });
 	q.set('n', String(n));
+	if (thread)
+		q.set('thread', thread);
 	return getJSON(`${runPath(uuid)}/top?${q}`);
+}
+
+// The run's threads of stack samples, by name, the most samples first.
+export function fetchThreads(uuid) {
+	return getJSON(`${runPath(uuid)}/threads`);
 }
 
 export function fetchStackAt(uuid, at, thread = null) {

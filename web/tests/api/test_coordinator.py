@@ -92,6 +92,7 @@ def test_profiles_answer_as_on_their_node(webs, profiles):
                  "/api/runs/%s/flamegraph?weight=samples" % a,
                  "/api/runs/%s/flamegraph/diff?base=%s&weight=samples" % (a, b),
                  "/api/runs/%s/top?n=2" % a,
+                 "/api/runs/%s/threads" % a,
                  "/api/runs/%s/allocations" % a,
                  "/api/runs/%s/profile?format=collapsed&weight=samples" % a]:
         want = on_node["n2"].request("GET", path)

@@ -247,6 +247,35 @@ def test_top_functions(web, cluster, runs):
     assert alloc["unit"] == "bytes" and alloc["functions"][0]["function"] == "render_invoice"
 
 
+def test_top_functions_of_a_thread(web, cluster, runs):
+    path = "/api/runs/%s/top?%s" % (runs.shop, q(weight="wall", n=100, thread="worker"))
+    answer = web.get_json(path)
+    rows = cluster.query("SELECT * FROM mnemic.top_functions(%s, weight => 'wall', n => 100,"
+                         " thread => 'worker')", (runs.shop,))
+    got = [(f["function"], f["file"], f["line"], f["self"], f["total"]) for f in answer["functions"]]
+    assert answer["thread"] == "worker" and got == [tuple(r) for r in rows]
+    everyone = web.get_json("/api/runs/%s/top?%s" % (runs.shop, q(weight="wall", n=100)))
+    assert sum(f["self"] for f in answer["functions"]) < \
+        sum(f["self"] for f in everyone["functions"])
+    assert "no thread" in error_of(web, "GET", "/api/runs/%s/top?%s" % (
+        runs.shop, q(thread="no such thread")), 404)
+
+
+def test_threads(web, cluster, runs):
+    answer = web.get_json("/api/runs/%s/threads" % runs.shop)
+    rows = cluster.query("SELECT thread, samples FROM mnemic.threads(%s)", (runs.shop,))
+    assert [(t["thread"], t["samples"]) for t in answer["threads"]] == [tuple(r) for r in rows]
+    assert {t["thread"] for t in answer["threads"]} == {"MainThread", "worker"}
+    for t in answer["threads"]:
+        assert all(isinstance(i, int) for i in t["native_ids"])
+        assert T0 <= t["first_sample"] <= t["last_sample"]
+    # the names come back exactly, escaped
+    hostile = web.get_json("/api/runs/%s/threads" % runs.hostile)
+    assert [t["thread"] for t in hostile["threads"]] == ["thread <\"&'>"]
+    assert web.get_json("/api/runs/%s/threads" % runs.plain)["threads"][0]["samples"] == 0
+    assert error_of(web, "GET", "/api/runs/%s/threads" % UNKNOWN, 404)
+
+
 def test_top_functions_bad_parameters(web, runs):
     base = "/api/runs/%s/top?" % runs.shop
     for n in ("0", "1001", "-1", "ten"):

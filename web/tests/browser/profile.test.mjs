@@ -402,6 +402,35 @@ test('weight and colour by memory come from the URL and go back into it', async 
 	assert.deepEqual(page.errors, []);
 });
 
+test('the thread picker narrows the flame graph and top functions to one thread, in the URL', async ({ context }) => {
+	const page = await runPage(context, env.PROFILE_RUN, '&weight=samples');
+	const threads = await page.evaluate(async (run) =>
+		(await (await fetch(`/api/runs/${run}/threads`)).json()).threads, env.PROFILE_RUN);
+	const worker = threads.find((t) => t.thread === 'worker');
+	assert.ok(worker && worker.samples > 0, JSON.stringify(threads));
+	await page.waitForFunction(() => [...document.querySelectorAll('#fg-thread option')]
+		.some((o) => o.value === 'worker'));
+	const before = await page.getAttribute('#fg-graph', 'data-loaded');
+	const top = page.waitForRequest((r) => r.url().includes('/top?') && r.url().includes('thread=worker'));
+	await page.selectOption('#fg-thread', 'worker');
+	await graphLoaded(page, before);
+	await top;
+	await page.waitForFunction(() => new URL(location.href).searchParams.get('thread') === 'worker');
+	assert.equal(await page.evaluate(() => window.mnemic.profile.tree.total[0]), worker.samples);
+	assert.ok(worker.samples < threads.reduce((sum, t) => sum + t.samples, 0));
+
+	// a shared URL opens with the thread chosen
+	const again = await openPage(context, 'about:blank');
+	const asked = again.waitForRequest((r) => r.url().includes('/flamegraph?') && r.url().includes('thread=worker'));
+	await again.goto(page.url());
+	await asked;
+	await graphLoaded(again);
+	await again.waitForFunction(() => document.getElementById('fg-thread').value === 'worker');
+	assert.equal(await again.evaluate(() => window.mnemic.profile.tree.total[0]), worker.samples);
+	assert.deepEqual(page.errors, []);
+	assert.deepEqual(again.errors, []);
+});
+
 test('a tree of 12,000 frames draws and answers the mouse', async ({ context }) => {
 	const page = await runPage(context, env.BIG_PROFILE);
 	const n = await page.evaluate(() => window.mnemic.profile.tree.n);
