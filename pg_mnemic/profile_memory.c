@@ -77,20 +77,9 @@ static KeptPlan plans[MP_COUNT] = {
 		" JOIN mnemic.prof_type t ON t.id = r.type_id WHERE r.run_id = $1",
 		1, {INT4OID}
 	},
-	/*
-	 * A thread filter names threads: the client's threads of one name are
-	 * one row, the most samples first.  An entry of a block may stand for
-	 * several samples (an imported profile's), so the counts are summed.
-	 */
 	[MP_THREADS] = {
-		"SELECT t.name, array_agg(DISTINCT t.native_id ORDER BY t.native_id),"
-		" coalesce(sum(s.samples), 0)::bigint, min(s.t_first), max(s.t_last)"
-		" FROM mnemic.prof_thread t LEFT JOIN"
-		" (SELECT thread, t_first, t_last,"
-		" (SELECT sum(x) FROM unnest(samples) x) AS samples"
-		" FROM mnemic.prof_sample WHERE run_id = $1) s ON s.thread = t.wire_id"
-		" WHERE t.run_id = $1 GROUP BY t.name"
-		" ORDER BY 3 DESC, 1",
+		"SELECT name, wire_id, native_id FROM mnemic.prof_thread"
+		" WHERE run_id = $1 ORDER BY name, native_id",
 		1, {INT4OID}
 	},
 };
@@ -458,11 +447,35 @@ mnemic_allocations_by_type(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* A thread name's row of mnemic.threads(). */
+typedef struct NamedThreads
+{
+	char	   *name;
+	int64	   *native_ids;
+	int			nids;
+	int64		samples;
+	int64		wall_us;
+	int64		cpu_us;
+} NamedThreads;
+
+static int
+by_samples_then_name(const void *a, const void *b)
+{
+	const NamedThreads *x = a;
+	const NamedThreads *y = b;
+
+	if (x->samples != y->samples)
+		return x->samples > y->samples ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
 /*
- * SQL: mnemic.threads(run uuid) RETURNS TABLE (thread text, native_ids
- * bigint[], samples bigint, first_sample timestamptz, last_sample
- * timestamptz): what the thread argument of flamegraph() and stack_at()
- * can name.
+ * SQL: mnemic.threads(run uuid, t_from, t_to) RETURNS TABLE (thread text,
+ * native_ids bigint[], samples bigint, cpu_seconds float8, wall_seconds
+ * float8): the run's threads by name (what the thread argument of
+ * flamegraph(), top_functions() and stack_at() names), with their stack
+ * samples in the window summed as a flame graph sums them, the most
+ * samples first.
  */
 Datum
 mnemic_threads(PG_FUNCTION_ARGS)
@@ -470,6 +483,9 @@ mnemic_threads(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pg_uuid_t  *run = RequiredUuid(fcinfo, 0, "run");
 	ProfileScope scope;
+	HTAB	   *sums;
+	NamedThreads *named;
+	int			nnamed = 0;
 	Datum		arg;
 	uint64		rows;
 
@@ -478,19 +494,60 @@ mnemic_threads(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
-	scope = ProfileScopeMake(run, false, 0, false, 0, NULL);
+	scope = ProfileScopeMake(run, !PG_ARGISNULL(1),
+							 PG_ARGISNULL(1) ? 0 : PG_GETARG_TIMESTAMPTZ(1),
+							 !PG_ARGISNULL(2),
+							 PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMESTAMPTZ(2), NULL);
+	sums = ProfileSumThreads(&scope);
+
+	/* the client's threads, a name's together */
 	arg = Int32GetDatum(scope.run_id);
 	rows = KeptPlanExec(&plans[MP_THREADS], &arg, NULL, true, 0);
+	named = palloc0(sizeof(NamedThreads) * Max(rows, 1));
 	for (uint64 i = 0; i < rows; i++)
 	{
-		Datum		values[5];
-		bool		isnull[5];
+		bool		isnull;
+		char	   *name = TextDatumGetCString(SpiResult(i, 1, &isnull));
+		int32		wire = DatumGetInt32(SpiResult(i, 2, &isnull));
+		int64		native = DatumGetInt64(SpiResult(i, 3, &isnull));
+		ThreadSum  *sum = hash_search(sums, &wire, HASH_FIND, NULL);
+		NamedThreads *t;
 
-		for (int col = 0; col < 5; col++)
-			values[col] = SpiResult(i, col + 1, &isnull[col]);
-		/* the tuplestore copies them out of SPI's memory */
+		if (nnamed == 0 || strcmp(named[nnamed - 1].name, name) != 0)
+		{
+			t = &named[nnamed++];
+			t->name = name;
+			t->native_ids = palloc(sizeof(int64) * (rows - i));
+		}
+		t = &named[nnamed - 1];
+		if (t->nids == 0 || t->native_ids[t->nids - 1] != native)
+			t->native_ids[t->nids++] = native;
+		if (sum != NULL)
+		{
+			t->samples += sum->samples;
+			t->wall_us += sum->wall_us;
+			t->cpu_us += sum->cpu_us;
+		}
+	}
+	qsort(named, nnamed, sizeof(NamedThreads), by_samples_then_name);
+	for (int k = 0; k < nnamed; k++)
+	{
+		NamedThreads *t = &named[k];
+		Datum	   *ids = palloc(sizeof(Datum) * Max(t->nids, 1));
+		Datum		values[5];
+		bool		isnull[5] = {false, false, false, false, false};
+
+		for (int i = 0; i < t->nids; i++)
+			ids[i] = Int64GetDatum(t->native_ids[i]);
+		values[0] = CStringGetTextDatum(t->name);
+		values[1] = PointerGetDatum(construct_array(ids, t->nids, INT8OID, 8,
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[2] = Int64GetDatum(t->samples);
+		values[3] = Float8GetDatum(t->cpu_us / 1e6);
+		values[4] = Float8GetDatum(t->wall_us / 1e6);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 	}
+	/* what was read lives in SPI's memory until here */
 	SPI_finish();
 	return (Datum) 0;
 }

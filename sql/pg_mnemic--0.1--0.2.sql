@@ -753,10 +753,11 @@ GRANT UPDATE (changed) ON mnemic.tracer TO mnemic_owner;
 -- End of: listing at fleet scale.
 
 -- The threads of a run's stack samples (sql/profiles.sql).
-CREATE FUNCTION mnemic.threads(run uuid)
+CREATE FUNCTION mnemic.threads(run uuid, t_from timestamptz DEFAULT NULL,
+                               t_to timestamptz DEFAULT NULL)
 RETURNS TABLE (thread text, native_ids bigint[], samples bigint,
-               first_sample timestamptz, last_sample timestamptz)
+               cpu_seconds float8, wall_seconds float8)
 AS 'MODULE_PATHNAME', 'mnemic_threads'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
-REVOKE EXECUTE ON FUNCTION mnemic.threads(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION mnemic.threads(uuid) TO mnemic_reader;
+REVOKE EXECUTE ON FUNCTION mnemic.threads(uuid, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mnemic.threads(uuid, timestamptz, timestamptz) TO mnemic_reader;

@@ -57,11 +57,13 @@ RETURNS TABLE (thread text, sampled_at timestamptz, rss_bytes float8,
 AS 'MODULE_PATHNAME', 'mnemic_stack_at'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
 
--- The threads of a run's stack samples, by name (what the thread argument
--- of flamegraph() and stack_at() names), the most samples first.
-CREATE FUNCTION mnemic.threads(run uuid)
+-- The threads of a run's stack samples in a window, by name (what the
+-- thread argument of flamegraph(), top_functions() and stack_at() names),
+-- summed as a flame graph sums them, the most samples first.
+CREATE FUNCTION mnemic.threads(run uuid, t_from timestamptz DEFAULT NULL,
+                               t_to timestamptz DEFAULT NULL)
 RETURNS TABLE (thread text, native_ids bigint[], samples bigint,
-               first_sample timestamptz, last_sample timestamptz)
+               cpu_seconds float8, wall_seconds float8)
 AS 'MODULE_PATHNAME', 'mnemic_threads'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
 

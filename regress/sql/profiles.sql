@@ -240,12 +240,20 @@ FROM mnemic.stack_at('00000000-0000-4000-8000-00000000f301',
 GROUP BY 1, 2;
 
 -- The threads of a run, against the reference samples: same names, same
--- counts and ends; an unknown run is an error, a run without samples none.
+-- counts and times, whole and in a window; an unknown run is an error.
 SELECT t.thread, t.samples, t.samples = r.n AS samples_match,
-       t.first_sample = r.first AND t.last_sample = r.last AS ends_match
+       round(t.cpu_seconds::numeric, 6) = round(r.cpu::numeric, 6)
+       AND round(t.wall_seconds::numeric, 6) = round(r.wall::numeric, 6) AS times_match
 FROM mnemic.threads('00000000-0000-4000-8000-00000000f301') t
-LEFT JOIN (SELECT thread, count(*) AS n, min(ts) AS first, max(ts) AS last
+LEFT JOIN (SELECT thread, count(*) AS n, sum(cpu) AS cpu, sum(wall) AS wall
            FROM ref_samples WHERE run = '00000000-0000-4000-8000-00000000f301'
+           GROUP BY thread) r ON r.thread = t.thread;
+SELECT t.thread, t.samples, t.samples = r.n AS samples_match
+FROM mnemic.threads('00000000-0000-4000-8000-00000000f301',
+                    '2026-03-01 10:00:00.015+00', '2026-03-01 10:00:00.035+00') t
+LEFT JOIN (SELECT thread, count(*) AS n FROM ref_samples
+           WHERE run = '00000000-0000-4000-8000-00000000f301'
+             AND ts BETWEEN '2026-03-01 10:00:00.015+00' AND '2026-03-01 10:00:00.035+00'
            GROUP BY thread) r ON r.thread = t.thread;
 SELECT count(*) FROM mnemic.threads('00000000-0000-4000-8000-0000000000ff');
 SELECT count(*) FROM mnemic.threads(NULL);

@@ -42,8 +42,8 @@ static const char SQL_TOP_FUNCTIONS[] =
 "FROM mnemic.top_functions($1::uuid, $2::timestamptz, $3::timestamptz, $4, $5::int, $6)";
 
 static const char SQL_THREADS[] =
-"SELECT thread, native_ids, samples, first_sample, last_sample "
-"FROM mnemic.threads($1::uuid)";
+"SELECT thread, native_ids, samples, cpu_seconds, wall_seconds "
+"FROM mnemic.threads($1::uuid, $2::timestamptz, $3::timestamptz)";
 
 static const char SQL_STACK_AT[] =
 "SELECT thread, sampled_at, rss_bytes, depth, function, file, line "
@@ -579,23 +579,29 @@ write_bigint_array(JsonWriter *w, const char *text)
 	json_end_array(w);
 }
 
-/* The run's threads of stack samples, by name, the most samples first. */
+/* The run's threads of stack samples in the window, by name, the most first. */
 int
 api_threads(Request *req)
 {
-	const char *params[1] = {req->run};
+	ProfileParams p;
+	const char *params[3];
 	DbError		err;
 	PGresult   *res;
 	JsonWriter	w;
+	int			status;
 	int			row;
 
-	res = db_query(req->db, SQL_THREADS, 1, params, 0, &err);
+	if ((status = params_read_profile(req, "samples", &p)) != 0)
+		return status;
+	params[0] = req->run;
+	params[1] = p.has_from ? p.from : NULL;
+	params[2] = p.has_to ? p.to : NULL;
+	res = db_query(req->db, SQL_THREADS, 3, params, 0, &err);
 	if (res == NULL)
 		return http_db_error(req, &err);
 	http_begin_json(req, &w);
 	json_begin_object(&w);
-	json_key(&w, "run");
-	json_string(&w, req->run);
+	write_window(&w, req->run, &p);
 	json_key(&w, "threads");
 	json_begin_array(&w);
 	for (row = 0; row < PQntuples(res); row++)
@@ -607,16 +613,10 @@ api_threads(Request *req)
 		write_bigint_array(&w, PQgetvalue(res, row, 1));
 		json_key(&w, "samples");
 		json_number_text(&w, PQgetvalue(res, row, 2));
-		json_key(&w, "first_sample");
-		if (PQgetisnull(res, row, 3))
-			json_null(&w);
-		else
-			json_double(&w, pg_timestamptz_to_epoch(PQgetvalue(res, row, 3)));
-		json_key(&w, "last_sample");
-		if (PQgetisnull(res, row, 4))
-			json_null(&w);
-		else
-			json_double(&w, pg_timestamptz_to_epoch(PQgetvalue(res, row, 4)));
+		json_key(&w, "cpu_seconds");
+		json_number_text(&w, PQgetvalue(res, row, 3));
+		json_key(&w, "wall_seconds");
+		json_number_text(&w, PQgetvalue(res, row, 4));
 		json_end_object(&w);
 	}
 	json_end_array(&w);

@@ -607,7 +607,7 @@ export class ProfileView {
 		const options = [new Option('every thread', '')];
 		for (const t of list) {
 			if (t.samples > 0)
-				options.push(new Option(`${t.thread} (${t.samples.toLocaleString('en')} samples)`, t.thread));
+				options.push(new Option(`${t.thread} (${t.samples.toLocaleString('en')} samples, ${t.cpu_seconds.toFixed(1)} s on CPU)`, t.thread));
 		}
 		if (this.thread && !list.some((t) => t.thread === this.thread))
 			options.push(new Option(this.thread, this.thread));

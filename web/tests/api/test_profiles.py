@@ -263,17 +263,25 @@ def test_top_functions_of_a_thread(web, cluster, runs):
 
 def test_threads(web, cluster, runs):
     answer = web.get_json("/api/runs/%s/threads" % runs.shop)
-    rows = cluster.query("SELECT thread, samples FROM mnemic.threads(%s)", (runs.shop,))
-    assert [(t["thread"], t["samples"]) for t in answer["threads"]] == [tuple(r) for r in rows]
+    rows = cluster.query("SELECT thread, samples, cpu_seconds, wall_seconds"
+                         " FROM mnemic.threads(%s)", (runs.shop,))
+    got = [(t["thread"], t["samples"], t["cpu_seconds"], t["wall_seconds"]) for t in answer["threads"]]
+    assert got == [tuple(r) for r in rows]
     assert {t["thread"] for t in answer["threads"]} == {"MainThread", "worker"}
+    assert all(isinstance(i, int) for t in answer["threads"] for i in t["native_ids"])
+    # each thread's samples are what its flame graph counts
     for t in answer["threads"]:
-        assert all(isinstance(i, int) for i in t["native_ids"])
-        assert T0 <= t["first_sample"] <= t["last_sample"]
+        tree = web.get_json("/api/runs/%s/flamegraph?%s" % (runs.shop, q(weight="samples", thread=t["thread"])))
+        assert tree["total"][0] == t["samples"]
+    # a window counts fewer
+    window = web.get_json("/api/runs/%s/threads?%s" % (runs.shop, q(**{"from": T0, "to": T0 + 10})))
+    assert 0 < sum(t["samples"] for t in window["threads"]) < sum(t["samples"] for t in answer["threads"])
     # the names come back exactly, escaped
     hostile = web.get_json("/api/runs/%s/threads" % runs.hostile)
     assert [t["thread"] for t in hostile["threads"]] == ["thread <\"&'>"]
     assert web.get_json("/api/runs/%s/threads" % runs.plain)["threads"][0]["samples"] == 0
     assert error_of(web, "GET", "/api/runs/%s/threads" % UNKNOWN, 404)
+    assert error_of(web, "GET", "/api/runs/%s/threads?from=yesterday" % runs.shop, 400)
 
 
 def test_top_functions_bad_parameters(web, runs):
