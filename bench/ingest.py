@@ -8,6 +8,9 @@ on 127.0.0.1 for FLOOD_SECONDS at rising rates:
   legacy  dolon 0.2.0 JSON rows of 3 values, 10 runs, datagrams/s
   v1      binary TICKS datagrams of 16 ticks x 10 values, 10 runs, samples/s
 
+BENCH_RUNS=1000 spreads the same floods over that many runs instead (each
+flush then updates that many run rows).
+
 For each rate it prints what was sent and stored, what was lost (and where:
 kernel socket buffer or shared ring), and how long the inserter needed after
 the flood ended to store the rest ("catch-up").  A rate counts as lossless
@@ -49,7 +52,7 @@ from v1wire import v1_sign  # noqa: E402
 FLOOD_SECONDS = float(os.environ.get("FLOOD_SECONDS", "10"))
 FSYNC = os.environ.get("BENCH_FSYNC", "off")      # "on" for a durable setup
 CATCH_UP_LIMIT = 2.0
-RUNS = 10
+RUNS = int(os.environ.get("BENCH_RUNS", "10"))   # runs the floods spread over
 LEGACY_RATES = [50000, 100000, 200000, 300000, 400000]    # datagrams/s
 V1_TICKS, V1_VALUES = 16, 10
 V1_RATES = [500000, 1000000, 1500000, 2000000, 3000000]   # samples/s
@@ -76,7 +79,7 @@ def write_templates(path, datagrams):
 
 def legacy_templates(runs):
     out = []
-    for i in range(100):
+    for i in range(max(100, len(runs))):
         run = runs[i % len(runs)]
         out.append(json.dumps({"msg_type": "row",
                                "row_data": [0.25 * i, 1000.0 + i, -i / 7.0],

@@ -152,7 +152,8 @@ static KeptPlan plans[PLAN_COUNT] = {
 		"pid = coalesce($10, pid), program = coalesce($11, program), "
 		"python_version = coalesce($12, python_version), "
 		"period = coalesce($13, period), started = least(started, $14), "
-		"ended = coalesce($15, ended) WHERE ctid = $16 AND id = $1 "
+		"ended = coalesce($15, ended), changed = pg_current_xact_id() "
+		"WHERE ctid = $16 AND id = $1 "
 		"RETURNING ctid",
 		18, {INT4OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID,
 			INT8OID, INT4OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INTERVALOID,

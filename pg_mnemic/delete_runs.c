@@ -53,6 +53,12 @@ delete_runs(Datum run_ids)
 	Datum		args[1] = {run_ids};
 	int			i;
 
+	/* Their tracers' counts move: tracers(changed_since) must list them. */
+	if (SPI_execute_with_args("UPDATE mnemic.tracer SET changed = pg_current_xact_id()"
+							  " WHERE id IN (SELECT tracer_id FROM mnemic.run"
+							  " WHERE id = ANY ($1))",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "marking the tracers of deleted runs failed");
 	for (i = 0; i < lengthof(dependents); i++)
 		if (SPI_execute_with_args(dependents[i], 1, argtypes, args, NULL,
 								  false, 0) != SPI_OK_DELETE)

@@ -2,7 +2,8 @@
  * profile_memory.c
  *	  The memory side of profiles: mnemic.stack_at() (the stack sampled
  *	  nearest a moment, with the RSS then: vmprof-viewer's memory view) and
- *	  mnemic.allocations_by_type() (PyProfile's allocations of a function).
+ *	  mnemic.allocations_by_type() (PyProfile's allocations of a function);
+ *	  and mnemic.threads(), the threads a run's samples were taken on.
  */
 #include "postgres.h"
 
@@ -26,6 +27,7 @@
 
 PG_FUNCTION_INFO_V1(mnemic_stack_at);
 PG_FUNCTION_INFO_V1(mnemic_allocations_by_type);
+PG_FUNCTION_INFO_V1(mnemic_threads);
 
 typedef enum MemoryPlan
 {
@@ -35,6 +37,7 @@ typedef enum MemoryPlan
 	MP_THREAD,
 	MP_RSS_METRIC,
 	MP_TYPES,
+	MP_THREADS,
 	MP_COUNT
 } MemoryPlan;
 
@@ -72,6 +75,11 @@ static KeptPlan plans[MP_COUNT] = {
 	[MP_TYPES] = {
 		"SELECT r.wire_id, t.name FROM mnemic.prof_run_type r"
 		" JOIN mnemic.prof_type t ON t.id = r.type_id WHERE r.run_id = $1",
+		1, {INT4OID}
+	},
+	[MP_THREADS] = {
+		"SELECT name, wire_id, native_id FROM mnemic.prof_thread"
+		" WHERE run_id = $1 ORDER BY name, native_id",
 		1, {INT4OID}
 	},
 };
@@ -435,6 +443,111 @@ mnemic_allocations_by_type(PG_FUNCTION_ARGS)
 		values[2] = Int64GetDatum(sorted[i]->count);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* A thread name's row of mnemic.threads(). */
+typedef struct NamedThreads
+{
+	char	   *name;
+	int64	   *native_ids;
+	int			nids;
+	int64		samples;
+	int64		wall_us;
+	int64		cpu_us;
+} NamedThreads;
+
+static int
+by_samples_then_name(const void *a, const void *b)
+{
+	const NamedThreads *x = a;
+	const NamedThreads *y = b;
+
+	if (x->samples != y->samples)
+		return x->samples > y->samples ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * SQL: mnemic.threads(run uuid, t_from, t_to) RETURNS TABLE (thread text,
+ * native_ids bigint[], samples bigint, cpu_seconds float8, wall_seconds
+ * float8): the run's threads by name (what the thread argument of
+ * flamegraph(), top_functions() and stack_at() names), with their stack
+ * samples in the window summed as a flame graph sums them, the most
+ * samples first.
+ */
+Datum
+mnemic_threads(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pg_uuid_t  *run = RequiredUuid(fcinfo, 0, "run");
+	ProfileScope scope;
+	HTAB	   *sums;
+	NamedThreads *named;
+	int			nnamed = 0;
+	Datum		arg;
+	uint64		rows;
+
+	if (MnemicCoordinating())
+		return CoordinatorAnswer(fcinfo);
+
+	InitMaterializedSRF(fcinfo, 0);
+	SpiConnect();
+	scope = ProfileScopeMake(run, !PG_ARGISNULL(1),
+							 PG_ARGISNULL(1) ? 0 : PG_GETARG_TIMESTAMPTZ(1),
+							 !PG_ARGISNULL(2),
+							 PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMESTAMPTZ(2), NULL);
+	sums = ProfileSumThreads(&scope);
+
+	/* the client's threads, a name's together */
+	arg = Int32GetDatum(scope.run_id);
+	rows = KeptPlanExec(&plans[MP_THREADS], &arg, NULL, true, 0);
+	named = palloc0(sizeof(NamedThreads) * Max(rows, 1));
+	for (uint64 i = 0; i < rows; i++)
+	{
+		bool		isnull;
+		char	   *name = TextDatumGetCString(SpiResult(i, 1, &isnull));
+		int32		wire = DatumGetInt32(SpiResult(i, 2, &isnull));
+		int64		native = DatumGetInt64(SpiResult(i, 3, &isnull));
+		ThreadSum  *sum = hash_search(sums, &wire, HASH_FIND, NULL);
+		NamedThreads *t;
+
+		if (nnamed == 0 || strcmp(named[nnamed - 1].name, name) != 0)
+		{
+			t = &named[nnamed++];
+			t->name = name;
+			t->native_ids = palloc(sizeof(int64) * (rows - i));
+		}
+		t = &named[nnamed - 1];
+		if (t->nids == 0 || t->native_ids[t->nids - 1] != native)
+			t->native_ids[t->nids++] = native;
+		if (sum != NULL)
+		{
+			t->samples += sum->samples;
+			t->wall_us += sum->wall_us;
+			t->cpu_us += sum->cpu_us;
+		}
+	}
+	qsort(named, nnamed, sizeof(NamedThreads), by_samples_then_name);
+	for (int k = 0; k < nnamed; k++)
+	{
+		NamedThreads *t = &named[k];
+		Datum	   *ids = palloc(sizeof(Datum) * Max(t->nids, 1));
+		Datum		values[5];
+		bool		isnull[5] = {false, false, false, false, false};
+
+		for (int i = 0; i < t->nids; i++)
+			ids[i] = Int64GetDatum(t->native_ids[i]);
+		values[0] = CStringGetTextDatum(t->name);
+		values[1] = PointerGetDatum(construct_array(ids, t->nids, INT8OID, 8,
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[2] = Int64GetDatum(t->samples);
+		values[3] = Float8GetDatum(t->cpu_us / 1e6);
+		values[4] = Float8GetDatum(t->wall_us / 1e6);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	/* what was read lives in SPI's memory until here */
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -52,13 +52,14 @@ static KeptPlan plans[QP_COUNT] = {
 		2, {INT4OID, TEXTOID}
 	},
 	[QP_ROLLUPS] = {
-		"SELECT stack, samples, wall, cpu FROM mnemic.prof_rollup"
+		"SELECT stack, samples, wall, cpu, thread FROM mnemic.prof_rollup"
 		" WHERE run_id = $1 AND level = $2 AND bucket >= $3 AND bucket < $4"
 		THREADS_OK(5), 5, {INT4OID, INT2OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 		INT4ARRAYOID}
 	},
 	[QP_SAMPLES] = {
-		"SELECT ts, stack, samples, wall, cpu FROM mnemic.prof_sample WHERE run_id = $1"
+		"SELECT ts, stack, samples, wall, cpu, thread FROM mnemic.prof_sample"
+		" WHERE run_id = $1"
 		" AND t_first >= $2 - $4 AND t_first < $3 AND t_last >= $2"
 		THREADS_OK(5), 5, {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 		INTERVALOID, INT4ARRAYOID}
@@ -208,6 +209,7 @@ sums_add(HTAB *sums, int32 stack, int64 value)
 typedef struct SumPass
 {
 	HTAB	   *sums;
+	HTAB	   *threads;		/* instead of sums: ThreadSum by thread */
 	ProfileWeight weight;
 	TimestampTz from;			/* raw samples: [from, to) */
 	TimestampTz to;
@@ -229,6 +231,20 @@ weigh(ProfileWeight weight, int64 samples, int64 wall_us, int64 cpu_us)
 	}
 }
 
+/* The sums of the thread of a row (its column col), made when new. */
+static ThreadSum *
+thread_sum(SumPass *pass, HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	int32		thread = DatumGetInt32(SPI_getbinval(tuple, desc, col, &isnull));
+	bool		found;
+	ThreadSum  *t = hash_search(pass->threads, &thread, HASH_ENTER, &found);
+
+	if (!found)
+		t->samples = t->wall_us = t->cpu_us = 0;
+	return t;
+}
+
 static bool
 add_rollup_row(HeapTuple tuple, TupleDesc desc, void *arg)
 {
@@ -244,6 +260,18 @@ add_rollup_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	const int64 *wv = (const int64 *) ARR_DATA_PTR(wall);
 	const int64 *cv = (const int64 *) ARR_DATA_PTR(cpu);
 
+	if (pass->threads != NULL)
+	{
+		ThreadSum  *t = thread_sum(pass, tuple, desc, 5);
+
+		for (int i = 0; i < n; i++)
+		{
+			t->samples += nv[i];
+			t->wall_us += wv[i];
+			t->cpu_us += cv[i];
+		}
+		return true;
+	}
 	for (int i = 0; i < n; i++)
 		sums_add(pass->sums, sv[i], weigh(pass->weight, nv[i], wv[i], cv[i]));
 	return true;
@@ -266,6 +294,19 @@ add_sample_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	const int32 *wv = (const int32 *) ARR_DATA_PTR(wall);
 	const int32 *cv = (const int32 *) ARR_DATA_PTR(cpu);
 
+	if (pass->threads != NULL)
+	{
+		ThreadSum  *t = thread_sum(pass, tuple, desc, 6);
+
+		for (int i = 0; i < n; i++)
+			if (tv[i] >= pass->from && tv[i] < pass->to)
+			{
+				t->samples += nv[i];
+				t->wall_us += wv[i];
+				t->cpu_us += cv[i];
+			}
+		return true;
+	}
 	for (int i = 0; i < n; i++)
 		if (tv[i] >= pass->from && tv[i] < pass->to)
 			sums_add(pass->sums, sv[i], weigh(pass->weight, nv[i], wv[i], cv[i]));
@@ -482,6 +523,25 @@ ProfileSumStacks(const ProfileScope *scope, ProfileWeight weight)
 	else
 		sum_stack_samples(scope, &pass);
 	return pass.sums;
+}
+
+HTAB *
+ProfileSumThreads(const ProfileScope *scope)
+{
+	SumPass		pass;
+	HASHCTL		ctl;
+
+	memset(&pass, 0, sizeof(pass));
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int32);
+	ctl.entrysize = sizeof(ThreadSum);
+	ctl.hcxt = CurrentMemoryContext;
+	pass.threads = hash_create("mnemic thread sums", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	pass.weight = WEIGHT_SAMPLES;
+	if (!scope->empty)
+		sum_stack_samples(scope, &pass);
+	return pass.threads;
 }
 
 HTAB *

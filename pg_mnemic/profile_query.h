@@ -71,6 +71,18 @@ extern Datum ProfileThreadsArg(const ProfileScope *scope, char *null);
 /* The weight of every stack in the scope, as StackSum entries. */
 extern HTAB *ProfileSumStacks(const ProfileScope *scope, ProfileWeight weight);
 
+/* The stack samples of one of the client's threads, summed. */
+typedef struct ThreadSum
+{
+	int32		thread;			/* key: the client's thread id */
+	int64		samples;
+	int64		wall_us;
+	int64		cpu_us;
+} ThreadSum;
+
+/* Every thread's stack samples in the scope, as ThreadSum entries. */
+extern HTAB *ProfileSumThreads(const ProfileScope *scope);
+
 /* Sampled allocations summed by the client's stack and type id. */
 typedef struct AllocTypeKey
 {

@@ -195,9 +195,9 @@ compare_functions(const void *a, const void *b, void *arg)
 }
 
 /*
- * SQL: mnemic.top_functions(run, t_from, t_to, weight, n) RETURNS TABLE
- * (function, file, line, self, total): the functions with the most self,
- * then total; a recursive function counts once in its total.
+ * SQL: mnemic.top_functions(run, t_from, t_to, weight, n, thread) RETURNS
+ * TABLE (function, file, line, self, total): the functions with the most
+ * self, then total; a recursive function counts once in its total.
  */
 Datum
 mnemic_top_functions(PG_FUNCTION_ARGS)
@@ -226,7 +226,7 @@ mnemic_top_functions(PG_FUNCTION_ARGS)
 				 errmsg("n must be at least 1, not %d", n)));
 	InitMaterializedSRF(fcinfo, 0);
 	SpiConnect();
-	scope = scope_from_args(fcinfo, 0, NULL);
+	scope = scope_from_args(fcinfo, 0, PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5));
 	paths = scope_paths(&scope, weight);
 
 	memset(&ctl, 0, sizeof(ctl));

@@ -313,12 +313,13 @@ RETURNS TABLE (node int, parent int, depth int, function text, file text,
 AS 'MODULE_PATHNAME', 'mnemic_flamegraph_diff'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
 
--- The n functions with the most self weight (then total): a recursive
--- function counts once in its total.
+-- The n functions with the most self weight (then total), of that thread
+-- when given: a recursive function counts once in its total.
 CREATE FUNCTION mnemic.top_functions(run uuid, t_from timestamptz DEFAULT NULL,
                                      t_to timestamptz DEFAULT NULL,
                                      weight text DEFAULT 'cpu',
-                                     n int DEFAULT 10)
+                                     n int DEFAULT 10,
+                                     thread text DEFAULT NULL)
 RETURNS TABLE (function text, file text, line int, self float8, total float8)
 AS 'MODULE_PATHNAME', 'mnemic_top_functions'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
@@ -383,7 +384,7 @@ REVOKE EXECUTE ON FUNCTION
     mnemic.flamegraph(uuid, timestamptz, timestamptz, text, text),
     mnemic.flamegraph_diff(uuid, timestamptz, timestamptz, uuid, timestamptz,
                            timestamptz, text),
-    mnemic.top_functions(uuid, timestamptz, timestamptz, text, int),
+    mnemic.top_functions(uuid, timestamptz, timestamptz, text, int, text),
     mnemic.stack_at(uuid, timestamptz, text),
     mnemic.allocations_by_type(uuid, timestamptz, timestamptz, text, text),
     mnemic.build_profile_rollups(uuid),
@@ -394,7 +395,7 @@ GRANT EXECUTE ON FUNCTION
     mnemic.flamegraph(uuid, timestamptz, timestamptz, text, text),
     mnemic.flamegraph_diff(uuid, timestamptz, timestamptz, uuid, timestamptz,
                            timestamptz, text),
-    mnemic.top_functions(uuid, timestamptz, timestamptz, text, int),
+    mnemic.top_functions(uuid, timestamptz, timestamptz, text, int, text),
     mnemic.stack_at(uuid, timestamptz, text),
     mnemic.allocations_by_type(uuid, timestamptz, timestamptz, text, text),
     mnemic.export_profile(uuid, timestamptz, timestamptz, text, text)
@@ -682,3 +683,81 @@ AS 'MODULE_PATHNAME', 'mnemic_listener_stats'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 REVOKE EXECUTE ON FUNCTION mnemic.listener_stats() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mnemic.listener_stats() TO mnemic_reader;
+
+-- Listing at fleet scale (runs() pages and filters, changed_since).  Runs
+-- and tracers remember the transaction that last changed them, runs are
+-- indexed in the listing's orders and by when they stop being active.
+ALTER TABLE mnemic.tracer ADD COLUMN changed xid8 NOT NULL DEFAULT pg_current_xact_id();
+ALTER TABLE mnemic.run ADD COLUMN changed xid8 NOT NULL DEFAULT pg_current_xact_id();
+
+CREATE FUNCTION mnemic.active_until(last_seen timestamptz, period interval)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'mnemic_active_until'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+DROP INDEX mnemic.run_tracer;
+CREATE INDEX run_tracer_started ON mnemic.run
+    (tracer_id, (coalesce(started, first_seen)), uuid);
+CREATE INDEX run_started ON mnemic.run ((coalesce(started, first_seen)), uuid);
+CREATE INDEX run_changed ON mnemic.run (changed);
+CREATE INDEX run_active_until ON mnemic.run
+    (mnemic.active_until(last_seen, period)) WHERE ended IS NULL;
+
+CREATE FUNCTION mnemic.change_cursor()
+RETURNS text
+AS 'MODULE_PATHNAME', 'mnemic_change_cursor'
+LANGUAGE C STABLE;
+
+DROP FUNCTION mnemic.tracers();
+CREATE FUNCTION mnemic.tracers(name text DEFAULT NULL, host text DEFAULT NULL,
+                               program text DEFAULT NULL, state text DEFAULT NULL,
+                               t_from timestamptz DEFAULT NULL,
+                               t_to timestamptz DEFAULT NULL,
+                               changed_since text DEFAULT NULL)
+RETURNS TABLE (tracer text, runs bigint, active_runs bigint,
+               first_seen timestamptz, last_seen timestamptz)
+AS 'MODULE_PATHNAME', 'mnemic_tracers'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+DROP FUNCTION mnemic.runs(text);
+CREATE FUNCTION mnemic.runs(tracer text DEFAULT NULL, host text DEFAULT NULL,
+                            program text DEFAULT NULL, state text DEFAULT NULL,
+                            t_from timestamptz DEFAULT NULL,
+                            t_to timestamptz DEFAULT NULL,
+                            before_started timestamptz DEFAULT NULL,
+                            before_run uuid DEFAULT NULL,
+                            page_size int DEFAULT NULL,
+                            changed_since text DEFAULT NULL,
+                            unnamed boolean DEFAULT false)
+RETURNS TABLE (run uuid, tracer text, started timestamptz,
+               last_seen timestamptz, ended timestamptz, duration interval,
+               samples bigint, datagrams bigint, lost bigint, state text,
+               host text, pid int, program text, stack_samples bigint,
+               alloc_samples bigint)
+AS 'MODULE_PATHNAME', 'mnemic_runs'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+REVOKE EXECUTE ON FUNCTION mnemic.active_until(timestamptz, interval),
+    mnemic.change_cursor(),
+    mnemic.tracers(text, text, text, text, timestamptz, timestamptz, text),
+    mnemic.runs(text, text, text, text, timestamptz, timestamptz, timestamptz,
+                uuid, int, text, boolean)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mnemic.active_until(timestamptz, interval),
+    mnemic.change_cursor(),
+    mnemic.tracers(text, text, text, text, timestamptz, timestamptz, text),
+    mnemic.runs(text, text, text, text, timestamptz, timestamptz, timestamptz,
+                uuid, int, text, boolean)
+    TO mnemic_reader;
+GRANT UPDATE (changed) ON mnemic.tracer TO mnemic_owner;
+-- End of: listing at fleet scale.
+
+-- The threads of a run's stack samples (sql/profiles.sql).
+CREATE FUNCTION mnemic.threads(run uuid, t_from timestamptz DEFAULT NULL,
+                               t_to timestamptz DEFAULT NULL)
+RETURNS TABLE (thread text, native_ids bigint[], samples bigint,
+               cpu_seconds float8, wall_seconds float8)
+AS 'MODULE_PATHNAME', 'mnemic_threads'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+REVOKE EXECUTE ON FUNCTION mnemic.threads(uuid, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mnemic.threads(uuid, timestamptz, timestamptz) TO mnemic_reader;

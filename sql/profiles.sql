@@ -36,12 +36,13 @@ RETURNS TABLE (node int, parent int, depth int, function text, file text,
 AS 'MODULE_PATHNAME', 'mnemic_flamegraph_diff'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
 
--- The n functions with the most self weight (then total): a recursive
--- function counts once in its total.
+-- The n functions with the most self weight (then total), of that thread
+-- when given: a recursive function counts once in its total.
 CREATE FUNCTION mnemic.top_functions(run uuid, t_from timestamptz DEFAULT NULL,
                                      t_to timestamptz DEFAULT NULL,
                                      weight text DEFAULT 'cpu',
-                                     n int DEFAULT 10)
+                                     n int DEFAULT 10,
+                                     thread text DEFAULT NULL)
 RETURNS TABLE (function text, file text, line int, self float8, total float8)
 AS 'MODULE_PATHNAME', 'mnemic_top_functions'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
@@ -54,6 +55,16 @@ CREATE FUNCTION mnemic.stack_at(run uuid, ts timestamptz,
 RETURNS TABLE (thread text, sampled_at timestamptz, rss_bytes float8,
                depth int, function text, file text, line int)
 AS 'MODULE_PATHNAME', 'mnemic_stack_at'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+-- The threads of a run's stack samples in a window, by name (what the
+-- thread argument of flamegraph(), top_functions() and stack_at() names),
+-- summed as a flame graph sums them, the most samples first.
+CREATE FUNCTION mnemic.threads(run uuid, t_from timestamptz DEFAULT NULL,
+                               t_to timestamptz DEFAULT NULL)
+RETURNS TABLE (thread text, native_ids bigint[], samples bigint,
+               cpu_seconds float8, wall_seconds float8)
+AS 'MODULE_PATHNAME', 'mnemic_threads'
 LANGUAGE C STABLE CALLED ON NULL INPUT;
 
 -- Sampled allocations of a window by type, the most bytes first (count is

@@ -47,7 +47,8 @@ BEGIN
                             'listener_malformed', 'block_capacity',
                             'flamegraph', 'flamegraph_diff', 'top_functions',
                             'stack_at', 'allocations_by_type',
-                            'export_profile')
+                            'export_profile', 'change_cursor', 'threads',
+                            'active_until')
     LOOP
         EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO mnemic_reader', f);
     END LOOP;
@@ -66,6 +67,8 @@ GRANT EXECUTE ON FUNCTION mnemic.delete_run(uuid),
     mnemic.import_profile(text, text, bytea) TO mnemic_owner;
 GRANT DELETE ON mnemic.run, mnemic.metric, mnemic.block, mnemic.summary,
     mnemic.summary_grid TO mnemic_owner;
+-- Deleting runs marks their tracers changed (tracers(changed_since)).
+GRANT UPDATE (changed) ON mnemic.tracer TO mnemic_owner;
 GRANT DELETE ON mnemic.prof_run, mnemic.prof_run_frame, mnemic.prof_run_stack,
     mnemic.prof_thread, mnemic.prof_run_type, mnemic.prof_sample,
     mnemic.prof_rollup, mnemic.prof_alloc, mnemic.prof_free TO mnemic_owner;

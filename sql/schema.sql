@@ -6,10 +6,12 @@
 \echo Use "CREATE EXTENSION pg_mnemic" to load this file. \quit
 
 -- A tracer is a traced program by name (dolon's tracer_name / app_name).
+-- changed: the transaction that last deleted runs of it (see run.changed).
 CREATE TABLE mnemic.tracer (
     id      serial PRIMARY KEY,
     name    text NOT NULL UNIQUE,
-    created timestamptz NOT NULL DEFAULT now()
+    created timestamptz NOT NULL DEFAULT now(),
+    changed xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
 
 -- One run of a traced program, named by the uuid its client made up.
@@ -34,9 +36,29 @@ CREATE TABLE mnemic.run (
     lost           bigint NOT NULL DEFAULT 0,
     samples        bigint NOT NULL DEFAULT 0,
     seq_datagrams  bigint,                -- datagrams of the current sequence
-    seq_resets     bigint NOT NULL DEFAULT 0 -- sequences started anew
+    seq_resets     bigint NOT NULL DEFAULT 0, -- sequences started anew
+    -- The transaction that last wrote the run (the store sets it with every
+    -- flush): what mnemic.runs(changed_since => ...) finds changed runs by.
+    changed        xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
-CREATE INDEX run_tracer ON mnemic.run (tracer_id, first_seen);
+
+-- Until when a run counts as active without new data: last_seen plus
+-- three periods, at least 10 s (a period's days and months count as 24 h
+-- and 30 days, so the answer is the same in every time zone).
+CREATE FUNCTION mnemic.active_until(last_seen timestamptz, period interval)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'mnemic_active_until'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- The listing's orders, newest first (runs() pages by keyset on them):
+-- within a tracer, and over all runs.
+CREATE INDEX run_tracer_started ON mnemic.run
+    (tracer_id, (coalesce(started, first_seen)), uuid);
+CREATE INDEX run_started ON mnemic.run ((coalesce(started, first_seen)), uuid);
+-- What changed since a transaction; which runs stop being active when.
+CREATE INDEX run_changed ON mnemic.run (changed);
+CREATE INDEX run_active_until ON mnemic.run
+    (mnemic.active_until(last_seen, period)) WHERE ended IS NULL;
 
 -- A metric is one series of one run, at a fixed position (idx) among the
 -- run's values.  name is a placeholder col_<idx> until the run is described.

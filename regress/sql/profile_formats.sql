@@ -72,6 +72,12 @@ SELECT node, parent, depth, function, file, line,
        round(self::numeric, 3) AS self, round(total::numeric, 3) AS total
 FROM mnemic.flamegraph(:'collapsed_run');
 SELECT * FROM pg_temp.shop_mismatches(:'collapsed_run');
+-- its thread's samples are the samples the lines count, not their lines
+SELECT t.thread, t.samples,
+       t.samples = (SELECT total FROM mnemic.flamegraph(:'collapsed_run',
+                                                         weight => 'samples')
+                    WHERE depth = 0) AS samples_match
+FROM mnemic.threads(:'collapsed_run') t;
 
 --
 -- vmprof: the .prof file vmprof writes (regress/data/vmprof/shop.prof.hex

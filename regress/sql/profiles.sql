@@ -206,6 +206,30 @@ SELECT f, round(coalesce(sum(wall) FILTER (WHERE f = names[cardinality(names)]),
 FROM ref_samples, LATERAL (SELECT DISTINCT unnest(names)) AS d (f)
 WHERE run = '00000000-0000-4000-8000-00000000f301'
 GROUP BY f;
+-- Of one thread: the same reference over that thread's samples only, and
+-- the other way round (nothing missing, nothing extra).
+SELECT count(*) AS worker_functions
+FROM mnemic.top_functions('00000000-0000-4000-8000-00000000f301', weight => 'wall',
+                          n => 100, thread => 'worker');
+(SELECT function, round(self::numeric, 6) AS self, round(total::numeric, 6) AS total
+ FROM mnemic.top_functions('00000000-0000-4000-8000-00000000f301', weight => 'wall',
+                           n => 100, thread => 'worker')
+ EXCEPT
+ SELECT f, round(coalesce(sum(wall) FILTER (WHERE f = names[cardinality(names)]), 0)::numeric, 6),
+        round(sum(wall)::numeric, 6)
+ FROM ref_samples, LATERAL (SELECT DISTINCT unnest(names)) AS d (f)
+ WHERE run = '00000000-0000-4000-8000-00000000f301' AND thread = 'worker'
+ GROUP BY f)
+UNION ALL
+(SELECT f, round(coalesce(sum(wall) FILTER (WHERE f = names[cardinality(names)]), 0)::numeric, 6),
+        round(sum(wall)::numeric, 6)
+ FROM ref_samples, LATERAL (SELECT DISTINCT unnest(names)) AS d (f)
+ WHERE run = '00000000-0000-4000-8000-00000000f301' AND thread = 'worker'
+ GROUP BY f
+ EXCEPT
+ SELECT function, round(self::numeric, 6), round(total::numeric, 6)
+ FROM mnemic.top_functions('00000000-0000-4000-8000-00000000f301', weight => 'wall',
+                           n => 100, thread => 'worker'));
 
 -- The stack nearest to a moment, with the RSS then (vmprof-viewer's memory view).
 SELECT * FROM mnemic.stack_at('00000000-0000-4000-8000-00000000f301',
@@ -214,6 +238,25 @@ SELECT thread, sampled_at, count(*) AS frames
 FROM mnemic.stack_at('00000000-0000-4000-8000-00000000f301',
                      '2026-03-01 10:00:00.026+00', 'worker')
 GROUP BY 1, 2;
+
+-- The threads of a run, against the reference samples: same names, same
+-- counts and times, whole and in a window; an unknown run is an error.
+SELECT t.thread, t.samples, t.samples = r.n AS samples_match,
+       round(t.cpu_seconds::numeric, 6) = round(r.cpu::numeric, 6)
+       AND round(t.wall_seconds::numeric, 6) = round(r.wall::numeric, 6) AS times_match
+FROM mnemic.threads('00000000-0000-4000-8000-00000000f301') t
+LEFT JOIN (SELECT thread, count(*) AS n, sum(cpu) AS cpu, sum(wall) AS wall
+           FROM ref_samples WHERE run = '00000000-0000-4000-8000-00000000f301'
+           GROUP BY thread) r ON r.thread = t.thread;
+SELECT t.thread, t.samples, t.samples = r.n AS samples_match
+FROM mnemic.threads('00000000-0000-4000-8000-00000000f301',
+                    '2026-03-01 10:00:00.015+00', '2026-03-01 10:00:00.035+00') t
+LEFT JOIN (SELECT thread, count(*) AS n FROM ref_samples
+           WHERE run = '00000000-0000-4000-8000-00000000f301'
+             AND ts BETWEEN '2026-03-01 10:00:00.015+00' AND '2026-03-01 10:00:00.035+00'
+           GROUP BY thread) r ON r.thread = t.thread;
+SELECT count(*) FROM mnemic.threads('00000000-0000-4000-8000-0000000000ff');
+SELECT count(*) FROM mnemic.threads(NULL);
 
 -- Allocations by type: all, still in use at the end (allocation 1 was
 -- freed), and those made under work.

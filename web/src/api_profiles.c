@@ -39,7 +39,11 @@ static const char SQL_FLAMEGRAPH_DIFF[] =
 
 static const char SQL_TOP_FUNCTIONS[] =
 "SELECT function, file, line, self, total "
-"FROM mnemic.top_functions($1::uuid, $2::timestamptz, $3::timestamptz, $4, $5::int)";
+"FROM mnemic.top_functions($1::uuid, $2::timestamptz, $3::timestamptz, $4, $5::int, $6)";
+
+static const char SQL_THREADS[] =
+"SELECT thread, native_ids, samples, cpu_seconds, wall_seconds "
+"FROM mnemic.threads($1::uuid, $2::timestamptz, $3::timestamptz)";
 
 static const char SQL_STACK_AT[] =
 "SELECT thread, sampled_at, rss_bytes, depth, function, file, line "
@@ -474,7 +478,9 @@ api_top_functions(Request *req)
 	bool		has_n;
 	long		n = DEFAULT_TOP;
 	char		n_text[16];
-	const char *params[5];
+	char		thread[THREAD_NAME_MAX + 1];
+	bool		has_thread;
+	const char *params[6];
 	DbError		err;
 	PGresult   *res;
 	JsonWriter	w;
@@ -483,7 +489,9 @@ api_top_functions(Request *req)
 	int			col;
 
 	if ((status = params_read_profile(req, "cpu", &p)) != 0 ||
-		(status = params_read_text(req, "n", raw, sizeof(raw), &has_n)) != 0)
+		(status = params_read_text(req, "n", raw, sizeof(raw), &has_n)) != 0 ||
+		(status = params_read_text(req, "thread", thread, sizeof(thread),
+								   &has_thread)) != 0)
 		return status;
 	if (has_n)
 	{
@@ -499,7 +507,8 @@ api_top_functions(Request *req)
 	params[2] = p.has_to ? p.to : NULL;
 	params[3] = p.weight;
 	params[4] = n_text;
-	res = db_query(req->db, SQL_TOP_FUNCTIONS, 5, params, 0, &err);
+	params[5] = has_thread ? thread : NULL;
+	res = db_query(req->db, SQL_TOP_FUNCTIONS, 6, params, 0, &err);
 	if (res == NULL)
 		return http_db_error(req, &err);
 	http_begin_json(req, &w);
@@ -509,6 +518,8 @@ api_top_functions(Request *req)
 	json_string(&w, p.weight);
 	json_key(&w, "unit");
 	json_string(&w, p.unit);
+	json_key(&w, "thread");
+	json_string(&w, has_thread ? thread : NULL);
 	json_key(&w, "functions");
 	json_begin_array(&w);
 	for (row = 0; row < PQntuples(res); row++)
@@ -540,6 +551,78 @@ write_text_or_null(JsonWriter *w, const PGresult *res, int row, int col)
 		json_null(w);
 	else
 		json_string_len(w, PQgetvalue(res, row, col), PQgetlength(res, row, col));
+}
+
+/* PostgreSQL's text of a bigint[] ({1,2,3}) as a JSON array of numbers. */
+static void
+write_bigint_array(JsonWriter *w, const char *text)
+{
+	char		number[24];
+	size_t		len = 0;
+
+	json_begin_array(w);
+	for (const char *c = text; *c; c++)
+	{
+		if ((*c >= '0' && *c <= '9') || *c == '-')
+		{
+			if (len < sizeof(number) - 1)
+				number[len++] = *c;
+			continue;
+		}
+		if (len > 0)
+		{
+			number[len] = '\0';
+			json_number_text(w, number);
+			len = 0;
+		}
+	}
+	json_end_array(w);
+}
+
+/* The run's threads of stack samples in the window, by name, the most first. */
+int
+api_threads(Request *req)
+{
+	ProfileParams p;
+	const char *params[3];
+	DbError		err;
+	PGresult   *res;
+	JsonWriter	w;
+	int			status;
+	int			row;
+
+	if ((status = params_read_profile(req, "samples", &p)) != 0)
+		return status;
+	params[0] = req->run;
+	params[1] = p.has_from ? p.from : NULL;
+	params[2] = p.has_to ? p.to : NULL;
+	res = db_query(req->db, SQL_THREADS, 3, params, 0, &err);
+	if (res == NULL)
+		return http_db_error(req, &err);
+	http_begin_json(req, &w);
+	json_begin_object(&w);
+	write_window(&w, req->run, &p);
+	json_key(&w, "threads");
+	json_begin_array(&w);
+	for (row = 0; row < PQntuples(res); row++)
+	{
+		json_begin_object(&w);
+		json_key(&w, "thread");
+		write_text_or_null(&w, res, row, 0);
+		json_key(&w, "native_ids");
+		write_bigint_array(&w, PQgetvalue(res, row, 1));
+		json_key(&w, "samples");
+		json_number_text(&w, PQgetvalue(res, row, 2));
+		json_key(&w, "cpu_seconds");
+		json_number_text(&w, PQgetvalue(res, row, 3));
+		json_key(&w, "wall_seconds");
+		json_number_text(&w, PQgetvalue(res, row, 4));
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_end_object(&w);
+	PQclear(res);
+	return http_finish_json(req);
 }
 
 int

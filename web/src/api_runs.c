@@ -1,20 +1,32 @@
 /*
  * api_runs.c
- *	  The tree of tracers and runs, one run's summary and metrics, and
- *	  deleting a run: /api/tracers and /api/runs/{uuid}[/metrics].
+ *	  The listing of tracers and runs, one run's summary and metrics, and
+ *	  deleting a run: /api/tracers, /api/runs and /api/runs/{uuid}[/metrics].
  *
  * Each handler runs one parameterised statement that calls a mnemic.*
- * function and writes the result as JSON.
+ * function and writes the result as JSON.  The two listings take their
+ * change cursor in the same statement (mnemic.change_cursor() joined to
+ * the listing), so that an answer and its cursor see the same snapshot.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
 #include "http.h"
+#include "params.h"
 #include "pgjson.h"
 
+/* One row even when the listing is empty: the cursor, the rest NULL. */
+static const char SQL_TRACERS[] =
+"SELECT c.cursor, t.* FROM mnemic.change_cursor() AS c (cursor)"
+" LEFT JOIN LATERAL mnemic.tracers($1, $2, $3, $4, $5::timestamptz,"
+" $6::timestamptz, $7) AS t ON true";
+
 static const char SQL_RUNS[] =
-"SELECT * FROM mnemic.runs()";
+"SELECT c.cursor, r.* FROM mnemic.change_cursor() AS c (cursor)"
+" LEFT JOIN LATERAL mnemic.runs($1, $2, $3, $4, $5::timestamptz, $6::timestamptz,"
+" $7::timestamptz, $8::uuid, $9::int, $10, coalesce($11::boolean, false)) AS r"
+" ON true";
 
 static const char SQL_RUN_INFO[] =
 "SELECT * FROM mnemic.run_info($1::uuid)";
@@ -25,72 +37,112 @@ static const char SQL_METRICS[] =
 static const char SQL_DELETE_RUN[] =
 "SELECT mnemic.delete_run($1::uuid)";
 
-/* Tracers with their runs, newest first, grouped from mnemic.runs(). */
+/* {"cursor": ..., key: [rows but those whose column empty_col is NULL]} */
+static void
+write_listing(JsonWriter *w, PGresult *res, const char *key, int empty_col,
+			  int nrows)
+{
+	int			i;
+
+	json_begin_object(w);
+	json_key(w, "cursor");
+	pgjson_value(w, res, 0, 0);
+	json_key(w, key);
+	json_begin_array(w);
+	for (i = 0; i < nrows; i++)
+		if (!PQgetisnull(res, i, empty_col))
+			pgjson_row_object(w, res, i, 0);
+	json_end_array(w);
+}
+
+/*
+ * Tracers with their counts: all, those a filter keeps, or those changed
+ * since a cursor.  {"cursor", "tracers": [{tracer, runs, active_runs,
+ * first_seen, last_seen}]}
+ */
 int
 api_tracers(Request *req)
 {
+	ListingParams p;
+	const char *params[7];
 	DbError		err;
-	PGresult   *res = db_query(req->db, SQL_RUNS, 0, NULL, 0, &err);
+	PGresult   *res;
 	JsonWriter	w;
-	int			tracer_col;
-	int			nrows;
-	int			i;
-	char	   *done;
+	int			status;
 
+	if ((status = params_read_listing(req, "name", &p)) != 0)
+		return status;
+	params[0] = p.name;
+	params[1] = p.host;
+	params[2] = p.program;
+	params[3] = p.state;
+	params[4] = p.from;
+	params[5] = p.to;
+	params[6] = p.changed_since;
+	res = db_query(req->db, SQL_TRACERS, 7, params, 0, &err);
 	if (res == NULL)
 		return http_db_error(req, &err);
-	nrows = PQntuples(res);
-	done = calloc(nrows + 1, 1);
-	if (done == NULL)
-	{
-		PQclear(res);
-		return http_out_of_memory(req);
-	}
 	http_begin_json(req, &w);
-	tracer_col = PQfnumber(res, "tracer");
+	/* runs (a count) is NULL only in the row of an empty answer */
+	write_listing(&w, res, "tracers", PQfnumber(res, "runs"), PQntuples(res));
+	json_end_object(&w);
+	PQclear(res);
+	return http_finish_json(req);
+}
 
-	/*
-	 * Runs come newest first, so a tracer's first appearance orders the
-	 * tracers by their latest run.  Runs whose header has not arrived have
-	 * no tracer yet and are grouped under null.
-	 */
-	json_begin_array(&w);
-	for (i = 0; i < nrows; i++)
+/*
+ * A page of runs, newest first: {"cursor", "runs": [...], "next": {"before",
+ * "before_run"} or null}.  One row more than the page is asked for, to
+ * know whether there is a next page.
+ */
+int
+api_runs(Request *req)
+{
+	ListingParams p;
+	const char *params[11];
+	char		page_size[24];
+	DbError		err;
+	PGresult   *res;
+	JsonWriter	w;
+	int			status;
+	int			nrows;
+	int			run_col;
+
+	if ((status = params_read_listing(req, "tracer", &p)) != 0 ||
+		(status = params_read_page(req, &p)) != 0)
+		return status;
+	snprintf(page_size, sizeof(page_size), "%ld", p.limit + 1);
+	params[0] = p.name;
+	params[1] = p.host;
+	params[2] = p.program;
+	params[3] = p.state;
+	params[4] = p.from;
+	params[5] = p.to;
+	params[6] = p.before;
+	params[7] = p.before_run;
+	params[8] = page_size;
+	params[9] = p.changed_since;
+	params[10] = p.unnamed;
+	res = db_query(req->db, SQL_RUNS, 11, params, 0, &err);
+	if (res == NULL)
+		return http_db_error(req, &err);
+	run_col = PQfnumber(res, "run");
+	nrows = PQntuples(res);
+	http_begin_json(req, &w);
+	write_listing(&w, res, "runs", run_col, nrows > p.limit ? (int) p.limit : nrows);
+	json_key(&w, "next");
+	if (nrows > p.limit)
 	{
-		bool		null_tracer;
-		const char *name;
-		int			j;
-
-		if (done[i])
-			continue;
-		null_tracer = tracer_col < 0 || PQgetisnull(res, i, tracer_col);
-		name = null_tracer ? NULL : PQgetvalue(res, i, tracer_col);
 		json_begin_object(&w);
-		json_key(&w, "tracer");
-		json_string(&w, name);
-		json_key(&w, "runs");
-		json_begin_array(&w);
-		for (j = i; j < nrows; j++)
-		{
-			bool		same;
-
-			if (done[j])
-				continue;
-			if (null_tracer)
-				same = PQgetisnull(res, j, tracer_col);
-			else
-				same = !PQgetisnull(res, j, tracer_col) &&
-					strcmp(PQgetvalue(res, j, tracer_col), name) == 0;
-			if (!same)
-				continue;
-			done[j] = 1;
-			pgjson_row_object(&w, res, j, tracer_col);
-		}
-		json_end_array(&w);
+		json_key(&w, "before");
+		pgjson_value(&w, res, (int) p.limit - 1, PQfnumber(res, "started"));
+		json_key(&w, "before_run");
+		pgjson_value(&w, res, (int) p.limit - 1, run_col);
 		json_end_object(&w);
 	}
-	json_end_array(&w);
-	free(done);
+	else
+		json_null(&w);
+	json_end_object(&w);
 	PQclear(res);
 	return http_finish_json(req);
 }

@@ -13,6 +13,7 @@
 
 /* api_runs.c */
 extern int	api_tracers(Request *req);
+extern int	api_runs(Request *req);
 extern int	api_run(Request *req);
 extern int	api_run_metrics(Request *req);
 extern int	api_delete_run(Request *req);
@@ -25,6 +26,7 @@ extern int	api_tail(Request *req);
 extern int	api_flamegraph(Request *req);
 extern int	api_flamegraph_diff(Request *req);
 extern int	api_top_functions(Request *req);
+extern int	api_threads(Request *req);
 extern int	api_stack_at(Request *req);
 extern int	api_allocations(Request *req);
 

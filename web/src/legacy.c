@@ -5,6 +5,7 @@
  *
  *	  /tracers                  [{"tracer_name": t, "runs": [{"creation_time":
  *	                            "YYYY-MM-DD HH:MM:SS", "uuid": u}, ...]}, ...]
+ *	                            each tracer's newest LEGACY_RUNS_PER_TRACER runs
  *	  /trace_run_info?uuid=     {"app_name", "counter", "started":
  *	                            "Mon DD YYYY HH:MM:SS", "duration":
  *	                            "HH hours MM minutes SS seconds"}
@@ -33,8 +34,20 @@
 #include "pgjson.h"
 #include "pgvalue.h"
 
+/*
+ * dolon listed every run of every tracer; with years of runs that is
+ * megabytes for a dropdown.  Each tracer keeps its newest runs, tracers by
+ * their newest run first.
+ */
+#define LEGACY_RUNS_PER_TRACER "100"
+
 static const char SQL_RUNS[] =
-"SELECT tracer, run, COALESCE(started, last_seen) AS started FROM mnemic.runs()";
+"SELECT t.tracer, r.run, r.started"
+" FROM mnemic.tracers() AS t"
+" CROSS JOIN LATERAL mnemic.runs(t.tracer, page_size => " LEGACY_RUNS_PER_TRACER ")"
+"  WITH ORDINALITY AS r"
+" WHERE t.tracer IS NOT NULL"
+" ORDER BY max(r.started) OVER (PARTITION BY t.tracer) DESC, t.tracer, r.ordinality";
 
 static const char SQL_RUN_INFO[] =
 "SELECT tracer, samples, COALESCE(started, first_seen) AS started, duration "

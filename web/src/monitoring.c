@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,17 @@ monitoring_healthz(Request *req)
 	json_key(&w, "status");
 	json_string(&w, up ? "ok" : "unavailable");
 	json_key(&w, "database");
-	json_string(&w, up ? "ok" : err.message);
+	/*
+	 * /healthz answers without credentials: when the others need them, the
+	 * database's own words (host, user, database names) stay in the log.
+	 */
+	if (!up && (req->config->auth_file != NULL || req->config->auth_token != NULL))
+	{
+		fprintf(stderr, "mnemic-web: /healthz: %s\n", err.message);
+		json_string(&w, "unavailable");
+	}
+	else
+		json_string(&w, up ? "ok" : err.message);
 	json_end_object(&w);
 	return http_finish_json(req);
 }

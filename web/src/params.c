@@ -335,3 +335,98 @@ params_read_uuid(Request *req, char *uuid)
 		return http_error(req, 400, "uuid must be a run's uuid");
 	return 0;
 }
+
+/* An optional text parameter into buf; *out points at it when given. */
+static int
+read_text(Request *req, const char *name, char *buf, size_t buflen,
+		  const char **out)
+{
+	bool		present;
+	int			status = params_read_text(req, name, buf, buflen, &present);
+
+	*out = status == 0 && present ? buf : NULL;
+	return status;
+}
+
+int
+params_read_listing(Request *req, const char *name_param, ListingParams *p)
+{
+	static const char *const states[] = {"active", "silent", "ended", NULL};
+	bool		present;
+	int			status;
+	const char *c;
+
+	memset(p, 0, sizeof(*p));
+	if ((status = read_text(req, name_param, p->name_buf, sizeof(p->name_buf), &p->name)) != 0 ||
+		(status = read_text(req, "host", p->host_buf, sizeof(p->host_buf), &p->host)) != 0 ||
+		(status = read_text(req, "program", p->program_buf, sizeof(p->program_buf),
+							&p->program)) != 0 ||
+		(status = read_text(req, "state", p->state_buf, sizeof(p->state_buf), &p->state)) != 0 ||
+		(status = read_text(req, "changed_since", p->cursor_buf, sizeof(p->cursor_buf),
+							&p->changed_since)) != 0)
+		return status;
+	if (p->state != NULL)
+	{
+		int			i;
+
+		for (i = 0; states[i] && strcmp(states[i], p->state) != 0; i++)
+			;
+		if (states[i] == NULL)
+			return http_error(req, 400, "state must be one of active, silent, ended");
+	}
+	/* mnemic.change_cursor()'s text: checked there, only its alphabet here. */
+	for (c = p->changed_since; c != NULL && *c; c++)
+		if (!isdigit((unsigned char) *c) && *c != ':')
+			return http_error(req, 400,
+							  "changed_since must be the cursor of an earlier answer");
+	if ((status = params_read_time(req, "from", p->from_buf, &present)) != 0)
+		return status;
+	p->from = present ? p->from_buf : NULL;
+	if ((status = params_read_time(req, "to", p->to_buf, &present)) != 0)
+		return status;
+	p->to = present ? p->to_buf : NULL;
+	return 0;
+}
+
+int
+params_read_page(Request *req, ListingParams *p)
+{
+	char		raw[TIME_TEXT_LEN];
+	bool		present;
+	int			status;
+	int			got;
+
+	if ((status = params_read_time(req, "before", p->before_buf, &present)) != 0)
+		return status;
+	p->before = present ? p->before_buf : NULL;
+	if ((got = http_param(req, "before_run", 0, p->before_run_buf,
+						  sizeof(p->before_run_buf))) < 0)
+		return 400;
+	if (got && *p->before_run_buf)
+	{
+		if (!param_is_uuid(p->before_run_buf, strlen(p->before_run_buf)))
+			return http_error(req, 400, "before_run must be a run's uuid");
+		if (p->before == NULL)
+			return http_error(req, 400, "before_run needs before");
+		p->before_run = p->before_run_buf;
+	}
+	p->limit = DEFAULT_PAGE;
+	if ((got = http_param(req, "limit", 0, raw, sizeof(raw))) < 0)
+		return 400;
+	if (got && !param_positive_int(raw, MAX_PAGE, &p->limit))
+	{
+		char		msg[80];
+
+		snprintf(msg, sizeof(msg), "limit must be a whole number from 1 to %d", MAX_PAGE);
+		return http_error(req, 400, msg);
+	}
+	if ((got = http_param(req, "unnamed", 0, raw, sizeof(raw))) < 0)
+		return 400;
+	if (got && (strcmp(raw, "1") == 0 || strcmp(raw, "true") == 0))
+		p->unnamed = "true";
+	else if (got && strcmp(raw, "0") != 0 && strcmp(raw, "false") != 0 && *raw)
+		return http_error(req, 400, "unnamed must be true or false");
+	if (p->unnamed != NULL && p->name != NULL)
+		return http_error(req, 400, "tracer and unnamed exclude each other");
+	return 0;
+}

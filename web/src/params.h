@@ -54,6 +54,51 @@ typedef struct ProfileParams
 	const char *unit;			/* what the weight's values count */
 } ProfileParams;
 
+/* Names and filter texts of the listing: tracer names are <= 1,024 bytes. */
+#define LISTING_TEXT_MAX	1024
+#define CURSOR_TEXT_MAX		48
+#define DEFAULT_PAGE		100
+#define MAX_PAGE			1000
+
+/*
+ * What /api/tracers and /api/runs are asked for, each as the text of a
+ * statement parameter: NULL when absent (the SQL functions then ignore it).
+ */
+typedef struct ListingParams
+{
+	const char *name;			/* tracers: part of the name; runs: the tracer */
+	const char *host;
+	const char *program;
+	const char *state;
+	const char *from;
+	const char *to;
+	const char *changed_since;
+	const char *before;			/* runs: the keyset of the page */
+	const char *before_run;
+	const char *unnamed;		/* runs: "true" for the runs without a tracer */
+	long		limit;			/* runs: rows in a page */
+	/* the storage the pointers above point into */
+	char		name_buf[LISTING_TEXT_MAX + 1];
+	char		host_buf[LISTING_TEXT_MAX + 1];
+	char		program_buf[LISTING_TEXT_MAX + 1];
+	char		state_buf[16];
+	char		from_buf[TIME_TEXT_LEN];
+	char		to_buf[TIME_TEXT_LEN];
+	char		cursor_buf[CURSOR_TEXT_MAX + 1];
+	char		before_buf[TIME_TEXT_LEN];
+	char		before_run_buf[UUID_TEXT_LEN + 1];
+} ListingParams;
+
+/*
+ * The filters both listings take (host, program, state, from, to,
+ * changed_since), and name_param into p->name.
+ */
+extern int	params_read_listing(Request *req, const char *name_param,
+								ListingParams *p);
+
+/* The paging of /api/runs: before, before_run, limit and unnamed. */
+extern int	params_read_page(Request *req, ListingParams *p);
+
 /* Is s a UUID in canonical text form (either case)? */
 extern bool param_is_uuid(const char *s, size_t len);
 

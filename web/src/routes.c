@@ -69,6 +69,7 @@ static Serving serving;
  */
 static const Route routes[] = {
 	{GET | DELETE, "/api/tracers", api_tracers, "tracers"},
+	{GET, "/api/runs[/]", api_runs, "runs"},
 	{GET, "/api/runs/{uuid}[/]", api_run, "run"},
 	{GET, "/api/runs/{uuid}/metrics", api_run_metrics, "run_metrics"},
 	{GET, "/api/runs/{uuid}/series", api_series, "series"},
@@ -77,6 +78,7 @@ static const Route routes[] = {
 	{GET, "/api/runs/{uuid}/flamegraph", api_flamegraph, "flamegraph"},
 	{GET, "/api/runs/{uuid}/flamegraph/diff", api_flamegraph_diff, "flamegraph_diff"},
 	{GET, "/api/runs/{uuid}/top", api_top_functions, "top_functions"},
+	{GET, "/api/runs/{uuid}/threads", api_threads, "threads"},
 	{GET, "/api/runs/{uuid}/stack", api_stack_at, "stack_at"},
 	{GET, "/api/runs/{uuid}/allocations", api_allocations, "allocations"},
 	{GET, "/api/runs/{uuid}/profile", api_export_profile, "export_profile"},

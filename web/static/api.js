@@ -31,7 +31,20 @@ async function getJSON(url, { listing = false } = {}) {
 
 const runPath = (uuid) => `/api/runs/${encodeURIComponent(uuid)}`;
 
-export const fetchTree = () => getJSON('/api/tracers', { listing: true });
+// Leaves out parameters that are null, undefined or empty.
+function query(params) {
+	const q = new URLSearchParams();
+	for (const [k, v] of Object.entries(params))
+		if (v != null && v !== '')
+			q.set(k, String(v));
+	return q;
+}
+
+// {cursor, tracers: [...]}: name, host, program, state, from, to, changed_since.
+export const fetchTracers = (params = {}) => getJSON(`/api/tracers?${query(params)}`, { listing: true });
+// {cursor, runs: [...], next}: tracer or unnamed, the filters, before,
+// before_run, limit, changed_since.
+export const fetchRunsPage = (params = {}) => getJSON(`/api/runs?${query(params)}`, { listing: true });
 export const fetchRun = (uuid) => getJSON(runPath(uuid));
 export const fetchMetrics = (uuid) => getJSON(`${runPath(uuid)}/metrics`);
 export const csvUrl = (uuid) => `${runPath(uuid)}.csv`;
@@ -91,10 +104,17 @@ export function fetchFlamegraphDiff(uuid, { from, to, weight, base, baseFrom = n
 	return getJSON(`${runPath(uuid)}/flamegraph/diff?${q}`);
 }
 
-export function fetchTopFunctions(uuid, { from, to, weight, n = 50 } = {}) {
+export function fetchTopFunctions(uuid, { from, to, weight, n = 50, thread = null } = {}) {
 	const q = windowQuery({ from, to, weight });
 	q.set('n', String(n));
+	if (thread)
+		q.set('thread', thread);
 	return getJSON(`${runPath(uuid)}/top?${q}`);
+}
+
+// The run's threads of stack samples, by name, the most samples first.
+export function fetchThreads(uuid) {
+	return getJSON(`${runPath(uuid)}/threads`);
 }
 
 export function fetchStackAt(uuid, at, thread = null) {

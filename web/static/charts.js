@@ -3,12 +3,21 @@
 // re-queries at the chart's pixel width); double-click calls onReset.
 // onCursor(metric, ts) follows the cursor over a chart's points, and
 // onPick(metric, ts) a click that is not a drag.
+//
+// A run may have hundreds of metrics: layout() lays out a slot per metric,
+// in groups, and asks for data (onNeed) only for the slots near the view,
+// as they scroll in; fill() draws what arrived.  Charts drawn stay while
+// the layout keeps their metric.
 
 import uPlot from './vendor/uPlot.esm.js';
 
 const HEIGHT = 170;
 const MAIN_STROKE = '#1f6feb';
 const COMPARE_STROKE = '#e8590c';
+// Slots asked for at once whatever their place: about a screen and a half.
+const EAGER = 12;
+// How far beyond the view a slot starts loading.
+const NEAR = '600px 0px';
 
 export class ChartSet {
 	constructor(container, { onZoom, onReset, onCursor, onPick }) {
@@ -17,9 +26,13 @@ export class ChartSet {
 		this.onReset = onReset;
 		this.onCursor = onCursor;
 		this.onPick = onPick;
-		this.charts = new Map();	// metric -> { plot, element, data }
+		this.charts = new Map();	// metric -> { plot, element, data }: drawn charts
+		this.slots = new Map();		// metric -> { element, stale, loading }
 		this.sync = uPlot.sync('mnemic');
 		this.compareLabel = null;
+		this.onNeed = null;
+		this.wanted = new Set();	// metrics to ask for in the next batch
+		this.observer = new IntersectionObserver((entries) => this.seen(entries), { rootMargin: NEAR });
 		this.resizeObserver = new ResizeObserver(() => this.resize());
 		this.resizeObserver.observe(container);
 	}
@@ -36,28 +49,109 @@ export class ChartSet {
 	}
 
 	clear() {
+		this.observer.disconnect();
 		for (const c of this.charts.values())
 			c.plot.destroy();
 		this.charts.clear();
+		this.slots.clear();
+		this.wanted.clear();
 		this.container.replaceChildren();
+	}
+
+	has(metric) {
+		return this.slots.has(metric);
+	}
+
+	// Slots for groups [{name, metrics}] (a heading each when there are
+	// several), in order.  Every slot needs data again (a new range, a new
+	// compared run); onNeed(metrics) is called, in batches, for those near
+	// the view.  compareLabel: the overlaid run's label, or null.
+	layout(groups, compareLabel, onNeed) {
+		const names = groups.flatMap((g) => g.metrics);
+		const keep = new Set(names);
+		if (compareLabel !== this.compareLabel) {
+			this.clear();
+			this.compareLabel = compareLabel;
+		}
+		this.observer.disconnect();
+		for (const [metric, chart] of this.charts)
+			if (!keep.has(metric)) {
+				chart.plot.destroy();
+				this.charts.delete(metric);
+			}
+		const elements = [];
+		const slots = new Map();
+		for (const group of groups) {
+			if (groups.length > 1) {
+				const heading = document.createElement('h3');
+				heading.className = 'chart-group';
+				heading.textContent = `${group.name} (${group.metrics.length})`;
+				elements.push(heading);
+			}
+			for (const metric of group.metrics) {
+				const slot = this.slots.get(metric) ?? this.makeSlot(metric);
+				slot.stale = true;
+				slot.loading = false;
+				slots.set(metric, slot);
+				elements.push(slot.element);
+			}
+		}
+		this.slots = slots;
+		this.wanted.clear();
+		this.onNeed = onNeed;
+		this.container.replaceChildren(...elements);
+		names.slice(0, EAGER).forEach((m) => this.want(m));
+		for (const slot of this.slots.values())
+			this.observer.observe(slot.element);
+	}
+
+	makeSlot(metric) {
+		const element = document.createElement('div');
+		element.className = 'chart pending';
+		element.dataset.metric = metric;
+		const title = document.createElement('div');
+		title.className = 'chart-title';
+		title.textContent = metric;
+		element.append(title);
+		return { element, stale: true, loading: false };
+	}
+
+	seen(entries) {
+		for (const e of entries)
+			if (e.isIntersecting)
+				this.want(e.target.dataset.metric);
+	}
+
+	// Ask for a slot's data in the next batch, unless it is fresh or asked.
+	want(metric) {
+		const slot = this.slots.get(metric);
+		if (!slot || !slot.stale || slot.loading)
+			return;
+		slot.loading = true;
+		if (this.wanted.size === 0)
+			queueMicrotask(() => this.flush());
+		this.wanted.add(metric);
+	}
+
+	flush() {
+		const batch = [...this.wanted];
+		this.wanted.clear();
+		if (batch.length && this.onNeed)
+			this.onNeed(batch);
 	}
 
 	// series: [{metric, ts, value}]; compare: null or {label, byMetric: Map(metric -> {ts, value})}
 	// with ts already shifted onto this run's time.  range: null or [from, to].
-	render(series, compare, range) {
-		const wanted = series.map((s) => s.metric);
-		const compareLabel = compare ? compare.label : null;
-		const sameLayout = wanted.length === this.charts.size &&
-			wanted.every((m) => this.charts.has(m)) && compareLabel === this.compareLabel;
-		if (!sameLayout) {
-			this.clear();
-			this.compareLabel = compareLabel;
-		}
+	// Draws into the slots of the layout; a metric without one is skipped.
+	fill(series, compare, range) {
 		for (const s of series) {
+			const slot = this.slots.get(s.metric);
+			if (!slot)
+				continue;
 			const data = alignedData(s, compare ? compare.byMetric.get(s.metric) : null);
 			let chart = this.charts.get(s.metric);
 			if (!chart) {
-				chart = this.createChart(s.metric, data, compareLabel);
+				chart = this.createChart(slot.element, s.metric, data, this.compareLabel);
 				this.charts.set(s.metric, chart);
 			} else {
 				chart.data = data;
@@ -65,7 +159,19 @@ export class ChartSet {
 			}
 			if (range != null)
 				chart.plot.setScale('x', { min: range[0], max: range[1] });
+			slot.stale = false;
+			slot.loading = false;
+			slot.element.classList.remove('pending');
 			this.markDrawn(chart);
+		}
+	}
+
+	// A batch that could not be drawn may be asked for again.
+	failed(metrics) {
+		for (const m of metrics) {
+			const slot = this.slots.get(m);
+			if (slot)
+				slot.loading = false;
 		}
 	}
 
@@ -116,15 +222,7 @@ export class ChartSet {
 		chart.element.dataset.drawn = String(performance.now());
 	}
 
-	createChart(metric, data, compareLabel) {
-		const element = document.createElement('div');
-		element.className = 'chart';
-		element.dataset.metric = metric;
-		const title = document.createElement('div');
-		title.className = 'chart-title';
-		title.textContent = metric;
-		element.append(title);
-		this.container.append(element);
+	createChart(element, metric, data, compareLabel) {
 
 		const series = [
 			{},

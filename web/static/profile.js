@@ -5,8 +5,8 @@
 // (readUrl/writeUrl); every name goes into the page as text.
 
 import {
-	fetchAllocations, fetchFlamegraph, fetchFlamegraphDiff, fetchStackAt, fetchTopFunctions,
-	importProfile, profileExportUrl,
+	fetchAllocations, fetchFlamegraph, fetchFlamegraphDiff, fetchStackAt, fetchThreads,
+	fetchTopFunctions, importProfile, profileExportUrl,
 } from './api.js';
 import { FlameGraph, FlameTree, formatValue } from './flamegraph.js';
 import { formatDuration, formatWhen } from './format.js';
@@ -43,6 +43,7 @@ export class ProfileView {
 		this.range = null;			// [from, to] epoch seconds, or null: the whole run
 		// shared state, in the URL
 		this.weight = null;			// null: the default for the run
+		this.thread = null;			// a thread's name, or null: every thread
 		this.memory = false;
 		this.focusPath = [];		// frame labels from the root to the zoomed frame
 		this.search = '';
@@ -53,6 +54,7 @@ export class ProfileView {
 		this.tree = null;
 		this.seq = 0;
 		this.topRows = [];
+		this.threads = null;		// {run, list} of mnemic.threads(), once per run
 		this.sort = { key: 'self', dir: -1 };
 		this.stackWanted = null;
 		this.stackBusy = false;
@@ -68,6 +70,7 @@ export class ProfileView {
 	readUrl(q) {
 		const weight = q.get('weight');
 		this.weight = WEIGHTS.includes(weight) ? weight : null;
+		this.thread = q.get('thread') || null;
 		this.memory = q.get('memory') === '1';
 		this.focusPath = q.getAll('focus');
 		this.search = q.get('search') ?? '';
@@ -82,6 +85,8 @@ export class ProfileView {
 	writeUrl(q) {
 		if (this.weight)
 			q.set('weight', this.weight);
+		if (this.thread)
+			q.set('thread', this.thread);
 		if (this.memory)
 			q.set('memory', '1');
 		for (const label of this.focusPath)
@@ -102,6 +107,7 @@ export class ProfileView {
 	// A new run: forget what belonged to the previous one.
 	reset() {
 		this.weight = null;
+		this.thread = null;
 		this.memory = false;
 		this.focusPath = [];
 		this.search = '';
@@ -187,20 +193,22 @@ export class ProfileView {
 		const current = () => seq === this.seq && run === this.run;
 		status.textContent = 'Loading…';
 		this.updateExportLinks();
+		const thread = this.base ? null : this.thread;
+		this.loadThreads(run);
 		const memory = this.memory && !this.base && weight !== 'alloc'
-			? fetchFlamegraph(run, { from, to, weight: 'alloc' }) : null;
+			? fetchFlamegraph(run, { from, to, weight: 'alloc', thread }) : null;
 		// Awaited below, unless the flame graph fails first.
 		memory?.catch(() => null);
 		try {
 			const answer = await (this.base
 				? fetchFlamegraphDiff(run, { from, to, weight, base: this.base,
 					baseFrom: this.baseRange?.[0], baseTo: this.baseRange?.[1] })
-				: fetchFlamegraph(run, { from, to, weight }));
+				: fetchFlamegraph(run, { from, to, weight, thread }));
 			if (!current())
 				return;
 			// Asked once the flame graph is in: on a busy server it would
 			// compete with the flame graph for the same samples.
-			const top = fetchTopFunctions(run, { from, to, weight, n: 50 });
+			const top = fetchTopFunctions(run, { from, to, weight, n: 50, thread });
 			top.catch(() => null);
 			this.tree = new FlameTree(answer);
 			this.graph.colourBy = this.base ? 'diff' : (this.memory ? 'memory' : 'name');
@@ -463,7 +471,7 @@ export class ProfileView {
 	async showStackAt(ts) {
 		const run = this.run;
 		try {
-			const answer = await fetchStackAt(run, ts);
+			const answer = await fetchStackAt(run, ts, this.thread);
 			if (run === this.run)
 				this.renderStack(answer);
 		} catch (e) {
@@ -499,6 +507,12 @@ export class ProfileView {
 	bindControls() {
 		$('fg-weight').addEventListener('change', (e) => {
 			this.weight = e.target.value;
+			this.changed();
+			this.load();
+		});
+		$('fg-thread').addEventListener('change', (e) => {
+			this.thread = e.target.value || null;
+			this.focusPath = [];
 			this.changed();
 			this.load();
 		});
@@ -550,6 +564,7 @@ export class ProfileView {
 		$('fg-weight').value = this.effectiveWeight();
 		$('fg-memory').checked = this.memory;
 		$('fg-memory').disabled = !!this.base;
+		this.fillThreads();
 		$('fg-search').value = this.search;
 		const options = [new Option('(none)', ''), new Option('a window of this run: the one shown now', 'window')];
 		for (const run of this.siblings) {
@@ -567,6 +582,39 @@ export class ProfileView {
 			: '';
 		if (!$('fg-import-tracer').value && this.info?.tracer)
 			$('fg-import-tracer').value = this.info.tracer;
+	}
+
+	// The thread choices of this run, asked once per run.
+	async loadThreads(run) {
+		if (this.threads?.run === run)
+			return;
+		this.threads = { run, list: [] };
+		this.fillThreads();
+		try {
+			const answer = await fetchThreads(run);
+			if (this.threads?.run === run) {
+				this.threads.list = answer.threads;
+				this.fillThreads();
+			}
+		} catch (e) {
+			// the picker keeps "every thread" only; the flame graph says what failed
+		}
+	}
+
+	fillThreads() {
+		const select = $('fg-thread');
+		const list = this.threads?.run === this.run ? this.threads.list : [];
+		const options = [new Option('every thread', '')];
+		for (const t of list) {
+			if (t.samples > 0)
+				options.push(new Option(`${t.thread} (${t.samples.toLocaleString('en')} samples, ${t.cpu_seconds.toFixed(1)} s on CPU)`, t.thread));
+		}
+		if (this.thread && !list.some((t) => t.thread === this.thread))
+			options.push(new Option(this.thread, this.thread));
+		select.replaceChildren(...options);
+		select.value = this.thread ?? '';
+		select.disabled = !!this.base;
+		select.title = this.base ? 'a diff compares every thread' : '';
 	}
 
 	updateExportLinks() {

@@ -67,7 +67,7 @@ def test_healthz_needs_no_credentials(guarded):
 def test_digest_password_lets_in(guarded, data, user):
     status, body = _digest_get(guarded, "/api/tracers", user, USERS[user])
     assert status == 200, body[:300]
-    assert any(t["tracer"] == "web-api-test" for t in json.loads(body))
+    assert any(t["tracer"] == "web-api-test" for t in json.loads(body)["tracers"])
     status, body = _digest_get(guarded, "/", user, USERS[user])
     assert status == 200 and b"<" in body
 
@@ -94,7 +94,7 @@ def test_token_only_server_answers_json_401(cluster):
         assert status == 401 and headers["www-authenticate"].startswith("Bearer")
         assert json.loads(body)["error"]["status"] == 401
         w.headers["Authorization"] = "Bearer " + TOKEN
-        assert isinstance(w.get_json("/api/tracers"), list)
+        assert isinstance(w.get_json("/api/tracers")["tracers"], list)
 
 
 def test_an_unreadable_password_file_refuses_everyone(cluster, tmp_path):
@@ -138,3 +138,16 @@ def test_tls_refuses_an_untrusting_client(guarded):
     with pytest.raises(ssl.SSLCertVerificationError):
         conn.request("GET", "/healthz")
     conn.close()
+
+
+def test_healthz_keeps_the_database_error_to_itself_when_guarded():
+    """/healthz needs no credentials; with authentication on, its answer
+    must not tell a stranger the database's host, port or names."""
+    uri = "postgresql://secret_user@127.0.0.1:1/secret_db"
+    with WebServer(uri, extra_args=["--auth-token", TOKEN]) as w:
+        status, _, body = w.request("GET", "/healthz")
+        assert status == 503
+        assert json.loads(body) == {"status": "unavailable", "database": "unavailable"}
+    with WebServer(uri) as w:       # open to all anyway: the reason helps
+        status, _, body = w.request("GET", "/healthz")
+        assert status == 503 and b"127.0.0.1" in body

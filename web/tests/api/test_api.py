@@ -73,15 +73,14 @@ def test_static_files_and_no_listing(web):
 
 # -- tree and runs ---------------------------------------------------------------
 
-def test_tracers_tree(web, data):
-    tree = web.get_json("/api/tracers")
-    by_name = {t["tracer"]: t for t in tree}
-    runs = by_name["web-api-test"]["runs"]
+def test_tracers_and_their_runs(web, data):
+    tracers = {t["tracer"]: t for t in web.get_json("/api/tracers")["tracers"]}
+    assert tracers["web-api-test"]["runs"] == 1
+    runs = web.get_json("/api/runs?tracer=web-api-test")["runs"]
     assert [r["run"] for r in runs] == [data.legacy]
     assert runs[0]["samples"] == 40
-    imported = [r["run"] for r in by_name["imported"]["runs"]]
+    imported = [r["run"] for r in web.get_json("/api/runs?tracer=imported")["runs"]]
     assert imported == [data.sine, data.older], "newest run first"
-    assert "tracer" not in runs[0], "the tracer is the group, not repeated"
 
 
 def test_run_info(web, data):
@@ -242,8 +241,8 @@ def test_csv_unknown_run(web):
 def test_hostile_names_round_trip_escaped(web, data):
     status, _, body = web.request("GET", "/api/tracers")
     assert b"<img" not in body and b"<script" not in body, "< must be \\u003c escaped"
-    tree = json.loads(body)
-    assert HOSTILE_TRACER in [t["tracer"] for t in tree]
+    tracers = json.loads(body)["tracers"]
+    assert HOSTILE_TRACER in [t["tracer"] for t in tracers]
     metrics = web.get_json("/api/runs/%s/metrics" % data.hostile)
     assert [m["metric"] for m in metrics] == HOSTILE_METRICS
     for name, expected in zip(HOSTILE_METRICS, [1.0, 2.0, 3.0, 4.0, 5.0]):

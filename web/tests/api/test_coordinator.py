@@ -92,6 +92,7 @@ def test_profiles_answer_as_on_their_node(webs, profiles):
                  "/api/runs/%s/flamegraph?weight=samples" % a,
                  "/api/runs/%s/flamegraph/diff?base=%s&weight=samples" % (a, b),
                  "/api/runs/%s/top?n=2" % a,
+                 "/api/runs/%s/threads" % a,
                  "/api/runs/%s/allocations" % a,
                  "/api/runs/%s/profile?format=collapsed&weight=samples" % a]:
         want = on_node["n2"].request("GET", path)
@@ -107,18 +108,39 @@ def test_a_diff_of_runs_on_two_nodes(webs, profiles):
     assert "other" in whole and "parse" in whole, "both nodes' frames in one tree"
 
 
-def test_the_tree_spans_the_nodes(webs, runs):
+def test_the_listing_spans_the_nodes(webs, runs):
     coordinator, on_node = webs
     status, headers, body = coordinator.request("GET", "/api/tracers")
     assert status == 200 and "mnemic-warning" not in headers
-    tree = {t["tracer"]: t for t in json.loads(body)}
-    assert [r["run"] for r in tree["web-coord"]["runs"]] == [runs["legacy"], runs["sine"]], \
+    tracers = {t["tracer"]: t for t in json.loads(body)["tracers"]}
+    assert tracers["web-coord"]["runs"] == 2, "counted on both nodes"
+    page = coordinator.get_json("/api/runs?tracer=web-coord")
+    assert [r["run"] for r in page["runs"]] == [runs["legacy"], runs["sine"]], \
         "newest first, across nodes"
+    # A page of one, then the next from its keyset: across nodes too.
+    first = coordinator.get_json("/api/runs?tracer=web-coord&limit=1")
+    assert [r["run"] for r in first["runs"]] == [runs["legacy"]] and first["next"]
+    second = coordinator.get_json("/api/runs?" + urllib.parse.urlencode(
+        dict(tracer="web-coord", limit=1, **first["next"])))
+    assert [r["run"] for r in second["runs"]] == [runs["sine"]] and second["next"] is None
+    everything = coordinator.get_json("/api/runs?limit=1000")["runs"]
     for name, web in on_node.items():
-        for t in web.get_json("/api/tracers"):
-            for r in t["runs"]:
-                ours = [x for x in tree[t["tracer"]]["runs"] if x["run"] == r["run"]]
-                assert ours == [r] or r["state"] == "active", (name, r)
+        for r in web.get_json("/api/runs?limit=1000")["runs"]:
+            ours = [x for x in everything if x["run"] == r["run"]]
+            assert ours == [r] or r["state"] == "active", (name, r)
+
+
+def test_changes_are_not_followed_through_a_coordinator(webs):
+    # A coordinator's transactions say nothing of its nodes': no cursor, and
+    # a node's cursor given to it is refused (the UI then asks again whole).
+    coordinator, on_node = webs
+    assert coordinator.get_json("/api/tracers")["cursor"] is None
+    assert coordinator.get_json("/api/runs?limit=1")["cursor"] is None
+    cursor = on_node["n1"].get_json("/api/tracers")["cursor"]
+    assert cursor
+    for path in ("/api/tracers", "/api/runs"):
+        status, _, body = coordinator.request("GET", path + "?changed_since=" + cursor)
+        assert status == 400 and b"coordinator" in body, (path, body)
 
 
 def test_unknown_runs_and_bad_parameters_fail_as_on_a_node(webs, runs):
@@ -139,15 +161,17 @@ def test_a_node_down_is_a_warning_on_the_tree_and_a_503_for_its_runs(nodes, webs
         status, headers, body = coordinator.request("GET", "/api/tracers")
         assert status == 200
         assert 'node "n2" is unavailable' in headers["mnemic-warning"]
-        listed = [r["run"] for t in json.loads(body) for r in t["runs"]]
+        status, headers, body = coordinator.request("GET", "/api/runs?tracer=web-coord")
+        assert status == 200 and 'node "n2" is unavailable' in headers["mnemic-warning"]
+        listed = [r["run"] for r in json.loads(body)["runs"]]
         assert runs["legacy"] in listed and runs["sine"] not in listed
         status, _, body = coordinator.request("GET", "/api/runs/%s" % runs["sine"])
         assert status == 503 and "n2" in json.loads(body)["error"]["message"]
     finally:
         n2.pg_ctl("start", "-w", "-t", "60", "-l", n2.logfile, "-o", "-k %s" % n2.dir)
-    status, headers, body = coordinator.request("GET", "/api/tracers")
+    status, headers, body = coordinator.request("GET", "/api/runs?tracer=web-coord")
     assert status == 200 and "mnemic-warning" not in headers
-    assert runs["sine"] in [r["run"] for t in json.loads(body) for r in t["runs"]]
+    assert runs["sine"] in [r["run"] for r in json.loads(body)["runs"]]
 
 
 def metric(web, name):

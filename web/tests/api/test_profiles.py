@@ -247,6 +247,43 @@ def test_top_functions(web, cluster, runs):
     assert alloc["unit"] == "bytes" and alloc["functions"][0]["function"] == "render_invoice"
 
 
+def test_top_functions_of_a_thread(web, cluster, runs):
+    path = "/api/runs/%s/top?%s" % (runs.shop, q(weight="wall", n=100, thread="worker"))
+    answer = web.get_json(path)
+    rows = cluster.query("SELECT * FROM mnemic.top_functions(%s, weight => 'wall', n => 100,"
+                         " thread => 'worker')", (runs.shop,))
+    got = [(f["function"], f["file"], f["line"], f["self"], f["total"]) for f in answer["functions"]]
+    assert answer["thread"] == "worker" and got == [tuple(r) for r in rows]
+    everyone = web.get_json("/api/runs/%s/top?%s" % (runs.shop, q(weight="wall", n=100)))
+    assert sum(f["self"] for f in answer["functions"]) < \
+        sum(f["self"] for f in everyone["functions"])
+    assert "no thread" in error_of(web, "GET", "/api/runs/%s/top?%s" % (
+        runs.shop, q(thread="no such thread")), 404)
+
+
+def test_threads(web, cluster, runs):
+    answer = web.get_json("/api/runs/%s/threads" % runs.shop)
+    rows = cluster.query("SELECT thread, samples, cpu_seconds, wall_seconds"
+                         " FROM mnemic.threads(%s)", (runs.shop,))
+    got = [(t["thread"], t["samples"], t["cpu_seconds"], t["wall_seconds"]) for t in answer["threads"]]
+    assert got == [tuple(r) for r in rows]
+    assert {t["thread"] for t in answer["threads"]} == {"MainThread", "worker"}
+    assert all(isinstance(i, int) for t in answer["threads"] for i in t["native_ids"])
+    # each thread's samples are what its flame graph counts
+    for t in answer["threads"]:
+        tree = web.get_json("/api/runs/%s/flamegraph?%s" % (runs.shop, q(weight="samples", thread=t["thread"])))
+        assert tree["total"][0] == t["samples"]
+    # a window counts fewer
+    window = web.get_json("/api/runs/%s/threads?%s" % (runs.shop, q(**{"from": T0, "to": T0 + 10})))
+    assert 0 < sum(t["samples"] for t in window["threads"]) < sum(t["samples"] for t in answer["threads"])
+    # the names come back exactly, escaped
+    hostile = web.get_json("/api/runs/%s/threads" % runs.hostile)
+    assert [t["thread"] for t in hostile["threads"]] == ["thread <\"&'>"]
+    assert web.get_json("/api/runs/%s/threads" % runs.plain)["threads"][0]["samples"] == 0
+    assert error_of(web, "GET", "/api/runs/%s/threads" % UNKNOWN, 404)
+    assert error_of(web, "GET", "/api/runs/%s/threads?from=yesterday" % runs.shop, 400)
+
+
 def test_top_functions_bad_parameters(web, runs):
     base = "/api/runs/%s/top?" % runs.shop
     for n in ("0", "1001", "-1", "ten"):
@@ -371,8 +408,7 @@ def test_import_collapsed_appears_as_a_run(importer, cluster):
                           {"X-Mnemic-Token": IMPORT_TOKEN})
     assert status == 201, answer
     assert answer["format"] == "collapsed" and answer["tracer"] == "batch-job"
-    tree = importer.get_json("/api/tracers")
-    runs = [r["run"] for t in tree if t["tracer"] == "batch-job" for r in t["runs"]]
+    runs = [r["run"] for r in importer.get_json("/api/runs?tracer=batch-job")["runs"]]
     assert answer["run"] in runs
     graph = importer.get_json("/api/runs/%s/flamegraph?weight=samples" % answer["run"])
     got = {(r[3], r[7]) for r in rows_of(graph)}

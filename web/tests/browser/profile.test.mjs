@@ -308,6 +308,8 @@ test('an imported collapsed file appears as a run and draws', async () => {
 		await page.waitForFunction(() => new URL(location.href).searchParams.has('run'));
 		const run = new URL(page.url()).searchParams.get('run');
 		await page.locator(`.tracer-name:text-is("imported in the browser")`).waitFor();
+		// The sidebar opens the tracer of the run shown, and lists its runs.
+		await page.locator(`li.run-item[data-run="${run}"]`).waitFor();
 		assert.equal(await page.locator(`li.run-item[data-run="${run}"]`).count(), 1);
 		await graphLoaded(page);
 		const functions = await page.evaluate(() => {
@@ -398,6 +400,35 @@ test('weight and colour by memory come from the URL and go back into it', async 
 	await page.waitForFunction(() => document.getElementById('fg-graph').dataset.weight === 'samples');
 	assert.equal(await page.evaluate(() => window.mnemic.profile.tree.total[0]), 12000);
 	assert.deepEqual(page.errors, []);
+});
+
+test('the thread picker narrows the flame graph and top functions to one thread, in the URL', async ({ context }) => {
+	const page = await runPage(context, env.PROFILE_RUN, '&weight=samples');
+	const threads = await page.evaluate(async (run) =>
+		(await (await fetch(`/api/runs/${run}/threads`)).json()).threads, env.PROFILE_RUN);
+	const worker = threads.find((t) => t.thread === 'worker');
+	assert.ok(worker && worker.samples > 0, JSON.stringify(threads));
+	await page.waitForFunction(() => [...document.querySelectorAll('#fg-thread option')]
+		.some((o) => o.value === 'worker'));
+	const before = await page.getAttribute('#fg-graph', 'data-loaded');
+	const top = page.waitForRequest((r) => r.url().includes('/top?') && r.url().includes('thread=worker'));
+	await page.selectOption('#fg-thread', 'worker');
+	await graphLoaded(page, before);
+	await top;
+	await page.waitForFunction(() => new URL(location.href).searchParams.get('thread') === 'worker');
+	assert.equal(await page.evaluate(() => window.mnemic.profile.tree.total[0]), worker.samples);
+	assert.ok(worker.samples < threads.reduce((sum, t) => sum + t.samples, 0));
+
+	// a shared URL opens with the thread chosen
+	const again = await openPage(context, 'about:blank');
+	const asked = again.waitForRequest((r) => r.url().includes('/flamegraph?') && r.url().includes('thread=worker'));
+	await again.goto(page.url());
+	await asked;
+	await graphLoaded(again);
+	await again.waitForFunction(() => document.getElementById('fg-thread').value === 'worker');
+	assert.equal(await again.evaluate(() => window.mnemic.profile.tree.total[0]), worker.samples);
+	assert.deepEqual(page.errors, []);
+	assert.deepEqual(again.errors, []);
 });
 
 test('a tree of 12,000 frames draws and answers the mouse', async ({ context }) => {

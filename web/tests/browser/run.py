@@ -51,6 +51,54 @@ def profile_runs(cluster, scratch):
     return env
 
 
+FLEET = "fleet-5000"
+FLEET_RUNS = 5000
+MANY = "many-metrics"
+
+
+def load_fleet(cluster):
+    """FLEET_RUNS runs of one tracer, made in the table (one a minute, on
+    four hosts, every 7th ended), and the 4,000th newest given points
+    through import_series so that it has charts.  Returns the uuids newest
+    first."""
+    cluster.query("""
+        INSERT INTO mnemic.tracer (name) VALUES (%s);
+        INSERT INTO mnemic.run (uuid, tracer_id, protocol, first_seen, last_seen,
+                                started, ended, host, pid, program)
+        SELECT gen_random_uuid(), (SELECT id FROM mnemic.tracer WHERE name = %s), 'v1',
+               s, s + interval '30 s', s, CASE WHEN i %% 7 = 0 THEN s + interval '30 s' END,
+               'web-' || (i %% 4), 20000 + i, 'serve.py'
+        FROM generate_series(1, %s) i,
+             LATERAL (SELECT timestamptz '2025-06-01' + i * interval '1 min' AS s) t
+    """, (FLEET, FLEET, FLEET_RUNS))
+    runs = [r[0] for r in cluster.query(
+        "SELECT run FROM mnemic.runs(%s)", (FLEET,))]
+    old = runs[3999]
+    webserver.import_run(cluster, FLEET, {"cpu_percent": lambda i: 50 + 10 * math.sin(i / 5),
+                                          "requests": float}, START, 60, run=old)
+    return runs
+
+
+def load_many_metrics(cluster):
+    """A run of 300 metrics: dolon's 12 built-ins, three for each of 30
+    @profiler functions, 198 of its own; 20 points each."""
+    builtins = ["cpu_percent", "virtual_memory_percent", "memory_use",
+                "process_cpu_percent", "thread_count", "open_fds", "gc_collections",
+                "mem_allocation", "active_tasks", "event_loop_lag_ms", "tracer_cost_us",
+                "rss_bytes"]
+    names = builtins + ["handler_%02d_%s" % (f, s) for f in range(30)
+                        for s in ("hits", "active_instances", "average_time")]
+    names += ["custom_%03d" % i for i in range(300 - len(names))]
+    run = "00000000-0000-4000-8000-0000000abc00"
+    cluster.query("""
+        SELECT mnemic.import_series(%s, %s, m.name,
+                 ARRAY(SELECT to_timestamp(%s + i) FROM generate_series(0, 19) i),
+                 ARRAY(SELECT (m.k * 10 + i)::float8 FROM generate_series(0, 19) i))
+        FROM unnest(%s::text[]) WITH ORDINALITY AS m (name, k)
+    """, (MANY, run, START, names))
+    return run, names
+
+
 def main():
     cluster = TempCluster()
     web = None
@@ -70,6 +118,9 @@ def main():
             cluster, "compare-me", {"load": lambda i: math.sin(i / 40)}, START + 7200, 2000)
         live_run = webserver.send_legacy_run(cluster, "web-live-test", ["ticks"],
                                              [[i] for i in range(5)])
+        fleet = load_fleet(cluster)
+        many_run, many_names = load_many_metrics(cluster)
+        cluster.query("VACUUM ANALYZE mnemic.run")
         profile_env = profile_runs(cluster, secrets.name)
         web = WebServer(cluster.uri(user=webserver.reader_role(cluster))).start()
         # Imports need the token and a role that may run import_profile().
@@ -85,7 +136,10 @@ def main():
                    COMPARE_OLDER=older, COMPARE_NEWER=newer, LIVE_RUN=live_run,
                    GUARDED_URL=guarded.base_url, GUARDED_USER="viewer",
                    GUARDED_PASSWORD="s3cret pass", ARTIFACTS=ARTIFACTS,
-                   IMPORT_URL=importer.base_url, IMPORT_TOKEN=IMPORT_TOKEN, **profile_env)
+                   IMPORT_URL=importer.base_url, IMPORT_TOKEN=IMPORT_TOKEN,
+                   FLEET=FLEET, FLEET_RUNS=json.dumps(fleet[:100]), FLEET_OLD=fleet[3999],
+                   FLEET_COUNT=str(FLEET_RUNS), MANY_RUN=many_run,
+                   MANY_METRICS=json.dumps(many_names), **profile_env)
         here = os.path.dirname(os.path.abspath(__file__))
         status = 0
         for script in ("ui.test.mjs", "profile.test.mjs"):

@@ -1,6 +1,7 @@
 // ui.test.mjs: the mnemic UI in headless Chromium against a live
 // mnemic-web (started by run.py, which passes the addresses and run uuids).
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,20 +35,37 @@ async function until(what, check, timeout = 15000) {
 
 const runInfo = async (run) => (await fetch(`${BASE}/api/runs/${run}`)).json();
 
+// The sidebar item of a tracer, by exact name.
+const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+const tracerItem = (page, name) => page.locator('li.tracer', {
+	has: page.locator('.tracer-name', { hasText: exactly(name) }),
+});
+
+// Open a tracer in the sidebar (its runs load) unless it is open.
+async function openTracer(page, name) {
+	const item = tracerItem(page, name);
+	await item.waitFor();
+	if (await item.evaluate((li) => li.classList.contains('collapsed')))
+		await item.locator('.tracer-head').click();
+	await item.locator('li.run-item, li.no-runs').first().waitFor();
+	return item;
+}
+
 async function chartPoints(page) {
 	return page.$$eval('.chart', (els) => els.map((e) => ({ metric: e.dataset.metric, points: Number(e.dataset.points) })));
 }
 
 test('the tree shows a tracer and its run ingested over UDP', async ({ context }) => {
 	const page = await openPage(context, BASE + '/');
-	const tracer = page.locator('li.tracer', { has: page.locator('.tracer-name', { hasText: /^web-ui-test$/ }) });
-	await tracer.waitFor();
+	const tracer = await openTracer(page, 'web-ui-test');
+	assert.match(await tracer.locator('.tracer-counts').textContent(), /^1 run$/);
 	assert.equal(await tracer.locator(`li.run-item[data-run="${env.UI_RUN}"]`).count(), 1);
 	assert.deepEqual(page.errors, []);
 });
 
 test('clicking the run draws one chart per metric with the data the API returned', async ({ context }) => {
 	const page = await openPage(context, BASE + '/');
+	await openTracer(page, 'web-ui-test');
 	const item = page.locator(`li.run-item[data-run="${env.UI_RUN}"] button`);
 	await item.waitFor();
 	const answers = [];
@@ -66,6 +84,8 @@ test('clicking the run draws one chart per metric with the data the API returned
 		assert.equal(drawn.find((c) => c.metric === metric).points, 30, metric);
 	}
 	assert.equal(new URL(page.url()).searchParams.get('run'), env.UI_RUN);
+	// The run's summary loads beside the charts.
+	await page.waitForFunction(() => document.getElementById('run-title').textContent !== '');
 	assert.match(await page.textContent('#run-title'), /^web-ui-test$/);
 	assert.deepEqual(page.errors, []);
 });
@@ -215,6 +235,7 @@ test('a hostile tracer name shows as text and runs no script', async ({ context 
 	const name = page.locator('.tracer-name', { hasText: env.HOSTILE_TRACER });
 	await name.waitFor();
 	assert.equal(await name.textContent(), env.HOSTILE_TRACER);
+	await openTracer(page, env.HOSTILE_TRACER);
 	await page.locator(`li.run-item[data-run="${env.HOSTILE_RUN}"] button`).click();
 	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 2);
 	assert.equal(await page.textContent('#run-title'), env.HOSTILE_TRACER);
@@ -226,6 +247,167 @@ test('a hostile tracer name shows as text and runs no script', async ({ context 
 	await page.evaluate(() => Promise.all([...document.images].map((img) => img.complete ? null
 		: new Promise((ok) => { img.addEventListener('load', ok); img.addEventListener('error', ok); }))));
 	assert.deepEqual(page.dialogs, [], 'no alert ran');
+	assert.deepEqual(page.errors, []);
+});
+
+// ---- many runs, many metrics ---------------------------------------------
+
+const fleetRuns = JSON.parse(env.FLEET_RUNS ?? '[]');	// the newest 100, newest first
+const manyMetrics = JSON.parse(env.MANY_METRICS ?? '[]');
+
+const listedRuns = (item) => item.locator('li.run-item:not(.pinned)').evaluateAll(
+	(lis) => lis.map((li) => li.dataset.run));
+
+test('a tracer with 5,000 runs opens to its newest page', async ({ context }) => {
+	const page = await openPage(context, BASE + '/');
+	const item = tracerItem(page, env.FLEET);
+	await item.waitFor();
+	assert.match(await item.locator('.tracer-counts').textContent(), new RegExp(`^${env.FLEET_COUNT} runs$`));
+	assert.equal(await page.locator('li.run-item').count(), 0, 'no runs until a tracer is opened');
+	await openTracer(page, env.FLEET);
+	assert.deepEqual(await listedRuns(item), fleetRuns.slice(0, 50));
+	// Each run says where it ran.
+	const first = item.locator('li.run-item').first();
+	assert.match(await first.locator('.run-where').textContent(), /^web-\d · pid \d+ · serve\.py$/);
+	assert.equal(await item.locator('li.more button').count(), 1);
+	assert.deepEqual(page.errors, []);
+});
+
+test('"more" loads the next page', async ({ context }) => {
+	const page = await openPage(context, BASE + '/');
+	const item = await openTracer(page, env.FLEET);
+	const pageAsked = page.waitForRequest((r) => r.url().includes('/api/runs?') && r.url().includes('before_run='));
+	await item.locator('li.more button').click();
+	const url = new URL((await pageAsked).url());
+	assert.equal(url.searchParams.get('before_run'), fleetRuns[49]);
+	await until('the second page', async () => (await listedRuns(item)).length === 100);
+	assert.deepEqual(await listedRuns(item), fleetRuns.slice(0, 100));
+	assert.deepEqual(page.errors, []);
+});
+
+test('a filter narrows the list and lives in the URL', async ({ context }) => {
+	const page = await openPage(context, BASE + '/');
+	await tracerItem(page, env.FLEET).waitFor();
+	await page.fill('#filter', 'fleet host:web-3 state:ended');
+	await page.waitForFunction(() => new URL(location.href).searchParams.get('filter') === 'fleet host:web-3 state:ended');
+	// Only the tracers with such runs, counting only those.
+	await until('the narrowed list', async () => (await page.locator('li.tracer').count()) === 1);
+	const item = tracerItem(page, env.FLEET);
+	// runs i with i % 4 = 3 and i % 7 = 0, for i in 1..5000
+	const expected = Array.from({ length: Number(env.FLEET_COUNT) }, (_, i) => i + 1)
+		.filter((i) => i % 4 === 3 && i % 7 === 0).length;
+	await until('the filtered count', async () => (await item.locator('.tracer-counts').textContent()) === `${expected} runs`);
+	await openTracer(page, env.FLEET);
+	const wheres = await item.locator('li.run-item .run-where').allTextContents();
+	assert.equal(wheres.length, 50);
+	assert.ok(wheres.every((w) => w.startsWith('web-3 ')), wheres[0]);
+	assert.equal(await item.locator('li.run-item .live').count(), 0, 'ended runs only');
+	// The same URL opens the same view.
+	const again = await openPage(context, page.url());
+	await until('the filter restored', async () => (await again.locator('li.tracer').count()) === 1);
+	assert.equal(await again.inputValue('#filter'), 'fleet host:web-3 state:ended');
+	// A filter that keeps nothing says so.
+	await again.fill('#filter', 'no-such-tracer-anywhere');
+	await again.locator('#filter-empty').waitFor({ state: 'visible' });
+	assert.deepEqual([...page.errors, ...again.errors], []);
+});
+
+test('a shared URL to an old run opens it', async ({ context }) => {
+	const page = await openPage(context, `${BASE}/?run=${env.FLEET_OLD}`);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 2);
+	assert.equal(await page.textContent('#run-title'), env.FLEET);
+	// Its tracer opens to the newest page, with the run shown pinned on top.
+	const item = tracerItem(page, env.FLEET);
+	const pinned = item.locator(`li.run-item.pinned.selected[data-run="${env.FLEET_OLD}"]`);
+	await pinned.waitFor();
+	assert.ok(!fleetRuns.slice(0, 50).includes(env.FLEET_OLD));
+	assert.deepEqual((await listedRuns(item)).slice(0, 3), fleetRuns.slice(0, 3));
+	assert.deepEqual(page.errors, []);
+});
+
+test('300 metrics: charts drawn as they scroll into view, in groups', async ({ context }) => {
+	const page = await openPage(context, `${BASE}/?run=${env.MANY_RUN}`);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length > 0);
+	await page.waitForFunction(() => document.body.dataset.chartsDrawn);
+	const slots = await page.locator('.chart').count();
+	const drawn = await page.locator('.chart canvas').count();
+	assert.equal(slots, 300, 'a slot per metric');
+	assert.ok(drawn < 40, `only the charts near the view are drawn: ${drawn}`);
+	const groups = await page.locator('.chart-group').allTextContents();
+	assert.equal(groups[0], 'Built-in (12)');
+	assert.equal(groups[1], '@profiler handler_00 (3)');
+	assert.equal(groups[groups.length - 1], 'Custom (198)');
+	assert.equal(groups.length, 32);
+	// The picker groups its checkboxes; a run this large starts them folded,
+	// and the group of 198 inside too.
+	assert.equal(await page.locator('#metric-choose').evaluate((d) => d.open), false);
+	assert.equal(await page.locator('#metric-picker details.metric-group').count(), 32);
+	assert.equal(await page.locator('#metric-picker details.metric-group[open]').count(), 31,
+		'all but the 198 custom ones, whose group is folded');
+	// Scrolling to the end draws the last chart, with its data.
+	const last = page.locator(`.chart[data-metric="${manyMetrics[299]}"]`);
+	await last.scrollIntoViewIfNeeded();
+	await last.locator('canvas').first().waitFor();
+	assert.equal(Number(await last.getAttribute('data-points')), 20);
+	assert.ok(await page.locator('.chart canvas').count() < 300);
+	assert.deepEqual(page.errors, []);
+});
+
+test('the metric filter takes a pattern and lives in the URL', async ({ context }) => {
+	const page = await openPage(context, `${BASE}/?run=${env.MANY_RUN}`);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length > 0);
+	await page.fill('#metric-match', '*_hits');
+	await until('30 charts', async () => (await page.locator('.chart').count()) === 30);
+	const metrics = await page.$$eval('.chart', (els) => els.map((e) => e.dataset.metric));
+	assert.ok(metrics.every((m) => m.endsWith('_hits')), metrics[0]);
+	assert.equal(new URL(page.url()).searchParams.get('match'), '*_hits');
+	assert.match(await page.textContent('#metric-count'), /^30 of 300 shown$/);
+	await page.fill('#metric-match', '/^custom_00[0-4]$/ open_fds');
+	await until('6 charts', async () => (await page.locator('.chart').count()) === 6);
+	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 6);
+	const again = await openPage(context, page.url());
+	await again.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 6);
+	assert.equal(await again.inputValue('#metric-match'), '/^custom_00[0-4]$/ open_fds');
+	// A group's box chooses all its metrics.
+	await again.fill('#metric-match', '');
+	await until('all slots', async () => (await again.locator('.chart').count()) === 300);
+	await again.click('#metric-choose > summary');
+	await again.locator('details.metric-group', { hasText: 'Built-in' }).locator('input.group-box').uncheck();
+	await until('the built-ins gone', async () => (await again.locator('.chart').count()) === 288);
+	assert.equal(new URL(again.url()).searchParams.getAll('metric').length, 288);
+	assert.deepEqual([...page.errors, ...again.errors], []);
+});
+
+test('refreshes carry only what changed, and show a new run', async ({ context }) => {
+	const page = await openPage(context, BASE + '/');
+	const item = await openTracer(page, 'web-ui-test');
+	const answers = [];
+	page.on('response', async (r) => {
+		if (r.url().includes('changed_since='))
+			answers.push({ url: r.url(), body: await r.text() });
+	});
+	// An idle refresh: one small request, nothing in it.
+	await until('a refresh', async () => answers.length > 0, 15000);
+	assert.ok(answers[0].url.includes('/api/tracers?'));
+	// (Runs of other tests may stop being active meanwhile: that is a change.)
+	const idle = answers.find((a) => JSON.parse(a.body).tracers.length === 0);
+	if (idle)
+		assert.ok(idle.body.length < 200, idle.body);
+	// A new run of the open tracer arrives over UDP: it shows up on top.
+	const socket = dgram.createSocket('udp4');
+	const run = crypto.randomUUID();
+	try {
+		const send = (msg) => new Promise((ok) => socket.send(JSON.stringify(msg), Number(env.UDP_PORT), '127.0.0.1', ok));
+		await send({ msg_type: 'create_trace_run', app_name: 'web-ui-test', column_names: ['cpu', 'mem', 'threads'], uuid: run });
+		await send({ msg_type: 'row', row_data: [1, 2, 3], uuid: run });
+		await until('the new run listed', async () => (await listedRuns(item))[0] === run, 20000);
+		assert.match(await item.locator('.tracer-counts').textContent(), /^2 runs$/);
+		const runsAsked = answers.filter((a) => a.url.includes('/api/runs?'));
+		assert.ok(runsAsked.length > 0 && runsAsked.every((a) => a.url.includes('tracer=web-ui-test')),
+			'only the open tracer that changed is asked for its runs');
+	} finally {
+		socket.close();
+	}
 	assert.deepEqual(page.errors, []);
 });
 
