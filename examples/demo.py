@@ -47,7 +47,8 @@ async def main(args):
         args.tracer, args.frequency, args.host, args.port,
         trace_client.mem_allocation, trace_client.active_tasks,
         trace_client.cpu_percent, trace_client.process_cpu_percent,
-        trace_client.memory_use, trace_client.event_loop_lag_ms))
+        trace_client.memory_use, trace_client.event_loop_lag_ms,
+        stack_hz=args.stack_hz, allocations=args.allocations or None))
     await traffic(time.monotonic() + args.seconds)
     tracer.cancel()
     try:
@@ -63,4 +64,8 @@ if __name__ == "__main__":
     p.add_argument("--port", type=int, default=12013)
     p.add_argument("--frequency", type=float, default=0.5)
     p.add_argument("--seconds", type=float, default=600)
+    # so that the profile view below the charts has something to show
+    p.add_argument("--stack-hz", type=float, default=100)
+    p.add_argument("--allocations", type=int, default=512 * 1024,
+                   help="mean bytes between sampled allocations (0: none)")
     asyncio.run(main(p.parse_args()))
