@@ -231,18 +231,41 @@ weigh(ProfileWeight weight, int64 samples, int64 wall_us, int64 cpu_us)
 	}
 }
 
-/* The sums of the thread of a row (its column col), made when new. */
+/*
+ * When the pass sums by thread: the sums of the thread of a row (its
+ * column col), made when new; else NULL.
+ */
 static ThreadSum *
 thread_sum(SumPass *pass, HeapTuple tuple, TupleDesc desc, int col)
 {
 	bool		isnull;
-	int32		thread = DatumGetInt32(SPI_getbinval(tuple, desc, col, &isnull));
+	int32		thread;
 	bool		found;
-	ThreadSum  *t = hash_search(pass->threads, &thread, HASH_ENTER, &found);
+	ThreadSum  *t;
+
+	if (pass->threads == NULL)
+		return NULL;
+	thread = DatumGetInt32(SPI_getbinval(tuple, desc, col, &isnull));
+	t = hash_search(pass->threads, &thread, HASH_ENTER, &found);
 
 	if (!found)
 		t->samples = t->wall_us = t->cpu_us = 0;
 	return t;
+}
+
+/* One entry of a row: to its thread's sums (t), else to its stack's. */
+static inline void
+add_entry(SumPass *pass, ThreadSum *t, int32 stack, int64 samples,
+		  int64 wall_us, int64 cpu_us)
+{
+	if (t != NULL)
+	{
+		t->samples += samples;
+		t->wall_us += wall_us;
+		t->cpu_us += cpu_us;
+	}
+	else
+		sums_add(pass->sums, stack, weigh(pass->weight, samples, wall_us, cpu_us));
 }
 
 static bool
@@ -260,20 +283,10 @@ add_rollup_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	const int64 *wv = (const int64 *) ARR_DATA_PTR(wall);
 	const int64 *cv = (const int64 *) ARR_DATA_PTR(cpu);
 
-	if (pass->threads != NULL)
-	{
-		ThreadSum  *t = thread_sum(pass, tuple, desc, 5);
+	ThreadSum  *t = thread_sum(pass, tuple, desc, 5);
 
-		for (int i = 0; i < n; i++)
-		{
-			t->samples += nv[i];
-			t->wall_us += wv[i];
-			t->cpu_us += cv[i];
-		}
-		return true;
-	}
 	for (int i = 0; i < n; i++)
-		sums_add(pass->sums, sv[i], weigh(pass->weight, nv[i], wv[i], cv[i]));
+		add_entry(pass, t, sv[i], nv[i], wv[i], cv[i]);
 	return true;
 }
 
@@ -294,22 +307,11 @@ add_sample_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	const int32 *wv = (const int32 *) ARR_DATA_PTR(wall);
 	const int32 *cv = (const int32 *) ARR_DATA_PTR(cpu);
 
-	if (pass->threads != NULL)
-	{
-		ThreadSum  *t = thread_sum(pass, tuple, desc, 6);
+	ThreadSum  *t = thread_sum(pass, tuple, desc, 6);
 
-		for (int i = 0; i < n; i++)
-			if (tv[i] >= pass->from && tv[i] < pass->to)
-			{
-				t->samples += nv[i];
-				t->wall_us += wv[i];
-				t->cpu_us += cv[i];
-			}
-		return true;
-	}
 	for (int i = 0; i < n; i++)
 		if (tv[i] >= pass->from && tv[i] < pass->to)
-			sums_add(pass->sums, sv[i], weigh(pass->weight, nv[i], wv[i], cv[i]));
+			add_entry(pass, t, sv[i], nv[i], wv[i], cv[i]);
 	return true;
 }
 
