@@ -19,6 +19,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "params.h"
+#include "pgjson.h"
 #include "pgvalue.h"
 
 #define DEFAULT_MAX_NODES	100000
@@ -42,7 +43,8 @@ static const char SQL_TOP_FUNCTIONS[] =
 "FROM mnemic.top_functions($1::uuid, $2::timestamptz, $3::timestamptz, $4, $5::int, $6)";
 
 static const char SQL_THREADS[] =
-"SELECT thread, native_ids, samples, cpu_seconds, wall_seconds "
+"SELECT thread, to_json(native_ids) AS native_ids, samples, cpu_seconds, "
+"       wall_seconds "
 "FROM mnemic.threads($1::uuid, $2::timestamptz, $3::timestamptz)";
 
 static const char SQL_STACK_AT[] =
@@ -553,32 +555,6 @@ write_text_or_null(JsonWriter *w, const PGresult *res, int row, int col)
 		json_string_len(w, PQgetvalue(res, row, col), PQgetlength(res, row, col));
 }
 
-/* PostgreSQL's text of a bigint[] ({1,2,3}) as a JSON array of numbers. */
-static void
-write_bigint_array(JsonWriter *w, const char *text)
-{
-	char		number[24];
-	size_t		len = 0;
-
-	json_begin_array(w);
-	for (const char *c = text; *c; c++)
-	{
-		if ((*c >= '0' && *c <= '9') || *c == '-')
-		{
-			if (len < sizeof(number) - 1)
-				number[len++] = *c;
-			continue;
-		}
-		if (len > 0)
-		{
-			number[len] = '\0';
-			json_number_text(w, number);
-			len = 0;
-		}
-	}
-	json_end_array(w);
-}
-
 /* The run's threads of stack samples in the window, by name, the most first. */
 int
 api_threads(Request *req)
@@ -605,20 +581,7 @@ api_threads(Request *req)
 	json_key(&w, "threads");
 	json_begin_array(&w);
 	for (row = 0; row < PQntuples(res); row++)
-	{
-		json_begin_object(&w);
-		json_key(&w, "thread");
-		write_text_or_null(&w, res, row, 0);
-		json_key(&w, "native_ids");
-		write_bigint_array(&w, PQgetvalue(res, row, 1));
-		json_key(&w, "samples");
-		json_number_text(&w, PQgetvalue(res, row, 2));
-		json_key(&w, "cpu_seconds");
-		json_number_text(&w, PQgetvalue(res, row, 3));
-		json_key(&w, "wall_seconds");
-		json_number_text(&w, PQgetvalue(res, row, 4));
-		json_end_object(&w);
-	}
+		pgjson_row_object(&w, res, row, -1);
 	json_end_array(&w);
 	json_end_object(&w);
 	PQclear(res);
