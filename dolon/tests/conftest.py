@@ -77,15 +77,15 @@ def wait_until_listening(cluster, timeout=20):
     header = json.dumps({"msg_type": "create_trace_run", "app_name": "probe",
                          "column_names": ["x"], "uuid": run})
     row = json.dumps({"msg_type": "row", "row_data": [1], "uuid": run})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def probe():
         cluster.send_udp([header, row])
-        if cluster.query("SELECT count(*) FROM mnemic.samples "
-                         "WHERE tracer = 'probe'")[0][0] > 0:
-            return
-        time.sleep(0.2)
-    raise AssertionError("pg_mnemic stored nothing within %ds:\n%s"
-                         % (timeout, cluster.log()[-2000:]))
+        return cluster.query("SELECT count(*) FROM mnemic.samples "
+                             "WHERE tracer = 'probe'")[0][0] > 0
+
+    if not wait_until(probe, timeout=timeout, step=0.2):
+        raise AssertionError("pg_mnemic stored nothing within %ds:\n%s"
+                             % (timeout, cluster.log()[-2000:]))
 
 
 @pytest.fixture(scope="module")

@@ -147,13 +147,16 @@ def test_threads_are_told_apart(sink, tmp_path):
                 ids[threading.current_thread().name] = threading.get_native_id()
                 f(stop)
             return run
-        with dolon.Tracer("threads", 1.0, stack_hz=100):
+        with dolon.Tracer("threads", 1.0, stack_hz=100) as tracer:
             spinner = threading.Thread(target=named(spin_forever), name="spinner")
             sleeper = threading.Thread(target=named(nap), name="sleeper-é")
             spinner.start(); sleeper.start()
-            t_end = time.monotonic() + 2.0
-            while time.monotonic() < t_end:
-                time.sleep(0.05)
+            # until 200 passes over both threads, however slow the machine
+            first = tracer.run.profiling.sampler.counters["passes"]
+            deadline = time.monotonic() + 60
+            while (tracer.run.profiling.sampler.counters["passes"] < first + 200
+                   and time.monotonic() < deadline):
+                stop.wait(0.05)
             stop.set()
             spinner.join(); sleeper.join()
         ids["MainThread"] = threading.get_native_id()

@@ -256,9 +256,22 @@ def test_a_bad_dolon_key_warns_once_and_traces_nothing(
     assert receiver.drain(0.1) == []
 
 
-SCRIPT = textwrap.dedent("""
-    import sys, time
-    time.sleep(0.3)
+# A traced job that runs until its own run has ticked WAIT_TICKS times (0:
+# not at all), however slowly a busy machine runs the tracer's thread.
+WAIT_FOR_TICKS = textwrap.dedent("""
+    import os, sys, time
+    from dolon import profiling
+    want = int(os.environ.get("WAIT_TICKS", "0"))
+    deadline = time.monotonic() + 30
+    while want:
+        run = profiling.current_run()
+        if run is not None and run.sender.counters["ticks"] >= want:
+            break
+        if time.monotonic() > deadline:
+            sys.exit("no %d ticks within 30 s" % want)
+        time.sleep(0.01)
+""")
+SCRIPT = WAIT_FOR_TICKS + textwrap.dedent("""
     print("ran")
     sys.exit(3)
 """)
@@ -275,7 +288,8 @@ def run_cli(tmp_path, args, env=None):
 
 
 def test_cli_key_signs(tmp_path, receiver):
-    proc = run_cli(tmp_path, ["--port", str(receiver.port), "--key", KEY])
+    proc = run_cli(tmp_path, ["--port", str(receiver.port), "--key", KEY],
+                   {"WAIT_TICKS": "3"})
     assert proc.returncode == 3 and proc.stdout == "ran\n", proc.stderr
     datagrams = receiver.drain()
     assert datagrams and all(verify(d) for d in datagrams)
@@ -308,11 +322,9 @@ def test_signed_run_is_stored_where_signatures_are_required(tmp_path):
         c.wait_for("SELECT ingest_keys FROM mnemic.listener_stats()",
                    lambda r: r[0][0] == 1)
         script = tmp_path / "job.py"
-        script.write_text(textwrap.dedent("""
-            import time
-            time.sleep(0.5)
-        """))
-        env = dict(os.environ, PYTHONPATH=DOLON_ROOT, DOLON_KEY=key)
+        script.write_text(WAIT_FOR_TICKS)
+        env = dict(os.environ, PYTHONPATH=DOLON_ROOT, DOLON_KEY=key,
+                   WAIT_TICKS="6")
         for tracer, extra in (("signed-job", []),
                               ("unsigned-job", ["--protocol", "json"])):
             run_env = dict(env)
