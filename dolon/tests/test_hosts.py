@@ -8,7 +8,7 @@ import pytest
 
 import v1decode
 from conftest import UdpReceiver, wait_until
-from dolon import Tracer, config, trace_client
+from dolon import Tracer, config, profiling, trace_client
 
 
 def test_host_list_entries():
@@ -68,7 +68,16 @@ def test_dolon_host_may_be_a_list(monkeypatch):
         async def main():
             task = asyncio.ensure_future(
                 trace_client.start_tracer("env-list", 0.02, None, None))
-            await asyncio.sleep(0.1)
+
+            def ticked():
+                run = profiling.current_run()
+                return (run is not None and run.tracer_name == "env-list"
+                        and run.sender.counters["ticks"] >= 2)
+
+            deadline = asyncio.get_running_loop().time() + 10
+            while not ticked() and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.01)
+            assert ticked()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
