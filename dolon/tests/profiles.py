@@ -9,6 +9,7 @@ the way the database will answer them in SQL (mnemic.flamegraph,
 mnemic.top_functions): a later version can point these helpers at it.
 """
 import collections
+import math
 import socket
 import time
 
@@ -132,6 +133,27 @@ def function_shares(run, functions, samples=None, on_cpu=True):
                 totals[f] += s["weight_us"]
     whole = sum(totals.values())
     return {f: (w / whole if whole else 0.0) for f, w in totals.items()}
+
+
+def share_error(run, functions, share, samples=None, on_cpu=True):
+    """The standard error of a share function_shares() returned, and the
+    effective number of samples behind it.  Each sample is one draw that
+    lands in one function or another, weighted by the time it stands for;
+    for a share p of such a weighted mean the variance is
+    p (1 - p) * sum(w^2) / sum(w)^2 = p (1 - p) / n_eff.  A loaded machine
+    delays samples and so makes the weights uneven: n_eff falls below the
+    count of samples, and the error grows with it, as it should."""
+    weights = []
+    for s in run.samples if samples is None else samples:
+        if on_cpu is not None and bool(s["flags"] & 1) != on_cpu:
+            continue
+        if set(run.functions_of(s["stack"])) & set(functions):
+            weights.append(s["weight_us"])
+    whole = sum(weights)
+    n_eff = whole * whole / sum(w * w for w in weights) if whole else 0.0
+    if not n_eff:
+        return float("inf"), 0.0
+    return math.sqrt(share * (1 - share) / n_eff), n_eff
 
 
 def top_allocators(run):

@@ -75,7 +75,7 @@ def one_run(sink, count=1):
 
 def test_cpu_split_matches_the_truth_at_100_hz(sink, tmp_path):
     """burn_a takes about 70 % of the CPU and burn_b 30 %, by a calibration
-    the program makes; the sampled shares agree within a few points."""
+    the program makes; the sampled shares agree within the sampling error."""
     truth = run_program("""
         import json, random, time, dolon
 
@@ -115,8 +115,14 @@ def test_cpu_split_matches_the_truth_at_100_hz(sink, tmp_path):
     shares = profiles.function_shares(run, ["burn_a", "burn_b"],
                                       run.samples_of(main))
     assert 0.6 < truth["burn_a"] < 0.8, truth
-    assert abs(shares["burn_a"] - truth["burn_a"]) < 0.05, (shares, truth)
-    assert abs(shares["burn_b"] - truth["burn_b"]) < 0.05, (shares, truth)
+    # within four standard errors of the sampling (0.075 for 600 even
+    # samples; wider when a busy machine made the weights uneven), which
+    # still tells 70/30 from 50/50 or from the shares swapped
+    error, n_eff = profiles.share_error(run, ["burn_a", "burn_b"],
+                                        truth["burn_a"], run.samples_of(main))
+    assert n_eff > 150, n_eff
+    for f in ("burn_a", "burn_b"):
+        assert abs(shares[f] - truth[f]) < 4 * error, (shares, truth, n_eff)
     # the busy main thread is on CPU; its samples cover the time it ran
     samples = run.samples_of(main)
     assert len(samples) > 300

@@ -119,9 +119,12 @@ def test_cpu_split_by_the_databases_top_functions(backend, tmp_path):
         ours = sum(s["weight_us"] for s in run.samples if s["flags"] & 1
                    and f in run.functions_of(s["stack"])) / 1e6
         assert abs(top[f] - ours) < 1e-6 * max(1.0, ours), (f, top, ours)
-    # ... and with the truth, within the sampling error of a 4 s run
+    # ... and with the truth, within four standard errors of the sampling
     share_a = top["burn_a"] / (top["burn_a"] + top["burn_b"])
-    assert abs(share_a - out["share_a"]) < 0.08, (share_a, out)
+    error, n_eff = profiles.share_error(run, ["burn_a", "burn_b"],
+                                        out["share_a"])
+    assert n_eff > 100, n_eff
+    assert abs(share_a - out["share_a"]) < 4 * error, (share_a, out, n_eff)
     (tracer, pid), = backend.query(
         "SELECT t.name, r.pid FROM mnemic.run r JOIN mnemic.tracer t "
         "ON t.id = r.tracer_id WHERE r.uuid = %s", (out["run"],))
