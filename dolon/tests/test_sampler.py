@@ -610,10 +610,12 @@ def test_stack_hz_is_capped_and_checked(receiver, monkeypatch):
         Tracer("cap", 1.0, "127.0.0.1", receiver.port, stack_hz=-1).start()
 
 
-def test_a_sampler_error_is_reported_once_and_tracing_goes_on(receiver):
+def test_a_sampler_error_is_reported_once_and_tracing_goes_on(receiver,
+                                                            monkeypatch):
     import warnings
     from conftest import wait_until
-    from dolon import Tracer
+    from dolon import Tracer, config
+    monkeypatch.setattr(config, "_warned", set())   # once per process
     tracer = Tracer("err", 0.05, "127.0.0.1", receiver.port,
                     stack_hz=100).start()
     sampler = tracer.run.profiling.sampler
