@@ -194,15 +194,43 @@ virtual_memory_percent(BuiltinReader *r)
 	return 100.0 * (double) (total - available) / (double) total;
 }
 
+/*
+ * The resident pages from the text of /proc/self/statm ("size resident
+ * shared ..."), by hand: the stack sampler reads it on every pass, and
+ * sscanf was the largest userland part of its own time there.  -1 if
+ * malformed.
+ */
+int
+statm_resident_pages(const char *statm, uint64_t *pages)
+{
+	const char *p = statm;
+	uint64_t	v = 0;
+	int			digits = 0;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == statm || *p != ' ')
+		return -1;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+	{
+		if (++digits > 19)
+			return -1;
+		v = v * 10 + (uint64_t) (*p - '0');
+	}
+	if (digits == 0)
+		return -1;
+	*pages = v;
+	return 0;
+}
+
 static double
 resident_bytes(BuiltinReader *r)
 {
 	char		buf[256];
-	unsigned long long size,
-				resident;
+	uint64_t	resident;
 
 	if (read_proc_file(r, PROC_SELF_STATM, buf, sizeof(buf)) < 0 ||
-		sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		statm_resident_pages(buf, &resident) < 0)
 		return NAN;
 	return (double) resident * (double) sysconf(_SC_PAGESIZE);
 }

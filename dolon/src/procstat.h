@@ -63,5 +63,6 @@ typedef struct BuiltinReader
 
 extern int	dolon_procstat_init_types(PyObject *module, DolonState *st);
 extern double builtin_reader_read(BuiltinReader *r, int metric);
+extern int	statm_resident_pages(const char *statm, uint64_t *pages);
 
 #endif							/* DOLON_PROCSTAT_H */

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "frame_walk.h"
+#include "procstat.h"
 #include "wire.h"
 
 #define MAX_RUNNING_LOOPS 32
@@ -58,8 +59,7 @@ resident_bytes_from(int statm_fd)
 {
 	static long page_size;
 	char		buf[128];
-	unsigned long long size,
-				resident;
+	uint64_t	resident;
 	ssize_t		n;
 
 	if (statm_fd < 0)
@@ -68,7 +68,7 @@ resident_bytes_from(int statm_fd)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+	if (statm_resident_pages(buf, &resident) < 0)
 		return 0;
 	if (page_size == 0)
 		page_size = sysconf(_SC_PAGESIZE);
