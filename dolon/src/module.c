@@ -68,6 +68,7 @@ module_exec(PyObject *module)
 {
 	DolonState *st = dolon_state(module);
 	PyObject   *gc;
+	PyObject   *functools;
 
 #if PY_VERSION_HEX < 0x03090000
 	dolon_state_for_py38 = st;
@@ -81,6 +82,19 @@ module_exec(PyObject *module)
 	Py_DECREF(gc);
 	if (st->gc_get_stats == NULL)
 		return -1;
+	functools = PyImport_ImportModule("functools");
+	if (functools == NULL)
+		return -1;
+	st->partial_type = (PyTypeObject *)
+		PyObject_GetAttrString(functools, "partial");
+	Py_DECREF(functools);
+	if (st->partial_type == NULL)
+		return -1;
+	if (!PyType_Check(st->partial_type))
+	{
+		PyErr_SetString(PyExc_TypeError, "functools.partial is no type");
+		return -1;
+	}
 	if (dolon_profiler_init_types(module, st) < 0 ||
 		dolon_procstat_init_types(module, st) < 0 ||
 		dolon_sender_init_types(module, st) < 0 ||
@@ -110,6 +124,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 	Py_VISIT(st->sender_type);
 	Py_VISIT(st->pg_connection_type);
 	Py_VISIT(st->gc_get_stats);
+	Py_VISIT(st->partial_type);
 	Py_VISIT(st->stack_sampler_type);
 	return 0;
 }
@@ -130,6 +145,7 @@ module_clear(PyObject *module)
 	Py_CLEAR(st->sender_type);
 	Py_CLEAR(st->pg_connection_type);
 	Py_CLEAR(st->gc_get_stats);
+	Py_CLEAR(st->partial_type);
 	/* a sampler thread must not outlive the module (on 3.8, its state) */
 	stack_samplers_stop_all(st);
 	Py_CLEAR(st->stack_sampler_type);

@@ -24,7 +24,13 @@
  * functions are), and before 3.10 only of an instance of FunctionType,
  * which isinstance() also answers from __class__.  So the wrapper of a
  * Python function shows that function's attributes and reports its class
- * as FunctionType; its own type stays ProfiledFunction.
+ * as FunctionType; its own type stays ProfiledFunction.  inspect looks
+ * through a functools.partial (to its .func) before it looks at the code:
+ * the wrapper of a partial reports the partial's class and shows its func,
+ * args and keywords, so that a decorated partial of a coroutine (generator
+ * ...) function is seen as one too.  The partial's own call cannot be
+ * taken from the wrapper: functools.partial() of it wraps it, as it tells
+ * a partial by its type's call, not by __class__.
  */
 #include "profiler.h"
 
@@ -192,12 +198,23 @@ profiled_function_get_is_async(ProfiledFunction *self, void *closure)
 	return PyBool_FromLong(self->kind == PROFILED_COROUTINE);
 }
 
-/* FunctionType for a wrapped Python function: see the top of the file */
+/*
+ * FunctionType for a wrapped Python function, the partial's class for a
+ * wrapped functools.partial: see the top of the file
+ */
 static PyObject *
 profiled_function_get_class(ProfiledFunction *self, void *closure)
 {
-	if (PyFunction_Check(self->func))
+	if (self->func != NULL && PyFunction_Check(self->func))
 		return Py_NewRef(&PyFunction_Type);
+	if (self->func != NULL && self->module != NULL)
+	{
+		DolonState *st = dolon_state(self->module);
+
+		if (st->partial_type != NULL &&
+			PyObject_TypeCheck(self->func, st->partial_type))
+			return Py_NewRef(Py_TYPE(self->func));
+	}
 	return Py_NewRef(Py_TYPE(self));
 }
 
@@ -220,6 +237,9 @@ static PyGetSetDef profiled_function_getset[] = {
 	FUNCTION_ATTR("__globals__"),
 	FUNCTION_ATTR("__closure__"),
 	FUNCTION_ATTR("__builtins__"),
+	FUNCTION_ATTR("func"),		/* a partial's: see the top of the file */
+	FUNCTION_ATTR("args"),
+	FUNCTION_ATTR("keywords"),
 	{"stats", (getter) profiled_function_get_stats, NULL,
 	"the ProfileStats this wrapper counts into", NULL},
 	{"kind", (getter) profiled_function_get_kind, NULL,

@@ -25,6 +25,7 @@ typedef struct DolonState
 	PyTypeObject *sender_type;
 	PyTypeObject *pg_connection_type;
 	PyObject   *gc_get_stats;	/* gc.get_stats, for gc collections */
+	PyTypeObject *partial_type;	/* functools.partial, that @profiler mirrors */
 	PyTypeObject *stack_sampler_type;
 	struct StackSampler *samplers;	/* the started ones, to stop at unload */
 } DolonState;

@@ -60,7 +60,11 @@ def forms(kind, decorate):
     exec(SOURCE.format(prefix=prefix, body=body), namespace)
     holder = namespace["Holder"]
     instance = holder()
+    undecorated = {"decorate": lambda f: f}
+    exec(SOURCE.format(prefix=prefix, body=body), undecorated)
     return {
+        # a partial decorated (inspect looks through partials to the code)
+        "partial": decorate(functools.partial(undecorated["function"], c=5)),
         "function": namespace["function"],
         "method via instance": instance.method,
         "method via class": holder.method,
@@ -111,11 +115,20 @@ def check_decorated_look_like_undecorated():
         decorated = forms(kind, profiler.profiler)
         for form, obj in decorated.items():
             want, got = what_inspect_sees(plain[form]), what_inspect_sees(obj)
+            fastapi = got["fastapi awaits"]
+            if form == "partial":
+                # FastAPI does not look through a plain partial; the wrapper
+                # is a descriptor (to bind as a method), which FastAPI up to
+                # 3.12 takes for a routine and asks inspect about (and then
+                # awaits it exactly when it should), 3.13 not
+                del want["fastapi awaits"], got["fastapi awaits"]
             assert got == want, (kind, form, got, want)
             compared += len(want)
             # the frameworks await exactly the coroutine functions
-            assert got["starlette awaits"] == got["fastapi awaits"] == (
+            assert got["starlette awaits"] == (
                 kind == "coroutine function"), (kind, form, got)
+            assert form == "partial" or fastapi == got["starlette awaits"], (
+                kind, form, got)
     return compared
 
 

@@ -390,7 +390,7 @@ def test_inspect_and_asyncio_see_what_is_wrapped_in_every_form():
     # functions, methods, staticmethods and classmethods (decorated inside
     # and outside); by inspect, asyncio, and the way Starlette and FastAPI
     # decide whether to await.  compat_smoke.py runs the same on 3.8-3.13.
-    assert identity_cases.check_decorated_look_like_undecorated() == 224
+    assert identity_cases.check_decorated_look_like_undecorated() == 252
     identity_cases.check_decorated_calls_work()
 
 
@@ -404,11 +404,24 @@ def test_function_attributes_are_the_wrapped_functions():
     assert w.__globals__ is f.__globals__ and w.__closure__ is None
     assert w.__class__ is type(f) and type(w) is _core.ProfiledFunction
     assert inspect.signature(w, follow_wrapped=False) == inspect.signature(f)
-    # a callable that is no function is not made to look like one
-    p = profiler.profiler(functools.partial(f, 1))
-    assert p.__class__ is _core.ProfiledFunction
+    # a partial looks like the partial it wraps, not like a function
+    part = functools.partial(f, 1, c=4)
+    p = profiler.profiler(part)
+    assert p.__class__ is functools.partial and type(p) is _core.ProfiledFunction
+    assert (p.func, p.args, p.keywords) == (f, (1,), {"c": 4})
     with pytest.raises(AttributeError):
         p.__code__
+    # ... and a partial of it still calls it, counted
+    assert functools.partial(p, b=0)() == 1 and p.stats.hits == 1
+    # a callable object is not made to look like anything else
+    class Callable:
+        def __call__(self, x):
+            return x
+
+    c = profiler.profiler(Callable())
+    assert c.__class__ is _core.ProfiledFunction
+    with pytest.raises(AttributeError):
+        c.func
 
 
 def test_partial_of_a_coroutine_function_is_awaited():
@@ -418,7 +431,7 @@ def test_partial_of_a_coroutine_function_is_awaited():
 
     w = profiler.profiler(functools.partial(add, 1))
     assert w.kind == _core.KIND_COROUTINE
-    assert asyncio.iscoroutinefunction(w)
+    assert asyncio.iscoroutinefunction(w) and inspect.iscoroutinefunction(w)
     assert identity_cases.starlette_is_async(w)
     assert asyncio.run(w(2)) == 3 and w.stats.hits == 1
 
