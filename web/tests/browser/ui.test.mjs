@@ -238,6 +238,8 @@ test('a hostile tracer name shows as text and runs no script', async ({ context 
 	await openTracer(page, env.HOSTILE_TRACER);
 	await page.locator(`li.run-item[data-run="${env.HOSTILE_RUN}"] button`).click();
 	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 2);
+	// the summary loads beside the charts, and may come after them
+	await page.waitForFunction(() => document.getElementById('run-title').textContent !== '');
 	assert.equal(await page.textContent('#run-title'), env.HOSTILE_TRACER);
 	const titles = await page.$$eval('.chart-title', (els) => els.map((e) => e.textContent));
 	assert.deepEqual(titles, ['<b>bold</b>', 'x"\'&;']);
@@ -315,6 +317,8 @@ test('a filter narrows the list and lives in the URL', async ({ context }) => {
 test('a shared URL to an old run opens it', async ({ context }) => {
 	const page = await openPage(context, `${BASE}/?run=${env.FLEET_OLD}`);
 	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 2);
+	// the summary loads beside the charts, and may come after them
+	await page.waitForFunction(() => document.getElementById('run-title').textContent !== '');
 	assert.equal(await page.textContent('#run-title'), env.FLEET);
 	// Its tracer opens to the newest page, with the run shown pinned on top.
 	const item = tracerItem(page, env.FLEET);
