@@ -299,6 +299,8 @@ dolon_profile(PyObject *module, PyObject *args)
 {
 	DolonState *st = dolon_state(module);
 	PyObject   *func;
+	PyObject   *named;
+	int			depth;
 	int			kind;
 	PyObject   *qualname;
 	ProfiledFunction *pf;
@@ -311,16 +313,34 @@ dolon_profile(PyObject *module, PyObject *args)
 		return PyErr_Format(PyExc_TypeError,
 							"@profiler needs a callable, not %.100s",
 							Py_TYPE(func)->tp_name);
-	qualname = PyObject_GetAttrString(func, "__qualname__");
+	/*
+	 * A partial counts as the function it calls, not as "partial" (a
+	 * subclass may make .func anything: a few levels, and no error here)
+	 */
+	named = Py_NewRef(func);
+	for (depth = 0; depth < 16 && PyObject_TypeCheck(named, st->partial_type);
+		 depth++)
+	{
+		PyObject   *inner = PyObject_GetAttrString(named, "func");
+
+		if (inner == NULL)
+		{
+			PyErr_Clear();
+			break;
+		}
+		Py_SETREF(named, inner);
+	}
+	qualname = PyObject_GetAttrString(named, "__qualname__");
 	if (qualname == NULL || !PyUnicode_Check(qualname))
 	{
 		Py_XDECREF(qualname);
 		PyErr_Clear();
-		qualname = PyObject_GetAttrString((PyObject *) Py_TYPE(func),
+		qualname = PyObject_GetAttrString((PyObject *) Py_TYPE(named),
 										  "__qualname__");
-		if (qualname == NULL)
-			return NULL;
 	}
+	Py_DECREF(named);
+	if (qualname == NULL)
+		return NULL;
 	pf = PyObject_GC_New(ProfiledFunction, st->profiled_function_type);
 	if (pf == NULL)
 	{

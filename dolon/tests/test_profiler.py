@@ -413,6 +413,10 @@ def test_function_attributes_are_the_wrapped_functions():
         p.__code__
     # ... and a partial of it still calls it, counted
     assert functools.partial(p, b=0)() == 1 and p.stats.hits == 1
+    # it counts as the function it calls (not as one "partial" for all)
+    assert p.stats is profiler.profiler(f).stats
+    part_of_part = profiler.profiler(functools.partial(part, 2))
+    assert part_of_part.stats is p.stats and part_of_part() == 1
     # a callable object is not made to look like anything else
     class Callable:
         def __call__(self, x):
