@@ -20,7 +20,7 @@ profile_stats_reset(ProfileStats *s)
 	s->hits = 0;
 	s->active = 0;
 	s->completed = 0;
-	s->total_ns = 0;
+	s->total_ticks = 0;
 	s->epoch++;
 }
 
@@ -134,7 +134,7 @@ profile_registry_get(ProfileRegistry *reg, PyObject *qualname)
 	if (s == NULL)
 		return NULL;
 	s->hits = s->completed = 0;
-	s->active = s->total_ns = 0;
+	s->active = s->total_ticks = 0;
 	s->epoch = 0;
 	s->registered = 0;
 	s->qualname = Py_NewRef(qualname);

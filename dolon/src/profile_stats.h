@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "call_clock.h"
+
 /* ProfileStats: the counters one profiled name accumulates. */
 typedef struct ProfileStats
 {
@@ -24,7 +26,8 @@ typedef struct ProfileStats
 	uint64_t	hits;			/* calls started */
 	int64_t		active;			/* calls running now */
 	uint64_t	completed;		/* calls finished (returned or raised) */
-	int64_t		total_ns;		/* summed duration of completed calls */
+	int64_t		total_ticks;	/* summed duration of completed calls, in
+								 * ticks of the call clock (call_clock.h) */
 	uint64_t	epoch;			/* bumped by a reset; in-flight calls of an
 								 * older epoch do not touch the counters */
 	int			registered;		/* present in the registry */
@@ -62,7 +65,8 @@ profile_stats_average_seconds(const ProfileStats *s)
 {
 	if (s->completed == 0)
 		return 0.0;
-	return ((double) s->total_ns / (double) s->completed) / 1e9;
+	return ((double) s->total_ticks * call_clock_ns_per_tick() /
+			(double) s->completed) / 1e9;
 }
 
 static inline double

@@ -23,7 +23,7 @@
 
 #include <structmember.h>
 
-#include "clock.h"
+#include "call_clock.h"
 #include "profile_stats.h"
 
 /* ------------------------------------------------------------------------
@@ -33,7 +33,7 @@
 typedef struct CallSpan
 {
 	ProfileStats *stats;		/* strong reference */
-	int64_t		start_ns;
+	int64_t		start_ticks;	/* of the call clock */
 	uint64_t	epoch;			/* stats->epoch when it started */
 	int			state;			/* SPAN_* */
 } CallSpan;
@@ -53,7 +53,7 @@ span_begin(CallSpan *span)
 	s->hits++;
 	s->active++;
 	span->state = SPAN_RUNNING;
-	span->start_ns = dolon_monotonic_ns();
+	span->start_ticks = call_clock_ticks();
 }
 
 /* The call is over; a span that never started just stops being usable. */
@@ -67,7 +67,7 @@ span_finish(CallSpan *span)
 	/* a clear() since it started: the counters it would touch are gone */
 	if (!was_running || s->epoch != span->epoch)
 		return;
-	s->total_ns += dolon_monotonic_ns() - span->start_ns;
+	s->total_ticks += call_clock_ticks() - span->start_ticks;
 	s->completed++;
 	s->active--;
 }
@@ -683,7 +683,7 @@ profiled_steps_wrap(DolonState *st, ProfiledKind kind, PyObject *result,
 	c->wrapped = result;
 	c->iter = kind == PROFILED_GENERATOR ? Py_NewRef(result) : NULL;
 	c->span.stats = (ProfileStats *) Py_NewRef(stats);
-	c->span.start_ns = 0;
+	c->span.start_ticks = 0;
 	c->span.epoch = 0;
 	c->span.state = SPAN_NOT_STARTED;
 	PyObject_GC_Track(c);

@@ -36,7 +36,7 @@
 
 #include <structmember.h>
 
-#include "clock.h"
+#include "call_clock.h"
 #include "profile_stats.h"
 #include "profiled_steps.h"
 
@@ -94,11 +94,11 @@ profiled_sync_call(PyObject *callable, PyObject *const *args,
 	Py_INCREF(s);
 	s->hits++;
 	s->active++;
-	start = dolon_monotonic_ns();
+	start = call_clock_ticks();
 	result = PyObject_Vectorcall(pf->func, args, nargsf, kwnames);
 	if (s->epoch == epoch)
 	{
-		s->total_ns += dolon_monotonic_ns() - start;
+		s->total_ticks += call_clock_ticks() - start;
 		s->completed++;
 		s->active--;
 	}
@@ -368,6 +368,10 @@ dolon_profile(PyObject *module, PyObject *args)
 int
 dolon_profiler_init_types(PyObject *module, DolonState *st)
 {
+	call_clock_init();
+	if (PyModule_AddStringConstant(module, "CALL_CLOCK",
+								   call_clock_name()) < 0)
+		return -1;
 	st->profiled_function_type = (PyTypeObject *)
 		PyType_FromModuleAndSpec(module, &profiled_function_spec, NULL);
 	if (st->profiled_function_type == NULL)

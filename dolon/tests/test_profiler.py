@@ -57,6 +57,64 @@ def test_average_time_measures_the_call():
     assert 0.045 <= avg < 0.5, avg
 
 
+CLOCK_PROGRAM = """
+import json, sys, time
+from dolon import _core, profiler
+
+@profiler.profiler
+def sleepy(s):
+    time.sleep(s)
+
+@profiler.profiler
+async def napping(s):
+    import asyncio
+    await asyncio.sleep(s)
+
+out = {"clock": _core.CALL_CLOCK}
+for s in (0.002, 0.03):
+    t0 = time.perf_counter()
+    sleepy(s)
+    out["sync %s" % s] = [s, sleepy.stats.average_time, time.perf_counter() - t0]
+    profiler.clear()
+import asyncio
+t0 = time.perf_counter()
+asyncio.run(napping(0.03))
+out["async"] = [0.03, napping.stats.average_time, time.perf_counter() - t0]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("asked", [None, "monotonic"])
+def test_both_call_clocks_time_calls_in_seconds(asked):
+    """The time-stamp counter where the kernel keeps time by it, else (or
+    when asked) the monotonic clock: either way a duration is at least what
+    the call slept and at most what the caller measured around it."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from conftest import DOLON_ROOT
+    env = dict(os.environ, PYTHONPATH=DOLON_ROOT)
+    env.pop("DOLON_CALL_CLOCK", None)
+    if asked:
+        env["DOLON_CALL_CLOCK"] = asked
+    done = subprocess.run([sys.executable, "-c", CLOCK_PROGRAM], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    try:
+        with open("/sys/devices/system/clocksource/clocksource0/"
+                  "current_clocksource") as f:
+            kernel = f.read().strip()
+    except OSError:
+        kernel = None                   # not told: the portable clock
+    import platform
+    tsc = kernel == "tsc" and platform.machine() == "x86_64" and not asked
+    assert out.pop("clock") == ("tsc" if tsc else "monotonic")
+    for what, (slept, measured, around) in out.items():
+        assert slept <= measured <= around, (what, slept, measured, around)
+
+
 def test_nested_qualname_is_the_metric_prefix():
     class Outer:
         class Inner:
