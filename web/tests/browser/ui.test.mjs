@@ -221,6 +221,9 @@ test('a live run gains points without reload', async ({ context }) => {
 test('the CSV downloads with its header', async ({ context }) => {
 	const page = await openPage(context, `${BASE}/?run=${env.UI_RUN}`);
 	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3);
+	// The link points at the CSV only once the run's summary, which loads
+	// beside the charts, is in (index.html ships it with href="#").
+	await page.waitForFunction((run) => document.getElementById('csv').getAttribute('href') === `/api/runs/${run}.csv`, env.UI_RUN);
 	const download = page.waitForEvent('download');
 	await page.click('#csv');
 	const file = await (await download).path();
