@@ -93,6 +93,9 @@ test('clicking the run draws one chart per metric with the data the API returned
 test('dragging a zoom issues a narrower request, double-click resets', async ({ context }) => {
 	const page = await openPage(context, `${BASE}/?run=${env.COMPARE_NEWER}`);
 	await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 1);
+	// The summary above the chart loads beside it: once it is in, the chart
+	// stays where it is measured (else it moves down and the drag misses).
+	await page.waitForFunction(() => document.getElementById('run-title').textContent !== '');
 	const full = await page.evaluate(() => window.mnemic.charts.charts.get('load').data[0]);
 	const over = await page.locator('.chart .u-over').first().boundingBox();
 	const drawn = await page.evaluate(() => document.body.dataset.chartsDrawn);
