@@ -41,6 +41,16 @@ async function graphLoaded(page, after = '') {
 	return page.evaluate(() => document.getElementById('fg-graph').dataset.loaded);
 }
 
+// Wait until the charts of the run's current layout are drawn (app.js
+// marks the body with the request drawn).  They load beside the flame graph
+// and sit above it, with the metric picker: until then the graph may still
+// move down the page between finding a frame and pointing at it, and the
+// run's data span (the 'window' base of a diff) is not known.
+async function chartsDrawn(page) {
+	await page.waitForFunction(() => document.body.dataset.chartsRequest === String(window.mnemic.state.seq),
+		null, { timeout: 20000 });
+}
+
 // The centre of a node's rectangle on the page, found by function name.
 async function nodeCentre(page, fn) {
 	return page.evaluate((name) => {
@@ -88,6 +98,7 @@ async function clickNode(page, name) {
 async function runPage(context, run, extra = '') {
 	const page = await openPage(context, `${BASE}/?run=${run}${extra}`);
 	await graphLoaded(page);
+	await chartsDrawn(page);
 	return page;
 }
 
@@ -97,6 +108,7 @@ test('the flame graph draws the frames the API returned, with a tooltip', async 
 	await page.goto(`${BASE}/?run=${env.PROFILE_RUN}`);
 	const sent = await (await answer).json();
 	await graphLoaded(page);
+	await chartsDrawn(page);
 	const held = await page.evaluate(() => {
 		const t = window.mnemic.profile.tree;
 		return { n: t.n, functions: [...Array(t.n).keys()].map((i) => t.functionName(i)),
@@ -384,6 +396,7 @@ test('weight and colour by memory come from the URL and go back into it', async 
 	await page.goto(`${BASE}/?run=${env.PROFILE_RUN}&weight=wall&memory=1`);
 	await Promise.all([alloc, wall]);
 	await graphLoaded(page);
+	await chartsDrawn(page);
 	assert.equal(await page.inputValue('#fg-weight'), 'wall');
 	assert.equal(await page.isChecked('#fg-memory'), true);
 	// render_invoice allocates the most itself: the reddest; main nothing: green.
