@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DOLON_ROOT
+from conftest import DOLON_ROOT, wait_until
 from dolon import trace_client
 from dolon.trace_client import PostgresDiagnostics
 
@@ -90,10 +90,21 @@ def test_long_transaction_and_lock_waiter(cluster):
             waiter_done.set()
 
     holder.cursor().execute("LOCK TABLE msgs IN ACCESS EXCLUSIVE MODE")
+    holder_pid = holder.get_backend_pid()
     thread = threading.Thread(target=wait_for_lock)
     thread.start()
     try:
-        time.sleep(0.6)
+        # the waiter has connected and sleeps in the lock's queue ...
+        queued = ("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a "
+                  "USING (pid) WHERE l.relation = 'msgs'::regclass "
+                  "AND NOT l.granted AND a.wait_event_type = 'Lock'")
+        assert wait_until(lambda: cluster.query(queued)[0][0] == 1,
+                          timeout=20), "the waiter never queued on the lock"
+        # ... and the holder's transaction has been open half a second
+        age = ("SELECT extract(epoch FROM clock_timestamp() - xact_start) "
+               "FROM pg_stat_activity WHERE pid = %s")
+        assert wait_until(lambda: cluster.query(age, (holder_pid,))[0][0]
+                          >= 0.5, timeout=20)
 
         async def main():
             async with PostgresDiagnostics(conn_str=cluster.uri()) as pg:
