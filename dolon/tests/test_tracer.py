@@ -302,8 +302,8 @@ def test_no_backend_program_runs_to_completion():
 
 def test_unroutable_host_is_ignored():
     with Tracer("unroutable", 0.02, "192.0.2.1", 9) as t:
-        time.sleep(0.1)
-    assert t.run.sender.counters["ticks"] >= 2
+        assert wait_until(lambda: t.run.sender.counters["ticks"] >= 2)
+    assert t.run.sender.counters["ticks"] >= 3          # and the one at stop
 
 
 def test_thread_tracer_start_stop_and_context_manager(receiver):
@@ -343,8 +343,18 @@ def test_cli_traces_an_unchanged_script(receiver, tmp_path):
     script = tmp_path / "job.py"
     script.write_text(textwrap.dedent("""
         import sys, time
+        from dolon import profiling
         print("args", sys.argv[1:])
-        time.sleep(0.3)
+        # runs until its run has ticked three times, however slowly a busy
+        # machine runs the tracer's thread
+        deadline = time.monotonic() + 20
+        while True:
+            run = profiling.current_run()
+            if run is not None and run.sender.counters["ticks"] >= 3:
+                break
+            if time.monotonic() > deadline:
+                sys.exit("no 3 ticks within 20 s")
+            time.sleep(0.01)
         sys.exit(3)
     """))
     env = dict(os.environ, PYTHONPATH=DOLON_ROOT)
@@ -417,8 +427,9 @@ def test_thread_tracer_awaits_async_profilers_and_survives_failures(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with Tracer("thread-async", 0.05, "127.0.0.1", receiver.port,
-                    awaited, broken, not_a_number):
-            time.sleep(0.2)
+                    awaited, broken, not_a_number) as tracer:
+            assert wait_until(
+                lambda: tracer.run.sender.counters["ticks"] >= 2)
     messages = [str(w.message) for w in caught]
     assert sum("broken raised ZeroDivisionError" in m for m in messages) == 1
     assert sum("not_a_number returned 'high'" in m for m in messages) == 1
