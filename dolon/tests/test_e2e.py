@@ -202,8 +202,8 @@ def test_hostile_names_land_intact(backend):
     weird.__name__ = "temp °C'); DROP TABLE mnemic.run;--<b>"
     tracer = "naïve ☃ \"tracer\" <script>"
 
-    with Tracer(tracer, 0.05, "127.0.0.1", backend.udp_port, weird):
-        time.sleep(0.3)
+    with Tracer(tracer, 0.05, "127.0.0.1", backend.udp_port, weird) as t:
+        assert wait_until(lambda: t.run.sender.counters["ticks"] >= 3)
     wait_samples(backend, tracer, weird.__name__, 3)
     rows = samples(backend, tracer)
     assert {m for _, m, _, _ in rows} == {weird.__name__, "tracer_cost_us"}
