@@ -1,4 +1,5 @@
 """Shared fixtures: the package under test, a UDP receiver, a decoder."""
+import asyncio
 import json
 import os
 import socket
@@ -62,6 +63,24 @@ def wait_until(predicate, timeout=5.0, step=0.02):
             return value
         time.sleep(step)
     return predicate()
+
+
+async def until_ticked(tracer_name, at_least, timeout=10.0):
+    """In the event loop a start_tracer task runs in: wait until its run
+    (the newest of tracer_name not ended) has ticked at_least times, however
+    slowly a busy machine runs the loop; True if it has within timeout."""
+    from dolon import profiling
+
+    def ticked():
+        run = profiling.current_run()
+        return (run is not None and run.tracer_name == tracer_name
+                and run.sender.counters["ticks"] >= at_least)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not ticked() and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    return ticked()
 
 
 def free_udp_port():

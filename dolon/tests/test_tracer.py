@@ -15,13 +15,16 @@ import warnings
 import pytest
 
 import v1decode
-from conftest import DOLON_ROOT, free_udp_port, wait_until
-from dolon import _core, profiler, trace_client, Tracer
+from conftest import DOLON_ROOT, free_udp_port, until_ticked, wait_until
+from dolon import _core, profiler, profiling, trace_client, Tracer
 
 
-async def trace_for(seconds, *args, **kwargs):
-    task = asyncio.ensure_future(trace_client.start_tracer(*args, **kwargs))
-    await asyncio.sleep(seconds)
+async def trace_ticks(ticks, tracer_name, *args, **kwargs):
+    """start_tracer until its run has ticked `ticks` times, then cancel it
+    (it takes no last tick then)."""
+    task = asyncio.ensure_future(trace_client.start_tracer(
+        tracer_name, *args, **kwargs))
+    assert await until_ticked(tracer_name, ticks)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -40,7 +43,12 @@ def test_start_tracer_v1_datagrams(receiver):
             trace_client.memory_use))
         for i in range(40):
             await handler(i)
-        await asyncio.sleep(1.3)
+        # ticks come in the loop, between the handler's steps: those
+        # counted from now on come after its 40 calls.  Sixty of them at
+        # least 0.02 s apart span more than the 1 s flush interval.
+        assert await until_ticked("app-v1", 1)
+        after = profiling.current_run().sender.counters["ticks"] + 1
+        assert await until_ticked("app-v1", max(60, after))
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -139,7 +147,7 @@ def test_wide_run_is_sliced_within_1400_bytes(receiver):
             f()
 
     async def main():
-        await trace_for(0.25, "wide", 0.05, "127.0.0.1", receiver.port)
+        await trace_ticks(1, "wide", 0.05, "127.0.0.1", receiver.port)
 
     asyncio.run(main())
     datagrams = receiver.drain()
@@ -173,8 +181,8 @@ def test_verbose_as_fifth_positional_and_failing_profilers(receiver, capsys):
     async def main():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            await trace_for(0.35, "verbose", 0.05, "127.0.0.1",
-                            receiver.port, True, broken, not_a_number, plain)
+            await trace_ticks(3, "verbose", 0.05, "127.0.0.1",
+                              receiver.port, True, broken, not_a_number, plain)
         return caught
 
     caught = asyncio.run(main())
@@ -190,8 +198,8 @@ def test_verbose_as_fifth_positional_and_failing_profilers(receiver, capsys):
 
 def test_legacy_json_mode_is_0_2_0_format(receiver):
     async def main():
-        await trace_for(0.3, "legacy", 0.05, "127.0.0.1", receiver.port,
-                        trace_client.cpu_percent, protocol="json")
+        await trace_ticks(3, "legacy", 0.05, "127.0.0.1", receiver.port,
+                          trace_client.cpu_percent, protocol="json")
 
     asyncio.run(main())
     msgs = [json.loads(d) for d in receiver.drain()]
@@ -259,7 +267,7 @@ def test_env_vars_choose_host_port_protocol(receiver, monkeypatch):
     monkeypatch.setenv("DOLON_PROTOCOL", "json")
 
     async def main():
-        await trace_for(0.15, "env", 0.05, None, None)
+        await trace_ticks(1, "env", 0.05, None, None)
 
     asyncio.run(main())
     msgs = [json.loads(d) for d in receiver.drain()]
@@ -566,9 +574,9 @@ def test_same_name_profilers_get_distinct_metric_names(receiver):
 
 def test_same_name_profilers_are_distinct_in_json_too(receiver):
     async def main():
-        await trace_for(0.12, "lambdas-json", 0.05, "127.0.0.1",
-                        receiver.port, lambda: 1, lambda: 2,
-                        protocol="json")
+        await trace_ticks(1, "lambdas-json", 0.05, "127.0.0.1",
+                          receiver.port, lambda: 1, lambda: 2,
+                          protocol="json")
 
     asyncio.run(main())
     msgs = [json.loads(d) for d in receiver.drain()]
