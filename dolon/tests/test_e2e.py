@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from conftest import DOLON_ROOT, free_udp_port, wait_until
-from dolon import profiler, trace_client, Tracer
+from conftest import DOLON_ROOT, free_udp_port, until_ticked, wait_until
+from dolon import profiler, profiling, trace_client, Tracer
 
 pytest.importorskip("pgtemp")
 
@@ -63,7 +63,11 @@ def test_asyncio_program_lands(backend):
             trace_client.memory_use, trace_client.active_tasks))
         for i in range(200):
             await serve(i)
-        await asyncio.sleep(1.0)
+        # ten ticks at least, and one after the 200 calls (ticks come in
+        # the loop, between serve's steps: those counted from now on)
+        assert await until_ticked("e2e-async", 1)
+        after = profiling.current_run().sender.counters["ticks"] + 1
+        assert await until_ticked("e2e-async", max(10, after))
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -109,18 +113,32 @@ THREADED_PROGRAM = textwrap.dedent("""
     def crunch(n):
         return sum(range(n))
 
+    release = threading.Event()
+
     def worker():
         for _ in range(500):
             crunch(2000)
-        time.sleep(0.5)
+        release.wait()
 
-    with Tracer("e2e-threads", 0.1, "127.0.0.1", int(sys.argv[1])):
+    def ticked(tracer, n):
+        # however slowly a busy machine runs the tracer's thread (bounded)
+        deadline = time.monotonic() + 30
+        while tracer.run.sender.counters["ticks"] < n:
+            if time.monotonic() > deadline:
+                sys.exit("no %d ticks within 30 s" % n)
+            time.sleep(0.01)
+
+    with Tracer("e2e-threads", 0.1, "127.0.0.1", int(sys.argv[1])) as tracer:
         threads = [threading.Thread(target=worker) for _ in range(4)]
         for t in threads:
             t.start()
+        # a whole tick while the four workers are alive (one may be under
+        # way as they start)
+        ticked(tracer, tracer.run.sender.counters["ticks"] + 2)
+        release.set()
         for t in threads:
             t.join()
-        time.sleep(1.0)
+        ticked(tracer, 10)
     print("done")
 """)
 
@@ -154,7 +172,7 @@ def test_legacy_json_mode_lands(backend):
             "e2e-json", 0.1, "127.0.0.1", backend.udp_port,
             trace_client.cpu_percent, trace_client.memory_use,
             protocol="json"))
-        await asyncio.sleep(1.0)
+        assert await until_ticked("e2e-json", 5)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
