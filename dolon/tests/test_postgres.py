@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DOLON_ROOT, wait_until
+from conftest import DOLON_ROOT, until_ticked, wait_until
 from dolon import trace_client
 from dolon.trace_client import PostgresDiagnostics
 
@@ -171,7 +171,8 @@ def test_as_tracer_profilers(cluster, receiver):
             task = asyncio.ensure_future(trace_client.start_tracer(
                 "pg-diag", 0.05, "127.0.0.1", receiver.port, pg.idle,
                 pg.count_db_connections, pg.live_msgs, pg.dead_msgs))
-            await asyncio.sleep(0.4)
+            # cancelled, it takes no last tick: wait for one
+            assert await until_ticked("pg-diag", 1)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
