@@ -17,7 +17,7 @@ import warnings
 import pytest
 
 import v1decode
-from conftest import DOLON_ROOT, REPO_ROOT, wait_until
+from conftest import DOLON_ROOT, REPO_ROOT, until_ticked, wait_until
 from dolon import _core, config, trace_client, Tracer
 
 SECRET = bytes(range(32))
@@ -138,17 +138,20 @@ def verify(datagram, secret=SECRET, key_id=7):
     return v1decode.decode(datagram)
 
 
-async def trace_for(seconds, *args, **kwargs):
-    task = asyncio.ensure_future(trace_client.start_tracer(*args, **kwargs))
-    await asyncio.sleep(seconds)
+async def trace_ticks(ticks, tracer_name, *args, **kwargs):
+    """start_tracer until its run has ticked `ticks` times, then cancel it
+    (it takes no last tick then)."""
+    task = asyncio.ensure_future(trace_client.start_tracer(
+        tracer_name, *args, **kwargs))
+    assert await until_ticked(tracer_name, ticks)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
 
 def test_start_tracer_signs_every_datagram(receiver):
-    asyncio.run(trace_for(0.25, "signed-async", 0.02, "127.0.0.1",
-                          receiver.port, trace_client.thread_count, key=KEY))
+    asyncio.run(trace_ticks(2, "signed-async", 0.02, "127.0.0.1",
+                            receiver.port, trace_client.thread_count, key=KEY))
     datagrams = receiver.drain()
     assert len(datagrams) >= 2
     decoded = [verify(d) for d in datagrams]
