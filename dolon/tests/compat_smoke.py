@@ -60,18 +60,20 @@ def main():
 
     receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     receiver.bind(("127.0.0.1", 0))
-    receiver.settimeout(2)
 
     async def trace():
         task = asyncio.ensure_future(trace_client.start_tracer(
             "compat", 0.02, "127.0.0.1", receiver.getsockname()[1],
             trace_client.cpu_percent, trace_client.memory_use))
-        await asyncio.sleep(0.2)
+        # the first tick leaves at once: wait for it (bounded), then stop
+        receiver.setblocking(False)
+        first = await asyncio.wait_for(
+            asyncio.get_running_loop().sock_recv(receiver, 70000), 30)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        return first
 
-    asyncio.run(trace())
-    first = receiver.recv(70000)
+    first = asyncio.run(trace())
     assert first[:5] == b"MNEM\x01", first[:8]
     with Tracer("compat-thread", 0.02, "127.0.0.1",
                 receiver.getsockname()[1]):
