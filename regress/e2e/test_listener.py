@@ -22,12 +22,16 @@ WAITING_FOR_EXTENSION = "pg_mnemic inserter: extension pg_mnemic is not installe
 
 
 def test_workers_show_in_pg_stat_activity(cluster):
-    wait_until(lambda: len(worker_pids(cluster)), lambda n: n == 2)
-    rows = cluster.query(
+    # The inserter sets its application_name only once connected.
+    wait_until(lambda: cluster.query(
         "SELECT backend_type, application_name, datname FROM pg_stat_activity "
-        "WHERE backend_type LIKE 'pg_mnemic %' ORDER BY 1", dbname="postgres")
-    assert rows == [("pg_mnemic inserter", "pg_mnemic inserter", "mnemic"),
-                    ("pg_mnemic receiver", "pg_mnemic receiver", None)]
+        "WHERE backend_type LIKE 'pg_mnemic %' ORDER BY 1", dbname="postgres"),
+        lambda rows: rows == [
+            ("pg_mnemic inserter", "pg_mnemic inserter", "mnemic"),
+            ("pg_mnemic receiver", "pg_mnemic receiver", None)])
+    # Logged once the receiver has published its pid and opened its socket.
+    wait_until(lambda: log_count(cluster, "pg_mnemic receiver: listening on"),
+               lambda n: n == 1)
     s = stats(cluster)
     pids = worker_pids(cluster)
     assert s["receiver_pid"] == pids["pg_mnemic receiver"]
