@@ -102,8 +102,12 @@ class Sent:
         def grown(s):
             return {k: s[k] - self.before[k] for k in fates}
 
+        # The receiver counts drops as it judges each datagram, but a batch
+        # as received only after the whole batch: wait for both.
         now = wait_until(lambda: stats(self.c),
-                         lambda s: sum(grown(s).values()) >= self.count)
+                         lambda s: sum(grown(s).values()) >= self.count and
+                         s["datagrams_received"] -
+                         self.before["datagrams_received"] >= self.count)
         assert now["datagrams_received"] - self.before["datagrams_received"] \
             == self.count
         d = grown(now)
