@@ -4,6 +4,7 @@ import json
 import os
 import socket
 import sys
+import textwrap
 import time
 import uuid
 
@@ -63,6 +64,31 @@ def wait_until(predicate, timeout=5.0, step=0.02):
             return value
         time.sleep(step)
     return predicate()
+
+
+# For programs the tests run as scripts: wait_for_ticks(run, want) blocks
+# until the run has taken `want` ticks.  The run's tick is wrapped to notify
+# a condition, so the wait ends on the tick itself, however slowly a busy
+# machine runs the tracer's thread (and exits the script after `timeout`).
+WAIT_FOR_TICKS = textwrap.dedent("""
+    def wait_for_ticks(run, want, timeout=30):
+        import sys, threading
+        ticked = threading.Condition()
+        tick_sync = run.tick_sync
+
+        def tick_and_tell(*args):
+            try:
+                return tick_sync(*args)
+            finally:
+                with ticked:
+                    ticked.notify_all()
+
+        run.tick_sync = tick_and_tell
+        with ticked:
+            if not ticked.wait_for(
+                    lambda: run.sender.counters["ticks"] >= want, timeout):
+                sys.exit("no %d ticks within %d s" % (want, timeout))
+""")
 
 
 async def until_ticked(tracer_name, at_least, timeout=10.0):

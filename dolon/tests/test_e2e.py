@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from conftest import DOLON_ROOT, free_udp_port, until_ticked, wait_until
+from conftest import (DOLON_ROOT, WAIT_FOR_TICKS, free_udp_port, until_ticked,
+                      wait_until)
 from dolon import profiler, profiling, trace_client, Tracer
 
 pytest.importorskip("pgtemp")
@@ -105,8 +106,8 @@ def test_asyncio_program_lands(backend):
                      "t.name = 'e2e-async'", lambda r: r[0][0])
 
 
-THREADED_PROGRAM = textwrap.dedent("""
-    import sys, threading, time
+THREADED_PROGRAM = WAIT_FOR_TICKS + textwrap.dedent("""
+    import sys, threading
     from dolon import Tracer, profiler
 
     @profiler.profiler
@@ -120,25 +121,17 @@ THREADED_PROGRAM = textwrap.dedent("""
             crunch(2000)
         release.wait()
 
-    def ticked(tracer, n):
-        # however slowly a busy machine runs the tracer's thread (bounded)
-        deadline = time.monotonic() + 30
-        while tracer.run.sender.counters["ticks"] < n:
-            if time.monotonic() > deadline:
-                sys.exit("no %d ticks within 30 s" % n)
-            time.sleep(0.01)
-
     with Tracer("e2e-threads", 0.1, "127.0.0.1", int(sys.argv[1])) as tracer:
         threads = [threading.Thread(target=worker) for _ in range(4)]
         for t in threads:
             t.start()
         # a whole tick while the four workers are alive (one may be under
         # way as they start)
-        ticked(tracer, tracer.run.sender.counters["ticks"] + 2)
+        wait_for_ticks(tracer.run, tracer.run.sender.counters["ticks"] + 2)
         release.set()
         for t in threads:
             t.join()
-        ticked(tracer, 10)
+        wait_for_ticks(tracer.run, 10)
     print("done")
 """)
 

@@ -17,7 +17,8 @@ import warnings
 import pytest
 
 import v1decode
-from conftest import DOLON_ROOT, REPO_ROOT, until_ticked, wait_until
+from conftest import (DOLON_ROOT, REPO_ROOT, WAIT_FOR_TICKS, until_ticked,
+                      wait_until)
 from dolon import _core, config, trace_client, Tracer
 
 SECRET = bytes(range(32))
@@ -261,20 +262,13 @@ def test_a_bad_dolon_key_warns_once_and_traces_nothing(
 
 # A traced job that runs until its own run has ticked WAIT_TICKS times (0:
 # not at all), however slowly a busy machine runs the tracer's thread.
-WAIT_FOR_TICKS = textwrap.dedent("""
-    import os, sys, time
+TICKING_JOB = WAIT_FOR_TICKS + textwrap.dedent("""
+    import os, sys
     from dolon import profiling
-    want = int(os.environ.get("WAIT_TICKS", "0"))
-    deadline = time.monotonic() + 30
-    while want:
-        run = profiling.current_run()
-        if run is not None and run.sender.counters["ticks"] >= want:
-            break
-        if time.monotonic() > deadline:
-            sys.exit("no %d ticks within 30 s" % want)
-        time.sleep(0.01)
+    if int(os.environ.get("WAIT_TICKS", "0")):
+        wait_for_ticks(profiling.current_run(), int(os.environ["WAIT_TICKS"]))
 """)
-SCRIPT = WAIT_FOR_TICKS + textwrap.dedent("""
+SCRIPT = TICKING_JOB + textwrap.dedent("""
     print("ran")
     sys.exit(3)
 """)
@@ -325,7 +319,7 @@ def test_signed_run_is_stored_where_signatures_are_required(tmp_path):
         c.wait_for("SELECT ingest_keys FROM mnemic.listener_stats()",
                    lambda r: r[0][0] == 1)
         script = tmp_path / "job.py"
-        script.write_text(WAIT_FOR_TICKS)
+        script.write_text(TICKING_JOB)
         env = dict(os.environ, PYTHONPATH=DOLON_ROOT, DOLON_KEY=key,
                    WAIT_TICKS="6")
         for tracer, extra in (("signed-job", []),

@@ -15,7 +15,8 @@ import warnings
 import pytest
 
 import v1decode
-from conftest import DOLON_ROOT, free_udp_port, until_ticked, wait_until
+from conftest import (DOLON_ROOT, WAIT_FOR_TICKS, free_udp_port, until_ticked,
+                      wait_until)
 from dolon import _core, profiler, profiling, trace_client, Tracer
 
 
@@ -349,20 +350,11 @@ def test_thread_tracer_start_stop_and_context_manager(receiver):
 
 def test_cli_traces_an_unchanged_script(receiver, tmp_path):
     script = tmp_path / "job.py"
-    script.write_text(textwrap.dedent("""
-        import sys, time
+    script.write_text(WAIT_FOR_TICKS + textwrap.dedent("""
+        import sys
         from dolon import profiling
         print("args", sys.argv[1:])
-        # runs until its run has ticked three times, however slowly a busy
-        # machine runs the tracer's thread
-        deadline = time.monotonic() + 20
-        while True:
-            run = profiling.current_run()
-            if run is not None and run.sender.counters["ticks"] >= 3:
-                break
-            if time.monotonic() > deadline:
-                sys.exit("no 3 ticks within 20 s")
-            time.sleep(0.01)
+        wait_for_ticks(profiling.current_run(), 3)
         sys.exit(3)
     """))
     env = dict(os.environ, PYTHONPATH=DOLON_ROOT)
