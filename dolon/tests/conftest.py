@@ -109,6 +109,18 @@ async def until_ticked(tracer_name, at_least, timeout=10.0):
     return ticked()
 
 
+async def trace_ticks(ticks, tracer_name, *args, **kwargs):
+    """start_tracer until its run has ticked `ticks` times, then cancel it
+    (it takes no last tick then)."""
+    from dolon import trace_client
+    task = asyncio.ensure_future(trace_client.start_tracer(
+        tracer_name, *args, **kwargs))
+    assert await until_ticked(tracer_name, ticks)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -17,7 +17,7 @@ import warnings
 import pytest
 
 import v1decode
-from conftest import (DOLON_ROOT, REPO_ROOT, WAIT_FOR_TICKS, until_ticked,
+from conftest import (DOLON_ROOT, REPO_ROOT, WAIT_FOR_TICKS, trace_ticks,
                       wait_until)
 from dolon import _core, config, trace_client, Tracer
 
@@ -137,17 +137,6 @@ def verify(datagram, secret=SECRET, key_id=7):
     signed, tag = datagram[:-18], datagram[-18:-2]
     assert hmac.new(secret, signed, hashlib.sha256).digest()[:16] == tag
     return v1decode.decode(datagram)
-
-
-async def trace_ticks(ticks, tracer_name, *args, **kwargs):
-    """start_tracer until its run has ticked `ticks` times, then cancel it
-    (it takes no last tick then)."""
-    task = asyncio.ensure_future(trace_client.start_tracer(
-        tracer_name, *args, **kwargs))
-    assert await until_ticked(tracer_name, ticks)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
 
 
 def test_start_tracer_signs_every_datagram(receiver):

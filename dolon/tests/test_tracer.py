@@ -15,20 +15,9 @@ import warnings
 import pytest
 
 import v1decode
-from conftest import (DOLON_ROOT, WAIT_FOR_TICKS, free_udp_port, until_ticked,
-                      wait_until)
+from conftest import (DOLON_ROOT, WAIT_FOR_TICKS, free_udp_port, trace_ticks,
+                      until_ticked, wait_until)
 from dolon import _core, profiler, profiling, trace_client, Tracer
-
-
-async def trace_ticks(ticks, tracer_name, *args, **kwargs):
-    """start_tracer until its run has ticked `ticks` times, then cancel it
-    (it takes no last tick then)."""
-    task = asyncio.ensure_future(trace_client.start_tracer(
-        tracer_name, *args, **kwargs))
-    assert await until_ticked(tracer_name, ticks)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
 
 
 def test_start_tracer_v1_datagrams(receiver):
